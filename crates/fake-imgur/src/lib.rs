@@ -1,0 +1,1 @@
+//! Imgur-compatible fake server.

@@ -1,0 +1,2 @@
+//! `fake-imgur` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Imgur API v3 client.

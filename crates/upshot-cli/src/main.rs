@@ -1,0 +1,2 @@
+//! The `upshot` command line.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Upshot desktop shell.
+fn main() {}
