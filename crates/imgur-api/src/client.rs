@@ -1,0 +1,382 @@
+//! The HTTP client: one method per endpoint, each returning a typed [`Response`] or an
+//! [`ImgurError`].
+
+use crate::auth::Auth;
+use crate::envelope::{read_failure, read_success};
+use crate::error::ImgurError;
+use crate::models::{
+    Account, Album, AlbumCreated, AlbumImages, Credits, Image, NewAlbum, TokenGrant,
+};
+use crate::rate_limit::{RateLimitSnapshot, unix_now};
+use crate::secret::Secret;
+use crate::upload::{ProgressFn, UploadRequest, UploadSource, progress_body};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Imgur's production API host. OAuth lives under the same host at `/oauth2/`.
+pub const IMGUR_API_BASE: &str = "https://api.imgur.com";
+
+/// How the client reaches Imgur.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The API base without `/3`: `https://api.imgur.com`, the commercial route, or the sandbox.
+    /// It may carry a path prefix (`http://127.0.0.1:9/prefix` sends uploads to
+    /// `/prefix/3/image`).
+    pub api_base: Url,
+    /// The commercial (RapidAPI/Mashape) key, sent as both `X-RapidAPI-Key` and `X-Mashape-Key`.
+    pub commercial_key: Option<Secret>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed between two reads of an answer. There is deliberately no total timeout: a
+    /// 200 MB video on a slow uplink may take many minutes and must not be cut off.
+    pub read_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A configuration with sensible timeouts for the given base URL.
+    pub fn new(api_base: Url) -> Self {
+        Self {
+            api_base,
+            commercial_key: None,
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// Imgur's production API.
+    pub fn imgur() -> Self {
+        // A constant, not input: the unit tests below parse it.
+        #[allow(clippy::expect_used)]
+        let base = Url::parse(IMGUR_API_BASE).expect("IMGUR_API_BASE is a valid URL");
+        Self::new(base)
+    }
+}
+
+/// A successful answer with what its headers said about the rate limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response<T> {
+    /// The payload (`data` of the envelope).
+    pub data: T,
+    /// The HTTP status.
+    pub status: u16,
+    /// The rate-limit headers of this answer.
+    pub rate_limits: RateLimitSnapshot,
+}
+
+/// The Imgur API client. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct ImgurClient {
+    http: reqwest::Client,
+    base: Url,
+    commercial_key: Option<Secret>,
+}
+
+impl ImgurClient {
+    /// Builds a client. Fails only if the TLS backend cannot be set up.
+    pub fn new(config: ClientConfig) -> Result<Self, ImgurError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Upshot/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(|error| ImgurError::local(format!("Could not set up HTTPS: {error}")))?;
+        let mut base = config.api_base;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Self {
+            http,
+            base,
+            commercial_key: config.commercial_key,
+        })
+    }
+
+    /// The API base this client talks to (always ending in `/`).
+    pub fn api_base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The URL that starts a login in the user's browser (implicit grant, `response_type=token`).
+    pub fn authorize_url(&self, client_id: &str, state: &str) -> Url {
+        let mut url = self.endpoint(&["oauth2", "authorize"]);
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("response_type", "token")
+            .append_pair("state", state);
+        url
+    }
+
+    /// Uploads an image or video. A file is streamed from disk with progress reports; a URL is
+    /// fetched by Imgur. Costs 10 credits and one POST.
+    pub async fn upload(
+        &self,
+        auth: &Auth,
+        upload: &UploadRequest,
+        progress: Option<ProgressFn>,
+    ) -> Result<Response<Image>, ImgurError> {
+        let url = self.endpoint(&["3", "image"]);
+        let request = match &upload.source {
+            UploadSource::File {
+                path,
+                kind,
+                mime_type,
+            } => {
+                let file = tokio::fs::File::open(path).await.map_err(|error| {
+                    ImgurError::local(format!("Could not read {}: {error}", path.display()))
+                })?;
+                let total = file
+                    .metadata()
+                    .await
+                    .map_err(|error| {
+                        ImgurError::local(format!("Could not read {}: {error}", path.display()))
+                    })?
+                    .len();
+                let file_name = path
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "upload".to_owned());
+                let part = Part::stream_with_length(progress_body(file, total, progress), total)
+                    .file_name(file_name)
+                    .mime_str(mime_type)
+                    .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
+                let mut form = Form::new().text("type", "file");
+                for (key, value) in upload.text_fields() {
+                    form = form.text(key, value);
+                }
+                self.http
+                    .post(url)
+                    .multipart(form.part(kind.field_name(), part))
+            }
+            UploadSource::Url(source) => {
+                let mut fields = vec![("image", source.to_string()), ("type", "url".to_owned())];
+                fields.extend(upload.text_fields());
+                self.http.post(url).form(&fields)
+            }
+        };
+        self.send(request, Some(auth), true).await
+    }
+
+    /// Fetches one image's details.
+    pub async fn image(&self, auth: &Auth, id: &str) -> Result<Response<Image>, ImgurError> {
+        let url = self.endpoint(&["3", "image", id]);
+        self.send(self.http.get(url), Some(auth), true).await
+    }
+
+    /// Deletes an image: by deletehash anonymously, or by id (or deletehash) when logged in.
+    pub async fn delete_image(
+        &self,
+        auth: &Auth,
+        id_or_deletehash: &str,
+    ) -> Result<Response<bool>, ImgurError> {
+        let url = self.endpoint(&["3", "image", id_or_deletehash]);
+        self.send(self.http.delete(url), Some(auth), true).await
+    }
+
+    /// Creates an album, anonymous (images by deletehash) or on the account (images by id).
+    pub async fn create_album(
+        &self,
+        auth: &Auth,
+        album: &NewAlbum,
+    ) -> Result<Response<AlbumCreated>, ImgurError> {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let optional = [
+            ("title", &album.title),
+            ("description", &album.description),
+            ("cover", &album.cover),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                fields.push((key.to_owned(), value.clone()));
+            }
+        }
+        if let Some(images) = &album.images {
+            fields.extend(images.form_pairs());
+        }
+        let url = self.endpoint(&["3", "album"]);
+        self.send(self.http.post(url).form(&fields), Some(auth), true)
+            .await
+    }
+
+    /// Adds images to an album: `album` is its deletehash when anonymous, its id when logged in.
+    pub async fn add_to_album(
+        &self,
+        auth: &Auth,
+        album: &str,
+        images: &AlbumImages,
+    ) -> Result<Response<bool>, ImgurError> {
+        let url = self.endpoint(&["3", "album", album, "add"]);
+        self.send(
+            self.http.post(url).form(&images.form_pairs()),
+            Some(auth),
+            true,
+        )
+        .await
+    }
+
+    /// Fetches an album with its images.
+    pub async fn album(&self, auth: &Auth, id: &str) -> Result<Response<Album>, ImgurError> {
+        let url = self.endpoint(&["3", "album", id]);
+        self.send(self.http.get(url), Some(auth), true).await
+    }
+
+    /// The logged-in account.
+    pub async fn account_me(&self, auth: &Auth) -> Result<Response<Account>, ImgurError> {
+        let url = self.endpoint(&["3", "account", "me"]);
+        self.send(self.http.get(url), Some(auth), true).await
+    }
+
+    /// One page of the logged-in account's images, newest first (`per_page` at most 100).
+    pub async fn account_images(
+        &self,
+        auth: &Auth,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Response<Vec<Image>>, ImgurError> {
+        let url = self.endpoint(&["3", "account", "me", "images", &page.to_string()]);
+        let per_page = per_page.clamp(1, 100).to_string();
+        self.send(
+            self.http.get(url).query(&[("perPage", per_page)]),
+            Some(auth),
+            true,
+        )
+        .await
+    }
+
+    /// One page of the logged-in account's albums.
+    pub async fn account_albums(
+        &self,
+        auth: &Auth,
+        page: u32,
+    ) -> Result<Response<Vec<Album>>, ImgurError> {
+        let url = self.endpoint(&["3", "account", "me", "albums", &page.to_string()]);
+        self.send(self.http.get(url), Some(auth), true).await
+    }
+
+    /// The credits left for this application and user (`GET /3/credits`).
+    pub async fn credits(&self, auth: &Auth) -> Result<Response<Credits>, ImgurError> {
+        let url = self.endpoint(&["3", "credits"]);
+        self.send(self.http.get(url), Some(auth), true).await
+    }
+
+    /// Trades a refresh token for a new access token. OAuth calls cost no credits.
+    /// An `Invalid refresh token` answer comes back as [`crate::ErrorKind::Reauth`].
+    pub async fn refresh_token(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+        refresh_token: &Secret,
+    ) -> Result<Response<TokenGrant>, ImgurError> {
+        let url = self.endpoint(&["oauth2", "token"]);
+        let fields = [
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose()),
+            ("grant_type", "refresh_token"),
+        ];
+        // No Authorization header; failures are read as a user's (a bad refresh token is reauth).
+        self.send_with(self.http.post(url).form(&fields), None, false, true)
+            .await
+    }
+
+    /// `base` + path segments, each percent-encoded so an id can never change the path.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        auth: Option<&Auth>,
+        enveloped: bool,
+    ) -> Result<Response<T>, ImgurError> {
+        let as_user = auth.is_some_and(Auth::is_user);
+        self.send_with(request, auth, enveloped, as_user).await
+    }
+
+    async fn send_with<T: DeserializeOwned>(
+        &self,
+        mut request: RequestBuilder,
+        auth: Option<&Auth>,
+        enveloped: bool,
+        as_user: bool,
+    ) -> Result<Response<T>, ImgurError> {
+        if let Some(auth) = auth {
+            request = request.header(reqwest::header::AUTHORIZATION, auth.header_value());
+        }
+        if let Some(key) = &self.commercial_key {
+            request = request
+                .header("X-RapidAPI-Key", key.expose())
+                .header("X-Mashape-Key", key.expose());
+        }
+        let started = Instant::now();
+        let (method, path) = request
+            .try_clone()
+            .and_then(|clone| clone.build().ok())
+            .map(|built| (built.method().clone(), built.url().path().to_owned()))
+            .unwrap_or((Method::POST, String::from("(streamed)")));
+
+        let response = request.send().await.map_err(|error| {
+            tracing::debug!(%method, %path, kind = ?error.status(), "request failed");
+            ImgurError::network(&error, RateLimitSnapshot::default())
+        })?;
+        let status = response.status().as_u16();
+        let now = unix_now();
+        let rate_limits = RateLimitSnapshot::from_headers(response.headers(), now);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ImgurError::network(&error, rate_limits.clone()))?;
+        tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "imgur answered");
+
+        if (200..300).contains(&status) {
+            let data = read_success(status, &body, enveloped, &rate_limits)?;
+            Ok(Response {
+                data,
+                status,
+                rate_limits,
+            })
+        } else {
+            Err(read_failure(status, &body, as_user, &rate_limits, now))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_with_prefix_keeps_the_prefix() {
+        let client = ImgurClient::new(ClientConfig::new(
+            Url::parse("http://127.0.0.1:9/prefix").unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(
+            client.endpoint(&["3", "image"]).as_str(),
+            "http://127.0.0.1:9/prefix/3/image"
+        );
+        let bare = ImgurClient::new(ClientConfig::imgur()).unwrap();
+        assert_eq!(
+            bare.endpoint(&["3", "image", "a/b"]).as_str(),
+            "https://api.imgur.com/3/image/a%2Fb"
+        );
+    }
+
+    #[test]
+    fn authorize_url_uses_the_implicit_grant() {
+        let client = ImgurClient::new(ClientConfig::imgur()).unwrap();
+        let url = client.authorize_url("abc123", "s t");
+        assert_eq!(
+            url.as_str(),
+            "https://api.imgur.com/oauth2/authorize?client_id=abc123&response_type=token&state=s+t"
+        );
+    }
+}
