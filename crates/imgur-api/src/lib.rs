@@ -19,7 +19,7 @@ mod secret;
 mod upload;
 
 pub use auth::Auth;
-pub use client::{ClientConfig, ImgurClient, Response};
+pub use client::{ClientConfig, IMGUR_API_BASE, ImgurClient, Response};
 pub use error::{ErrorKind, ImgurError};
 pub use links::{ImageLinks, ThumbnailSize};
 pub use models::{Account, Album, AlbumCreated, AlbumImages, Credits, Image, NewAlbum, TokenGrant};

@@ -1,2 +1,77 @@
-//! Benchmarks.
-fn main() {}
+//! Upshot's benchmarks. They print figures; they never pass or fail on timing.
+//!
+//! Run with `scripts/bench.sh` (which builds the release binaries first). Each benchmark starts
+//! the real `fake-imgur` binary on loopback and runs the real `upshot` binary against it, so what
+//! is measured is what a user runs.
+
+mod measure;
+mod upload;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Upshot benchmarks.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Folder holding the release `upshot` and `fake-imgur` binaries (default: next to this one).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Which benchmark (default: all).
+    #[command(subcommand)]
+    which: Option<Which>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Which {
+    /// 200 files of 2 MB: Upshot against curl with the same concurrency.
+    Throughput {
+        /// Number of files.
+        #[arg(long, default_value_t = 200)]
+        files: usize,
+        /// Size of each file in MB.
+        #[arg(long, default_value_t = 2)]
+        megabytes: usize,
+        /// Concurrent uploads for both tools.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Rounds of each tool (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Peak resident memory of `upshot upload` for one large video.
+    Memory {
+        /// Size of the video in MB.
+        #[arg(long, default_value_t = 200)]
+        megabytes: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let bin_dir = match args.bin_dir.or_else(measure::own_dir) {
+        Some(dir) => dir,
+        None => {
+            eprintln!("upshot-bench: cannot tell where the binaries are; pass --bin-dir");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.which {
+        Some(Which::Throughput {
+            files,
+            megabytes,
+            jobs,
+            rounds,
+        }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
+        Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
+        None => upload::throughput(&bin_dir, 200, 2, 2, 3)
+            .and_then(|()| upload::memory(&bin_dir, 200)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("upshot-bench: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The upload benchmarks of the foundation issue.
+
+use crate::measure::{
+    BENCH_CLIENT_ID, BenchResult, FakeServer, children_peak_rss_kib, make_pngs, make_video, median,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Upshot against curl: the same files, the same server, the same concurrency.
+pub fn throughput(
+    bin_dir: &Path,
+    files: usize,
+    megabytes: usize,
+    jobs: usize,
+    rounds: usize,
+) -> BenchResult<()> {
+    let work = tempfile::tempdir().map_err(|error| error.to_string())?;
+    let server_dir = work.path().join("server");
+    let paths = make_pngs(work.path(), files, megabytes << 20)?;
+    let server = FakeServer::start(bin_dir, &server_dir)?;
+    let upload_url = format!("{}/3/image", server.base_url);
+    let curl_config = write_curl_config(work.path(), &upload_url, &paths)?;
+
+    println!("throughput: {files} files of {megabytes} MB, {jobs} at a time, {rounds} rounds, loopback");
+    let mut curl_secs = Vec::new();
+    let mut upshot_secs = Vec::new();
+    for round in 1..=rounds {
+        let curl = time(
+            Command::new("curl")
+                .args(["--silent", "--show-error", "--fail", "--parallel", "--parallel-max"])
+                .arg(jobs.to_string())
+                .arg("--config")
+                .arg(&curl_config),
+        )?;
+        let upshot = time(
+            Command::new(bin_dir.join("upshot"))
+                .args(["upload", "--jobs", &jobs.to_string(), "--api-base", &server.base_url])
+                .args(["--client-id", BENCH_CLIENT_ID, "--data-dir"])
+                .arg(work.path().join("upshot-data"))
+                .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
+                .args(&paths),
+        )?;
+        println!("  round {round}: curl {curl:.2} s, upshot {upshot:.2} s");
+        curl_secs.push(curl);
+        upshot_secs.push(upshot);
+    }
+    let curl = median(&mut curl_secs);
+    let upshot = median(&mut upshot_secs);
+    let total_mb = (files * megabytes) as f64;
+    println!("  curl   median {curl:.2} s ({:.0} MB/s)", total_mb / curl);
+    println!("  upshot median {upshot:.2} s ({:.0} MB/s)", total_mb / upshot);
+    println!(
+        "  ratio upshot/curl {:.3} (goal: at most 1.10)",
+        upshot / curl
+    );
+    Ok(())
+}
+
+/// Peak resident memory of `upshot upload` sending one large video.
+pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
+    let work = tempfile::tempdir().map_err(|error| error.to_string())?;
+    let video = work.path().join("big.mp4");
+    make_video(&video, megabytes << 20)?;
+    let server = FakeServer::start(bin_dir, &work.path().join("server"))?;
+    let before = children_peak_rss_kib()?;
+    let started = Instant::now();
+    let status = Command::new(bin_dir.join("upshot"))
+        .args(["upload", "--api-base", &server.base_url, "--client-id", BENCH_CLIENT_ID])
+        .arg("--data-dir")
+        .arg(work.path().join("upshot-data"))
+        .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
+        .arg(&video)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run upshot: {error}"))?;
+    if !status.success() {
+        return Err(format!("upshot upload of the video failed: {status}"));
+    }
+    let peak = children_peak_rss_kib()?;
+    println!(
+        "memory: upshot upload of one {megabytes} MB video took {:.2} s, peak RSS {:.1} MB (goal: under 40 MB){}",
+        started.elapsed().as_secs_f64(),
+        peak as f64 / 1024.0,
+        if peak <= before { " (not above earlier children)" } else { "" }
+    );
+    Ok(())
+}
+
+fn time(command: &mut Command) -> BenchResult<f64> {
+    let started = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    if !status.success() {
+        return Err(format!("{command:?} failed: {status}"));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// One curl process doing every upload, `next` separating the transfers, as a careful shell
+/// user would run it.
+fn write_curl_config(dir: &Path, url: &str, files: &[PathBuf]) -> BenchResult<PathBuf> {
+    let path = dir.join("curl.config");
+    let mut config = std::io::BufWriter::new(
+        std::fs::File::create(&path).map_err(|error| error.to_string())?,
+    );
+    for (index, file) in files.iter().enumerate() {
+        if index > 0 {
+            writeln!(config, "next").map_err(|error| error.to_string())?;
+        }
+        writeln!(
+            config,
+            "url = \"{url}\"\nheader = \"Authorization: Client-ID {BENCH_CLIENT_ID}\"\nform = \"image=@{}\"\noutput = \"/dev/null\"",
+            file.display()
+        )
+        .map_err(|error| error.to_string())?;
+    }
+    config.flush().map_err(|error| error.to_string())?;
+    Ok(path)
+}

@@ -1,0 +1,86 @@
+//! Sandbox mode: `upshot sandbox` serves in the foreground, `--sandbox` joins it, and links keep
+//! working across restarts because state and files live in the data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Env, free_port, stderr, stdout};
+use serde_json::Value;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Starts `upshot sandbox` and returns it with the URL it printed first.
+async fn start_sandbox(env: &Env, port: u16) -> (tokio::process::Child, String) {
+    let mut child = env
+        .upshot()
+        .args(["sandbox", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next_line().await.unwrap().expect("the URL comes first");
+    (child, url)
+}
+
+async fn stop(mut child: tokio::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "the sandbox stops cleanly on SIGTERM: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_joins_the_running_sandbox_and_links_survive_a_restart() {
+    let env = Env::start().await;
+    let port = free_port();
+    let (sandbox, url) = start_sandbox(&env, port).await;
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+
+    let file = env.png("try.png", 64, 48);
+    let output = env
+        .upshot()
+        .args(["--sandbox", "upload", "--json"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let link = line["link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&url), "{link} is on the running sandbox");
+
+    let state: Value = reqwest::get(format!("{url}/_fake/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["uploads"].as_array().unwrap().len(), 1);
+
+    stop(sandbox).await;
+    let (sandbox, _) = start_sandbox(&env, port).await;
+    let served = reqwest::get(&link).await.unwrap();
+    assert!(served.status().is_success(), "the link works after a restart");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), std::fs::read(&file).unwrap().as_slice());
+    stop(sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_flag_works_with_no_server_running_and_no_client_id() {
+    let env = Env::start().await;
+    let file = env.png("alone.png", 5, 5);
+    let output = env
+        .upshot()
+        .args(["--sandbox", "upload"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).trim().starts_with("http://127.0.0.1:"));
+    assert!(
+        env.data_dir().join("sandbox").is_dir(),
+        "the sandbox keeps its files in the data directory"
+    );
+}

@@ -1,0 +1,102 @@
+//! Errors of the core that are not about one upload: configuration, directories, the sandbox.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// A problem the user must fix before Upshot can work; every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// No Client ID is set and the sandbox is not in use.
+    #[error(
+        "No Imgur Client ID is configured. Register an application at https://api.imgur.com/oauth2/addclient \
+         (choose \"OAuth 2 authorization with a callback URL\" and give it the callback upshot://oauth/callback), \
+         then run `upshot config set client-id <ID>` or set UPSHOT_CLIENT_ID. \
+         To try Upshot without an account, add --sandbox."
+    )]
+    MissingClientId,
+    /// The API base URL setting does not parse.
+    #[error("The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com.")]
+    InvalidApiBase {
+        /// What was given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A setting's value is not one of the accepted values.
+    #[error("{key} cannot be {value:?}: {expected}")]
+    InvalidSetting {
+        /// The setting.
+        key: String,
+        /// What was given.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+    /// The platform gives no home, config or data directory.
+    #[error("Could not find a {which} directory for Upshot on this system; set {hint}.")]
+    NoPlatformDir {
+        /// Which directory.
+        which: &'static str,
+        /// The setting that names it instead.
+        hint: &'static str,
+    },
+    /// The settings file exists but is not valid.
+    #[error("The settings file {path} is not valid JSON ({reason}). Fix it or delete it to start over.")]
+    BadSettingsFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// Reading or writing a file or directory failed.
+    #[error("Could not {action} {path}: {source}")]
+    Io {
+        /// What was being done ("read", "write", "create").
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The sandbox server could not start.
+    #[error("The sandbox server could not start: {0}")]
+    Sandbox(String),
+    /// The Imgur client could not be built.
+    #[error("{0}")]
+    Client(#[from] upshot_imgur::ImgurError),
+}
+
+impl CoreError {
+    /// A stable machine-readable code for the UI and `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingClientId => "missing_client_id",
+            Self::InvalidApiBase { .. } => "invalid_api_base",
+            Self::InvalidSetting { .. } => "invalid_setting",
+            Self::NoPlatformDir { .. } => "no_platform_dir",
+            Self::BadSettingsFile { .. } => "bad_settings_file",
+            Self::Io { .. } => "io",
+            Self::Sandbox(_) => "sandbox",
+            Self::Client(_) => "client",
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Serializes as `{code, message}`, the one error shape the UI reads.
+impl Serialize for CoreError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("CoreError", 2)?;
+        state.serialize_field("code", self.code())?;
+        state.serialize_field("message", &self.to_string())?;
+        state.end()
+    }
+}

@@ -1,0 +1,291 @@
+//! Settings: from flags, then the environment, then the settings file, then defaults.
+//!
+//! The file is a flat JSON object (`settings.json` in the config directory) so the desktop app's
+//! settings store reads and writes the very same file; keys this crate does not know are kept
+//! untouched when it writes.
+
+use crate::error::CoreError;
+use crate::link_format::LinkFormat;
+use crate::paths::AppPaths;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use url::Url;
+
+/// What the settings file holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SettingsFile {
+    /// The API base (default `https://api.imgur.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
+    /// The registered application's Client ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Where the queue, history and sandbox live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// The link format put on the clipboard or printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_format: Option<LinkFormat>,
+    /// Keys written by others (the desktop app's store): kept as they are.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The settings a user can name on the command line (`upshot config set KEY VALUE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKey {
+    /// `api-base`.
+    ApiBase,
+    /// `client-id`.
+    ClientId,
+    /// `data-dir`.
+    DataDir,
+    /// `link-format`.
+    LinkFormat,
+}
+
+impl SettingKey {
+    /// Every key.
+    pub const ALL: [SettingKey; 4] = [
+        Self::ApiBase,
+        Self::ClientId,
+        Self::DataDir,
+        Self::LinkFormat,
+    ];
+
+    /// The key's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ApiBase => "api-base",
+            Self::ClientId => "client-id",
+            Self::DataDir => "data-dir",
+            Self::LinkFormat => "link-format",
+        }
+    }
+}
+
+impl fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SettingKey {
+    type Err = CoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().replace('_', "-");
+        Self::ALL
+            .into_iter()
+            .find(|key| key.name() == wanted)
+            .ok_or_else(|| CoreError::InvalidSetting {
+                key: "setting".to_owned(),
+                value: text.to_owned(),
+                expected: "one of api-base, client-id, data-dir, link-format".to_owned(),
+            })
+    }
+}
+
+impl SettingsFile {
+    /// Reads the file; a missing file is the defaults.
+    pub fn load(path: &Path) -> Result<Self, CoreError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| CoreError::BadSettingsFile {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(CoreError::io("read", path, error)),
+        }
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it), readable only by the user.
+    pub fn save(&self, path: &Path) -> Result<(), CoreError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        AppPaths::ensure_private_dir(dir)?;
+        let text = serde_json::to_string_pretty(self).map_err(|error| CoreError::BadSettingsFile {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        })?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text + "\n")
+            .map_err(|error| CoreError::io("write", &temporary, error))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))
+                .map_err(|error| CoreError::io("set permissions on", &temporary, error))?;
+        }
+        std::fs::rename(&temporary, path).map_err(|error| CoreError::io("write", path, error))
+    }
+
+    /// One setting's value as text, or `None` when unset.
+    pub fn get(&self, key: SettingKey) -> Option<String> {
+        match key {
+            SettingKey::ApiBase => self.api_base.clone(),
+            SettingKey::ClientId => self.client_id.clone(),
+            SettingKey::DataDir => self.data_dir.as_ref().map(|dir| dir.display().to_string()),
+            SettingKey::LinkFormat => self.link_format.map(|format| format.name().to_owned()),
+        }
+    }
+
+    /// Sets (or with `None`, unsets) one setting, checking its value first.
+    pub fn set(&mut self, key: SettingKey, value: Option<&str>) -> Result<(), CoreError> {
+        let value = value.map(str::trim).filter(|value| !value.is_empty());
+        match key {
+            SettingKey::ApiBase => {
+                if let Some(value) = value {
+                    parse_api_base(value)?;
+                }
+                self.api_base = value.map(str::to_owned);
+            }
+            SettingKey::ClientId => self.client_id = value.map(str::to_owned),
+            SettingKey::DataDir => self.data_dir = value.map(PathBuf::from),
+            SettingKey::LinkFormat => {
+                self.link_format = value
+                    .map(|text| {
+                        text.parse().map_err(|error: crate::link_format::UnknownLinkFormat| {
+                            CoreError::InvalidSetting {
+                                key: key.name().to_owned(),
+                                value: text.to_owned(),
+                                expected: error.to_string(),
+                            }
+                        })
+                    })
+                    .transpose()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Values given on the command line or in the environment; they win over the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsOverrides {
+    /// `--api-base` / `UPSHOT_API_BASE`.
+    pub api_base: Option<String>,
+    /// `--client-id` / `UPSHOT_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// `--data-dir` / `UPSHOT_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--format`.
+    pub link_format: Option<LinkFormat>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSettings {
+    /// The API base.
+    pub api_base: Url,
+    /// The Client ID, if any is configured.
+    pub client_id: Option<String>,
+    /// The link format.
+    pub link_format: LinkFormat,
+    /// Upshot's directories.
+    pub paths: AppPaths,
+}
+
+impl ResolvedSettings {
+    /// Merges overrides over the file at `config_dir/settings.json`.
+    pub fn resolve(config_dir: PathBuf, overrides: SettingsOverrides) -> Result<Self, CoreError> {
+        let file = SettingsFile::load(&config_dir.join(crate::paths::SETTINGS_FILE))?;
+        let data_dir = overrides.data_dir.or(file.data_dir);
+        let mut paths = AppPaths::platform(data_dir)?;
+        paths.config_dir = config_dir;
+        let api_base_text = overrides
+            .api_base
+            .or(file.api_base)
+            .unwrap_or_else(|| upshot_imgur::IMGUR_API_BASE.to_owned());
+        Ok(Self {
+            api_base: parse_api_base(&api_base_text)?,
+            client_id: overrides
+                .client_id
+                .or(file.client_id)
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty()),
+            link_format: overrides.link_format.or(file.link_format).unwrap_or_default(),
+            paths,
+        })
+    }
+}
+
+/// Parses an API base, accepting only http and https.
+pub fn parse_api_base(text: &str) -> Result<Url, CoreError> {
+    let invalid = |reason: String| CoreError::InvalidApiBase {
+        value: text.to_owned(),
+        reason,
+    };
+    let url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!("the scheme must be http or https, not {}", url.scheme())));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid("it has no host".to_owned()));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_unknown_keys_survive_a_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            r#"{"client_id":"from-file","link_format":"bbcode","theme":"dark"}"#,
+        )
+        .unwrap();
+
+        let resolved = ResolvedSettings::resolve(
+            dir.path().to_path_buf(),
+            SettingsOverrides {
+                client_id: Some("from-flag".into()),
+                data_dir: Some(dir.path().join("data")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(resolved.client_id.as_deref(), Some("from-flag"));
+        assert_eq!(resolved.link_format, LinkFormat::Bbcode);
+        assert_eq!(resolved.api_base.as_str(), "https://api.imgur.com/");
+        assert_eq!(resolved.paths.data_dir, dir.path().join("data"));
+
+        let mut file = SettingsFile::load(&path).unwrap();
+        file.set(SettingKey::ClientId, Some("new")).unwrap();
+        file.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"theme\": \"dark\""));
+        assert!(text.contains("\"client_id\": \"new\""));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "settings must not be readable by others");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_to_do() {
+        let mut file = SettingsFile::default();
+        let error = file.set(SettingKey::ApiBase, Some("ftp://x")).unwrap_err();
+        assert!(error.to_string().contains("http or https"));
+        let error = file.set(SettingKey::LinkFormat, Some("gif")).unwrap_err();
+        assert!(error.to_string().contains("markdown"));
+        assert!("colour".parse::<SettingKey>().is_err());
+    }
+
+    #[test]
+    fn a_broken_settings_file_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("settings.json"), "{not json").unwrap();
+        let error = ResolvedSettings::resolve(dir.path().to_path_buf(), SettingsOverrides::default())
+            .unwrap_err();
+        assert!(error.to_string().contains("settings.json"));
+        assert_eq!(error.code(), "bad_settings_file");
+    }
+}
