@@ -1,1 +1,52 @@
-//! Imgur-compatible fake server.
+//! A local, Imgur-compatible server for tests and Upshot's sandbox mode.
+//!
+//! Imgur itself is unreachable from our machines, so every client test runs against this fake.
+//! It answers the API v3 endpoints Upshot uses (upload, image, album, account, credits, OAuth)
+//! with Imgur's real envelopes, error shapes and rate-limit headers; it serves the uploaded
+//! files back; and it lets a test move a virtual clock and inject the faults the real service is
+//! seen to produce (see [`Fault`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fake_imgur::FakeImgurError> {
+//! let server = fake_imgur::start(fake_imgur::ServerConfig::with_app("my-client", "my-secret")).await?;
+//! let api_base = format!("{}/3/", server.base_url());
+//! server.controls().inject(fake_imgur::Fault::OverCapacity, 1, Some("/3/image".into()));
+//! // … point the client at `api_base` …
+//! server.shutdown().await;
+//! # let _ = api_base;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same controls exist over HTTP under `/_fake/` for tests that run the `fake-imgur` binary.
+
+mod app;
+mod auth;
+mod clock;
+mod config;
+mod controls;
+mod envelope;
+mod error;
+mod faults;
+mod form;
+mod gate;
+mod html;
+mod ids;
+mod media;
+mod models;
+mod quota;
+mod records;
+mod routes;
+mod server;
+mod spool;
+mod store;
+
+pub use config::{DEFAULT_CALLBACK, JsonStyle, Limits, RegisteredApp, ServerConfig};
+pub use controls::Controls;
+pub use envelope::{CODE_INVALID_TYPE, CODE_TOO_LARGE};
+pub use error::FakeImgurError;
+pub use faults::{Fault, FaultRule};
+pub use records::{
+    AccountRecord, AlbumRecord, ClientUsage, StateSnapshot, TokenRecord, UploadRecord,
+};
+pub use server::{RunningServer, start};
