@@ -279,6 +279,8 @@ async fn read_urlencoded_upload(
             Some(chunk) => {
                 total += chunk.len() as u64;
                 if total > body_limit {
+                    // Like nginx's lingering close: swallow a while more so the 413 is read.
+                    crate::gate::drain_stream(data, body_limit).await;
                     return Err(ApiError::body_too_large());
                 }
                 parser.feed(chunk, &mut pieces)?;

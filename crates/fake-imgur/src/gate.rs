@@ -269,7 +269,11 @@ fn fault_answer(fault: &Fault) -> ApiError {
 /// Reads and discards what is left of a request body (up to `limit` bytes, 30 s), so that an
 /// early answer reaches the client instead of being lost to a reset from unread data.
 pub(crate) async fn drain(body: Body, limit: u64) {
-    let mut data = body.into_data_stream();
+    drain_stream(body.into_data_stream(), limit).await;
+}
+
+/// [`drain`] for a body already turned into a stream.
+pub(crate) async fn drain_stream(mut data: axum::body::BodyDataStream, limit: u64) {
     let _ = tokio::time::timeout(Duration::from_secs(30), async {
         let mut read = 0u64;
         while let Some(Ok(chunk)) = data.next().await {

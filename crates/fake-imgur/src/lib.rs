@@ -37,6 +37,7 @@ mod models;
 mod quota;
 mod records;
 mod routes;
+pub mod samples;
 mod server;
 mod spool;
 mod store;

@@ -334,6 +334,37 @@ mod tests {
     }
 
     #[test]
+    fn inspection_reads_dimensions_and_animation() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (crate::samples::gif(1), MediaType::Gif, (1, 1), false),
+            (crate::samples::gif(3), MediaType::Gif, (1, 1), true),
+            (crate::samples::png(7, 5, 0), MediaType::Png, (7, 5), false),
+            (crate::samples::apng(4, 3), MediaType::Png, (4, 3), true),
+            (
+                crate::samples::jpeg(640, 480),
+                MediaType::Jpeg,
+                (640, 480),
+                false,
+            ),
+        ];
+        for (index, (bytes, media, (width, height), animated)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(index.to_string());
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(sniff(&bytes, true), Sniff::Known(media));
+            let info = inspect(&path, media).unwrap();
+            assert_eq!(
+                (info.width, info.height, info.animated),
+                (width, height, animated),
+                "case {index}"
+            );
+        }
+        let truncated = dir.path().join("truncated");
+        std::fs::write(&truncated, b"\x89PNG\r\n\x1a\n\0\0").unwrap();
+        assert!(inspect(&truncated, MediaType::Png).is_err());
+    }
+
+    #[test]
     fn streaming_limit_uses_the_larger_limit_until_the_type_is_known() {
         let limits = Limits {
             max_image_bytes: 10,

@@ -106,6 +106,12 @@ impl RunningServer {
         self.addr
     }
 
+    /// Where state and files are kept: the configured data directory, or the temporary
+    /// directory that is removed when the server goes away.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.app.storage.root.clone()
+    }
+
     /// A remote control for the clock, faults, state and tokens.
     pub fn controls(&self) -> Controls {
         Controls::new(self.app.clone())

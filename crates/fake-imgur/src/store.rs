@@ -310,6 +310,8 @@ pub(crate) struct SavedState {
 /// Where files and state live: the data directory, or a temporary one.
 #[derive(Debug)]
 pub(crate) struct Storage {
+    /// The data directory, or the temporary directory standing in for it.
+    pub root: PathBuf,
     /// Stored uploads, one file per image id.
     pub files_dir: PathBuf,
     /// Uploads in progress; emptied at start.
@@ -367,6 +369,7 @@ impl Storage {
         };
         Ok((
             Self {
+                root,
                 files_dir,
                 spool_dir,
                 state_file,

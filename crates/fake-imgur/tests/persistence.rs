@@ -1,0 +1,84 @@
+//! In-process restarts with a data directory, and the temporary directory's clean-up.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{CLIENT_ID, CLIENT_SECRET, Fake, anon, bearer};
+use fake_imgur::{ServerConfig, samples};
+
+#[tokio::test]
+async fn a_restart_with_the_same_data_dir_keeps_everything() {
+    let data = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config = ServerConfig::with_app(CLIENT_ID, CLIENT_SECRET);
+        config.data_dir = Some(data.path().to_owned());
+        config
+    };
+    let fake = Fake::start_with(|c| *c = config()).await;
+    let png = samples::png(16, 9, 2);
+    let image = fake.upload(png.clone()).await.data();
+    let id = image["id"].as_str().unwrap().to_owned();
+    let album = fake
+        .post_form(
+            "/3/album",
+            &anon(),
+            &[("deletehashes", image["deletehash"].as_str().unwrap())],
+        )
+        .await
+        .data();
+    let tokens = fake.login("lee").await;
+    fake.controls().advance_clock(Duration::from_secs(600));
+    let before = fake.controls().state();
+    fake.server.shutdown().await;
+
+    let restarted = fake_imgur::start(config()).await.unwrap();
+    let after = restarted.controls().state();
+    assert_eq!(after.uploads, before.uploads);
+    assert_eq!(after.albums, before.albums);
+    assert_eq!(after.accounts, before.accounts);
+    assert_eq!(after.clients, before.clients, "quota counters persist too");
+    assert!(after.now >= before.now);
+
+    let http = reqwest::Client::new();
+    let base = restarted.base_url();
+    let served = http.get(format!("{base}/{id}.png")).send().await.unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+    let album_id = album["id"].as_str().unwrap();
+    let fetched = http
+        .get(format!("{base}/3/album/{album_id}"))
+        .header("Authorization", anon())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    let me = http
+        .get(format!("{base}/3/account/me"))
+        .header("Authorization", bearer(&tokens.access))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_data_dir_nothing_is_left_behind() {
+    let fake = Fake::start().await;
+    fake.upload(samples::png(4, 4, 0)).await.data();
+    let dir = fake.server.data_dir();
+    assert!(dir.join("files").is_dir());
+    fake.server.shutdown().await;
+    assert!(!dir.exists(), "the temporary directory is removed");
+}
+
+#[tokio::test]
+async fn a_duplicate_client_id_is_a_configuration_error() {
+    let mut config = ServerConfig::with_app("same", "a");
+    config
+        .apps
+        .push(fake_imgur::RegisteredApp::new("same", "b"));
+    let error = fake_imgur::start(config).await.unwrap_err();
+    assert!(error.to_string().contains("registered twice"), "{error}");
+}
