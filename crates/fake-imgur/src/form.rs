@@ -143,6 +143,7 @@ async fn read_multipart_upload(
         )
     })?;
     let mut form = UploadForm::default();
+    let mut media: Option<(SpooledFile, bool)> = None;
     // Once the file is rejected, everything after it is only read to be discarded.
     let mut rejected: Option<ApiError> = None;
     loop {
@@ -157,22 +158,23 @@ async fn read_multipart_upload(
         };
         let name = field.name().unwrap_or_default().to_owned();
         let is_media = name == "image" || name == "video";
-        if rejected.is_some() || (is_media && form.media.is_some()) {
+        if rejected.is_some() || (is_media && media.is_some()) {
             discard(field).await;
             continue;
         }
         if is_media {
-            // A part with a filename or a non-text Content-Type is a file; a bare text part is
-            // base64 or a URL (decided with the `type` field once the whole form is read).
-            let binary = field.file_name().is_some()
-                || name == "video"
-                || field
-                    .content_type()
-                    .is_some_and(|ct| !ct.to_ascii_lowercase().starts_with("text/"));
+            // A part with a filename or a non-text Content-Type is presumed to be a file and is
+            // checked as it arrives, unless an earlier `type` field said base64 or url.
+            let declared_text = matches!(form.fields.get("type"), Some("base64" | "url"));
+            let presumed_file = !declared_text
+                && (field.file_name().is_some()
+                    || name == "video"
+                    || field
+                        .content_type()
+                        .is_some_and(|ct| !ct.to_ascii_lowercase().starts_with("text/")));
             form.filename = field.file_name().map(str::to_owned);
-            match spool_field(field, spool_dir, binary.then_some(limits)).await? {
-                Ok(file) if binary => form.media = Some(MediaPart::Binary(file)),
-                Ok(file) => form.media = Some(MediaPart::Text(file)),
+            match spool_field(field, spool_dir, presumed_file.then_some(limits)).await? {
+                Ok(file) => media = Some((file, presumed_file)),
                 Err(error) => rejected = Some(error),
             }
         } else {
@@ -180,21 +182,42 @@ async fn read_multipart_upload(
             form.fields.push(name, value);
         }
     }
-    match rejected {
-        Some(error) => Err(error),
-        None => Ok(promote_text_file(form)),
+    if let Some(error) = rejected {
+        return Err(error);
+    }
+    form.media = media
+        .map(|(file, presumed_file)| classify_part(file, presumed_file, form.fields.get("type")));
+    Ok(form)
+}
+
+/// Whether a multipart `image` value is a file or text (base64 or a URL), once the whole form,
+/// `type` included, has been read: `type` decides when given; otherwise a part that looked like
+/// a file is one, and a bare text part is text only if it reads as a URL or as base64.
+fn classify_part(file: SpooledFile, presumed_file: bool, declared: Option<&str>) -> MediaPart {
+    let text = match declared {
+        Some("base64" | "url") => true,
+        Some("file") => false,
+        _ if presumed_file => false,
+        _ => looks_like_text(&file.head),
+    };
+    if text {
+        MediaPart::Text(file)
+    } else {
+        MediaPart::Binary(file)
     }
 }
 
-/// A text part declared `type=file` is a file after all.
-fn promote_text_file(mut form: UploadForm) -> UploadForm {
-    if form.fields.get("type") == Some("file") {
-        form.media = match form.media.take() {
-            Some(MediaPart::Text(file)) => Some(MediaPart::Binary(file)),
-            other => other,
-        };
-    }
-    form
+/// A URL, a data URI, or nothing but base64 characters.
+fn looks_like_text(head: &[u8]) -> bool {
+    let head = head.trim_ascii_start();
+    let lower = head.get(..8).unwrap_or(head).to_ascii_lowercase();
+    lower.starts_with(b"http://")
+        || lower.starts_with(b"https://")
+        || lower.starts_with(b"data:")
+        || (!head.is_empty()
+            && head
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=-_\r\n\t ".contains(b)))
 }
 
 /// Writes one part to a spool. With `limits`, the part is a file and is checked as it arrives:
@@ -567,6 +590,16 @@ mod tests {
                 "chunk size {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn bare_text_parts_are_text_only_when_they_read_as_text() {
+        assert!(looks_like_text(b"https://example.com/a.png"));
+        assert!(looks_like_text(b"  HTTP://EXAMPLE.COM"));
+        assert!(looks_like_text(b"data:image/png;base64,iVBO"));
+        assert!(looks_like_text(b"iVBORw0KGgo=\r\nAAAA"));
+        assert!(!looks_like_text(b"\x89PNG\r\n\x1a\n"));
+        assert!(!looks_like_text(b""));
     }
 
     #[test]

@@ -18,7 +18,29 @@
 //! # }
 //! ```
 //!
-//! The same controls exist over HTTP under `/_fake/` for tests that run the `fake-imgur` binary.
+//! # Controlling a `fake-imgur` subprocess over HTTP
+//!
+//! The same controls exist under `/_fake/` (free, unauthenticated, never faulted; bodies are
+//! JSON whatever their Content-Type):
+//!
+//! | Request | Body | Answer |
+//! |---|---|---|
+//! | `GET /_fake/state` | | [`StateSnapshot`] |
+//! | `POST /_fake/clock` | `{"advance_secs": 86400}` | `{"now": <epoch secs>}` |
+//! | `POST /_fake/faults` | `{"fault": {"kind": "server_error", "status": 503}, "count": 2, "path_prefix": "/3/image"}` (`count` defaults to 1, `path_prefix` is optional) | `{"pending": [`[`FaultRule`]`…]}` |
+//! | `GET /_fake/faults` | | `{"pending": […]}` |
+//! | `DELETE /_fake/faults` | | `{"pending": []}` |
+//! | `POST /_fake/revoke` | `{"refresh_token": "…"}` or `{"account": "name"}` | `{"revoked": <tokens revoked>}` |
+//!
+//! Invalid bodies get `400 {"error": "…"}`.
+//!
+//! # What is charged
+//!
+//! Every `/3/…` request that authenticates costs credits (an upload 10, anything else 1),
+//! whether it then succeeds or fails; a request the budgets cannot cover is answered 429 and
+//! costs nothing. OAuth, file serving and `/_fake` are free. Injected faults that answer in
+//! place of the API cost nothing; `latency` and `truncated_body` let the request through and
+//! it is charged normally.
 
 mod app;
 mod auth;

@@ -59,7 +59,6 @@ impl Spool {
     /// Flushes and closes the file.
     pub(crate) async fn finish(mut self) -> io::Result<SpooledFile> {
         self.file.flush().await?;
-        self.file.get_mut().sync_data().await.ok();
         let path = self
             .path
             .take()

@@ -389,21 +389,20 @@ impl Storage {
         self.state_file.is_some()
     }
 
-    /// Writes `state` atomically: a reader (or a restart after a crash) sees the old file or
-    /// the new one, never half of one.
+    /// Writes `state` atomically: a reader (or a restart after the process was killed) sees
+    /// the old file or the new one, never half of one. There is deliberately no fsync: this
+    /// runs after every change, and surviving a power cut is not a test server's job.
     pub(crate) fn save(&self, state: &SavedState) -> Result<(), FakeImgurError> {
         let Some(path) = &self.state_file else {
             return Ok(());
         };
-        let json =
-            serde_json::to_vec_pretty(state).map_err(|source| FakeImgurError::CorruptState {
-                path: path.clone(),
-                source,
-            })?;
+        let json = serde_json::to_vec(state).map_err(|source| FakeImgurError::CorruptState {
+            path: path.clone(),
+            source,
+        })?;
         let temp = path.with_extension("json.tmp");
         let mut file = std::fs::File::create(&temp).map_err(dir_error(&temp))?;
         file.write_all(&json).map_err(dir_error(&temp))?;
-        file.sync_all().map_err(dir_error(&temp))?;
         std::fs::rename(&temp, path).map_err(dir_error(path))?;
         Ok(())
     }

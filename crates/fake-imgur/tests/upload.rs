@@ -193,6 +193,40 @@ async fn multipart_text_parts_carry_base64() {
 }
 
 #[tokio::test]
+async fn multipart_parts_without_a_filename_are_judged_by_their_content() {
+    let fake = Fake::start().await;
+    let png = samples::png(6, 6, 5);
+    let send = |form: reqwest::multipart::Form| {
+        fake.http
+            .post(fake.url("/3/image"))
+            .header("Authorization", anon())
+            .multipart(form)
+            .send()
+    };
+    // Raw bytes with neither a filename nor a type field: a file.
+    let raw =
+        reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(png.clone()));
+    let first = answer(send(raw).await.unwrap()).await.data();
+    // A bare text part holding a URL, without a type field: fetched.
+    let url =
+        reqwest::multipart::Form::new().text("image", first["link"].as_str().unwrap().to_owned());
+    answer(send(url).await.unwrap()).await.data();
+    // A text part followed by `type=base64` is decoded.
+    let declared = reqwest::multipart::Form::new()
+        .part(
+            "image",
+            reqwest::multipart::Part::text(B64.encode(&png))
+                .mime_str("text/plain")
+                .unwrap(),
+        )
+        .text("type", "base64");
+    answer(send(declared).await.unwrap()).await.data();
+    let state = fake.controls().state();
+    assert_eq!(state.uploads.len(), 3);
+    assert!(state.uploads.iter().all(|u| u.sha256 == sha256_hex(&png)));
+}
+
+#[tokio::test]
 async fn url_uploads_fetch_the_url() {
     let fake = Fake::start().await;
     let png = samples::png(20, 10, 3);
