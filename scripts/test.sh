@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The one command that runs every check and test of Upshot, locally and in CI (.ci/run).
+#
+#   bash scripts/test.sh            from any directory; needs no stdin; honours CI=true
+#
+# Each check is one named `step`. A failing step is recorded and the rest still run, so one
+# CI run reports every failure; steps marked `--fatal` stop the run, because nothing after
+# them can work. The exit status is non-zero if any step failed.
+#
+# Order matters for build time on a cold cache: the UI is built before cargo because
+# `tauri::generate_context!` embeds ui/dist when upshot-desktop compiles; clippy runs before
+# the test and desktop builds so build scripts and proc macros (which check and build share)
+# are compiled once.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 1
+
+if [ "${CI:-}" = "true" ]; then
+    # A cold CI build never reuses incremental state; writing it only costs time and disk.
+    export CARGO_INCREMENTAL=0
+    export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+fi
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+STEP_NAMES=()
+STEP_RESULTS=()
+STEP_SECONDS=()
+FAILED=0
+
+# step [--fatal] NAME COMMAND [ARGS...]
+step() {
+    local fatal=0
+    if [ "$1" = "--fatal" ]; then
+        fatal=1
+        shift
+    fi
+    local name="$1"
+    shift
+    printf '\n==> [%s] %s\n' "$name" "$*"
+    local start=$SECONDS status=0
+    "$@" </dev/null || status=$?
+    local took=$((SECONDS - start))
+    STEP_NAMES+=("$name")
+    STEP_SECONDS+=("$took")
+    if [ "$status" -eq 0 ]; then
+        STEP_RESULTS+=("ok")
+        printf '<== [%s] ok (%ss)\n' "$name" "$took"
+    else
+        STEP_RESULTS+=("FAILED ($status)")
+        FAILED=1
+        printf '<== [%s] FAILED with status %s (%ss)\n' "$name" "$status" "$took"
+        if [ "$fatal" -eq 1 ]; then
+            printf 'stopping: later steps need [%s]\n' "$name"
+            summary
+            exit 1
+        fi
+    fi
+}
+
+summary() {
+    printf '\n==== summary (%ss in all) ====\n' "$SECONDS"
+    local i
+    for i in "${!STEP_NAMES[@]}"; do
+        printf '  %-16s %-12s %5ss\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_SECONDS[$i]}"
+    done
+    if [ "$FAILED" -eq 0 ]; then
+        printf 'all steps passed\n'
+    else
+        printf 'SOME STEPS FAILED\n'
+    fi
+}
+
+in_ui() { (cd "$ROOT/ui" && "$@"); }
+
+# --- set-up -------------------------------------------------------------------------------
+step --fatal deps bash scripts/install-deps.sh
+
+# --- UI (TypeScript) ----------------------------------------------------------------------
+step --fatal ui-build in_ui npm run build
+step ui-test in_ui npm test
+
+# --- Rust: whole workspace ----------------------------------------------------------------
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# --- Rust: the crates (everything but the desktop shell) ----------------------------------
+step crates-test cargo test --workspace --exclude upshot-desktop --locked
+
+# --- Desktop shell (Tauri; needs WebKitGTK and the built UI) ------------------------------
+step desktop-test cargo test -p upshot-desktop --locked
+step desktop-build cargo build -p upshot-desktop --locked
+step desktop-smoke bash src-tauri/scripts/smoke.sh
+
+summary
+exit "$FAILED"

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { describeStatus, files } from "./status";
+
+describe("describeStatus", () => {
+  it("starts ready and idle", () => {
+    expect(describeStatus({ kind: "ready" })).toEqual({ text: "Ready", tone: "idle" });
+  });
+
+  it("counts dropped files", () => {
+    expect(describeStatus({ kind: "dropped", count: 1 }).text).toMatch(/^1 file received/);
+    expect(describeStatus({ kind: "dropped", count: 3 }).text).toMatch(/^3 files received/);
+  });
+
+  it("treats an empty drop as nothing to do", () => {
+    expect(describeStatus({ kind: "dropped", count: 0 })).toEqual({
+      text: "Nothing to upload in that drop",
+      tone: "idle",
+    });
+  });
+
+  it("shows errors with the error tone", () => {
+    expect(describeStatus({ kind: "error", message: "Offline" })).toEqual({
+      text: "Offline",
+      tone: "error",
+    });
+  });
+});
+
+describe("files", () => {
+  it("pluralises", () => {
+    expect(files(0)).toBe("0 files");
+    expect(files(1)).toBe("1 file");
+    expect(files(2)).toBe("2 files");
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * What the status line says. Kept free of the DOM so it can be unit-tested; `main.ts` only
+ * renders it. Later issues add upload progress and errors from the shell's events.
+ */
+export type AppStatus =
+  | { kind: "ready" }
+  | { kind: "dragging" }
+  | { kind: "dropped"; count: number }
+  | { kind: "error"; message: string };
+
+/** How the status dot is coloured. */
+export type StatusTone = "idle" | "active" | "error";
+
+/** The text and tone shown for a status. */
+export interface StatusView {
+  text: string;
+  tone: StatusTone;
+}
+
+/** Pluralises "file" the way the status line needs it. */
+export function files(count: number): string {
+  return count === 1 ? "1 file" : `${count} files`;
+}
+
+/** Turns an app status into what the status line shows. */
+export function describeStatus(status: AppStatus): StatusView {
+  switch (status.kind) {
+    case "ready":
+      return { text: "Ready", tone: "idle" };
+    case "dragging":
+      return { text: "Release to add", tone: "active" };
+    case "dropped":
+      return status.count === 0
+        ? { text: "Nothing to upload in that drop", tone: "idle" }
+        : { text: `${files(status.count)} received; uploading is not wired up yet`, tone: "active" };
+    case "error":
+      return { text: status.message, tone: "error" };
+  }
+}
