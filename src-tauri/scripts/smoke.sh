@@ -91,6 +91,13 @@ log "window \"Upshot\" is up"
 sleep 4
 kill -0 "$APP_PID" 2>/dev/null || fail "the app exited after its window appeared"
 
+# WebKit keeps its storage and caches in a subdirectory, away from upshot-core's data.
+DATA="$WORK/home/data/app.upshot.desktop"
+[ -d "$DATA/webview" ] || fail "no webview data directory at $DATA/webview"
+for leaked in hsts-storage.sqlite WebKitCache storage CacheStorage mediakeys; do
+    [ ! -e "$DATA/$leaked" ] || fail "WebKit wrote $leaked into the app's data directory"
+done
+
 if [ -n "$SCREENSHOT" ]; then
     import -window root "$SCREENSHOT"
     log "screenshot: $SCREENSHOT"

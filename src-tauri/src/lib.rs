@@ -5,16 +5,23 @@
 //! two faces of one core.
 
 mod error;
+mod window;
 
 pub use error::{Error, ErrorCode};
+pub use window::MAIN_WINDOW;
 
-/// Builds the Tauri app from `tauri.conf.json` and runs it until the last window closes.
+/// Builds the Tauri app from `tauri.conf.json`, opens the main window and runs until the
+/// last window closes.
 ///
 /// # Errors
 ///
 /// Fails when Tauri cannot start, for example without a display or a usable webview.
 pub fn run() -> Result<(), Error> {
     tauri::Builder::default()
+        .setup(|app| {
+            window::open_main_window(app.handle())?;
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .map_err(Error::from)
 }
