@@ -65,7 +65,13 @@ pub struct RegisteredApp {
     /// The secret needed to refresh tokens.
     pub client_secret: String,
     /// Where the authorize page redirects; Imgur takes no `redirect_uri` parameter.
+    /// Defaults to [`DEFAULT_CALLBACK`] when absent from JSON.
+    #[serde(default = "default_callback")]
     pub callback: String,
+}
+
+fn default_callback() -> String {
+    DEFAULT_CALLBACK.to_owned()
 }
 
 impl RegisteredApp {
@@ -74,7 +80,7 @@ impl RegisteredApp {
         Self {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            callback: DEFAULT_CALLBACK.to_owned(),
+            callback: default_callback(),
         }
     }
 }
@@ -131,5 +137,25 @@ impl FromStr for JsonStyle {
                 "unknown JSON style {other:?} (expected alternate, legacy or modern)"
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_without_a_callback_gets_upshots() {
+        let app: RegisteredApp =
+            serde_json::from_str(r#"{"client_id": "a", "client_secret": "b"}"#).unwrap();
+        assert_eq!(app, RegisteredApp::new("a", "b"));
+        assert_eq!(app.callback, DEFAULT_CALLBACK);
+    }
+
+    #[test]
+    fn json_styles_parse_from_the_command_line() {
+        assert_eq!("Legacy".parse::<JsonStyle>(), Ok(JsonStyle::Legacy));
+        assert_eq!("modern".parse::<JsonStyle>(), Ok(JsonStyle::Modern));
+        assert!("pretty".parse::<JsonStyle>().is_err());
     }
 }
