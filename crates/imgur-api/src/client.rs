@@ -337,7 +337,7 @@ impl ImgurClient {
         tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "imgur answered");
 
         if (200..300).contains(&status) {
-            let data = read_success(status, &body, enveloped, &rate_limits)?;
+            let data = read_success(status, &body, enveloped, &rate_limits, now)?;
             Ok(Response {
                 data,
                 status,

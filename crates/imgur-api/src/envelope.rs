@@ -17,12 +17,13 @@ pub(crate) fn read_success<T: DeserializeOwned>(
     body: &[u8],
     enveloped: bool,
     rate_limits: &RateLimitSnapshot,
+    now: u64,
 ) -> Result<T, ImgurError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ImgurError::unreadable(status, "not JSON", rate_limits.clone()))?;
     let payload = if enveloped {
         if value.get("success").and_then(Value::as_bool) == Some(false) {
-            return Err(read_failure(status, body, false, rate_limits, 0));
+            return Err(read_failure(status, body, false, rate_limits, now));
         }
         match value {
             Value::Object(mut map) => map.remove("data").ok_or_else(|| {
@@ -105,7 +106,7 @@ pub(crate) fn read_failure(
         message,
         code: said.code,
         retry_at,
-        rate_limits: rate_limits.clone(),
+        rate_limits: Box::new(rate_limits.clone()),
     }
 }
 
@@ -366,6 +367,7 @@ mod tests {
             br#"{"data":{"type":"image\/png"},"success":true,"status":200}"#,
             true,
             &limits,
+            NOW,
         )
         .map(|value: Value| value["type"].as_str().unwrap_or_default().to_owned())
         .unwrap();
@@ -374,6 +376,7 @@ mod tests {
             br#"{"status":200,"success":true,"data":{"type":"image/png"}}"#,
             true,
             &limits,
+            NOW,
         )
         .map(|value: Value| value["type"].as_str().unwrap_or_default().to_owned())
         .unwrap();
@@ -384,6 +387,7 @@ mod tests {
             br#"{"data":true,"success":true,"status":200}"#,
             true,
             &limits,
+            NOW,
         )
         .unwrap();
         assert!(bare_true);
@@ -396,6 +400,7 @@ mod tests {
             br#"{"data":{"id":"abc"#,
             true,
             &RateLimitSnapshot::default(),
+            NOW,
         )
         .unwrap_err();
         assert_eq!(error.kind, ErrorKind::RetryLater);

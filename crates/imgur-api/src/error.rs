@@ -47,8 +47,9 @@ pub struct ImgurError {
     pub code: Option<i64>,
     /// For [`ErrorKind::RateLimited`]: when to try again (Unix seconds).
     pub retry_at: Option<u64>,
-    /// The rate-limit headers that came with the failure.
-    pub rate_limits: RateLimitSnapshot,
+    /// The rate-limit headers that came with the failure (boxed: errors travel through every
+    /// `Result` of the client and should stay small).
+    pub rate_limits: Box<RateLimitSnapshot>,
 }
 
 impl ImgurError {
@@ -83,7 +84,7 @@ impl ImgurError {
             message,
             code: None,
             retry_at: None,
-            rate_limits,
+            rate_limits: Box::new(rate_limits),
         }
     }
 
@@ -97,7 +98,7 @@ impl ImgurError {
             message: format!("Imgur's answer could not be read ({detail})."),
             code: None,
             retry_at: None,
-            rate_limits,
+            rate_limits: Box::new(rate_limits),
         }
     }
 
@@ -109,7 +110,7 @@ impl ImgurError {
             message,
             code: None,
             retry_at: None,
-            rate_limits: RateLimitSnapshot::default(),
+            rate_limits: Box::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Harness, sha256_hex, CLIENT_ID, CLIENT_SECRET};
+use common::{CLIENT_ID, CLIENT_SECRET, Harness, sha256_hex};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use upshot_imgur::{
@@ -25,7 +25,9 @@ async fn upload_streams_the_file_reports_progress_and_arrives_intact() {
         .upload(
             &harness.anonymous(),
             &request,
-            Some(Arc::new(move |progress| sink.lock().unwrap().push(progress))),
+            Some(Arc::new(move |progress| {
+                sink.lock().unwrap().push(progress)
+            })),
         )
         .await
         .expect("upload succeeds");
@@ -40,7 +42,7 @@ async fn upload_streams_the_file_reports_progress_and_arrives_intact() {
     assert_eq!(image.title.as_deref(), Some("A title"));
     assert!(image.account_id.unwrap_or(0) == 0, "anonymous upload");
 
-    let events = events.lock().unwrap();
+    let events = events.lock().unwrap().clone();
     assert_eq!(events.last().map(|p| (p.sent, p.total)), Some((size, size)));
     assert!(events.windows(2).all(|pair| pair[0].sent <= pair[1].sent));
 
@@ -57,7 +59,12 @@ async fn upload_streams_the_file_reports_progress_and_arrives_intact() {
     assert_eq!(stored.sha256, sha256_hex(&path));
     assert_eq!(stored.client_id, CLIENT_ID);
     assert!(stored.account.is_none());
-    let served = reqwest::get(&image.link).await.unwrap().bytes().await.unwrap();
+    let served = reqwest::get(&image.link)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(served.as_ref(), std::fs::read(&path).unwrap().as_slice());
 }
 
@@ -87,13 +94,21 @@ async fn url_upload_fetches_the_url() {
     let path = harness.png("source.png", 20, 10);
     let first = harness
         .client
-        .upload(&harness.anonymous(), &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+        .upload(
+            &harness.anonymous(),
+            &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .unwrap()
         .data;
     let from_url = harness
         .client
-        .upload(&harness.anonymous(), &UploadRequest::url(first.link.parse().unwrap()), None)
+        .upload(
+            &harness.anonymous(),
+            &UploadRequest::url(first.link.parse().unwrap()),
+            None,
+        )
         .await
         .unwrap()
         .data;
@@ -110,7 +125,11 @@ async fn get_and_delete_by_deletehash() {
     let path = harness.png("gone.png", 8, 8);
     let image = harness
         .client
-        .upload(&anon, &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+        .upload(
+            &anon,
+            &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .unwrap()
         .data;
@@ -129,7 +148,10 @@ async fn get_and_delete_by_deletehash() {
     assert_eq!(again.kind, ErrorKind::Permanent);
     assert_eq!(again.status, Some(404));
     assert!(again.message.contains(&image.id), "{}", again.message);
-    assert!(again.rate_limits.client_remaining.is_some(), "errors carry headers too");
+    assert!(
+        again.rate_limits.client_remaining.is_some(),
+        "errors carry headers too"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +164,11 @@ async fn anonymous_albums_by_deletehash() {
         let path = harness.png(name, 4, 4);
         let image = harness
             .client
-            .upload(&anon, &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+            .upload(
+                &anon,
+                &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+                None,
+            )
             .await
             .unwrap()
             .data;
@@ -162,10 +188,17 @@ async fn anonymous_albums_by_deletehash() {
         .await
         .unwrap()
         .data;
-    let album_hash = album.deletehash.clone().expect("anonymous albums have a deletehash");
+    let album_hash = album
+        .deletehash
+        .clone()
+        .expect("anonymous albums have a deletehash");
     harness
         .client
-        .add_to_album(&anon, &album_hash, &AlbumImages::DeleteHashes(vec![hashes[2].clone()]))
+        .add_to_album(
+            &anon,
+            &album_hash,
+            &AlbumImages::DeleteHashes(vec![hashes[2].clone()]),
+        )
         .await
         .unwrap();
     let fetched = harness.client.album(&anon, &album.id).await.unwrap().data;
@@ -190,7 +223,11 @@ async fn logged_in_account_images_albums_and_delete_by_id() {
         let path = harness.png(&format!("u{index}.png"), 5, 5);
         let image = harness
             .client
-            .upload(&user, &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+            .upload(
+                &user,
+                &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+                None,
+            )
             .await
             .unwrap()
             .data;
@@ -198,13 +235,37 @@ async fn logged_in_account_images_albums_and_delete_by_id() {
         ids.push(image.id);
     }
     let state = harness.server.controls().state();
-    assert!(state.uploads.iter().all(|u| u.account.as_deref() == Some("alice")));
+    assert!(
+        state
+            .uploads
+            .iter()
+            .all(|u| u.account.as_deref() == Some("alice"))
+    );
 
-    let first = harness.client.account_images(&user, 0, 2).await.unwrap().data;
-    let second = harness.client.account_images(&user, 1, 2).await.unwrap().data;
-    let third = harness.client.account_images(&user, 2, 2).await.unwrap().data;
+    let first = harness
+        .client
+        .account_images(&user, 0, 2)
+        .await
+        .unwrap()
+        .data;
+    let second = harness
+        .client
+        .account_images(&user, 1, 2)
+        .await
+        .unwrap()
+        .data;
+    let third = harness
+        .client
+        .account_images(&user, 2, 2)
+        .await
+        .unwrap()
+        .data;
     assert_eq!((first.len(), second.len(), third.len()), (2, 2, 1));
-    let mut listed: Vec<String> = [first, second, third].concat().into_iter().map(|i| i.id).collect();
+    let mut listed: Vec<String> = [first, second, third]
+        .concat()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
     listed.sort();
     let mut expected = ids.clone();
     expected.sort();
@@ -228,19 +289,46 @@ async fn logged_in_account_images_albums_and_delete_by_id() {
         .add_to_album(&user, &album.id, &AlbumImages::Ids(vec![ids[2].clone()]))
         .await
         .unwrap();
-    assert_eq!(harness.client.album(&user, &album.id).await.unwrap().data.images.len(), 3);
+    assert_eq!(
+        harness
+            .client
+            .album(&user, &album.id)
+            .await
+            .unwrap()
+            .data
+            .images
+            .len(),
+        3
+    );
     let albums = harness.client.account_albums(&user, 0).await.unwrap().data;
     assert!(albums.iter().any(|a| a.id == album.id));
 
-    assert!(harness.client.delete_image(&user, &ids[0]).await.unwrap().data);
-    let remaining = harness.client.account_images(&user, 0, 100).await.unwrap().data;
+    assert!(
+        harness
+            .client
+            .delete_image(&user, &ids[0])
+            .await
+            .unwrap()
+            .data
+    );
+    let remaining = harness
+        .client
+        .account_images(&user, 0, 100)
+        .await
+        .unwrap()
+        .data;
     assert_eq!(remaining.len(), 4);
 }
 
 #[tokio::test]
 async fn credits_and_token_refresh() {
     let harness = Harness::start().await;
-    let credits = harness.client.credits(&harness.anonymous()).await.unwrap().data;
+    let credits = harness
+        .client
+        .credits(&harness.anonymous())
+        .await
+        .unwrap()
+        .data;
     assert_eq!(credits.client_limit, 12_500);
     assert!(credits.user_remaining > 0 && credits.user_reset > 0);
 
@@ -263,11 +351,19 @@ async fn credits_and_token_refresh() {
 
     let wrong = harness
         .client
-        .refresh_token(CLIENT_ID, &Secret::new(CLIENT_SECRET), &Secret::new("not-a-token"))
+        .refresh_token(
+            CLIENT_ID,
+            &Secret::new(CLIENT_SECRET),
+            &Secret::new("not-a-token"),
+        )
         .await
         .unwrap_err();
     assert_eq!(wrong.kind, ErrorKind::Reauth);
-    assert!(wrong.message.contains("Invalid refresh token"), "{}", wrong.message);
+    assert!(
+        wrong.message.contains("Invalid refresh token"),
+        "{}",
+        wrong.message
+    );
 }
 
 #[tokio::test]
@@ -292,7 +388,11 @@ async fn unknown_client_id_and_refused_files_are_permanent() {
     let stranger = Auth::client_id("nobody-registered-this");
     let path = harness.png("x.png", 4, 4);
     let request = UploadRequest::file(&path, MediaKind::Image, "image/png");
-    let error = harness.client.upload(&stranger, &request, None).await.unwrap_err();
+    let error = harness
+        .client
+        .upload(&stranger, &request, None)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Permanent);
     assert_eq!(error.status, Some(403));
     assert!(error.message.contains("Invalid client_id"));
@@ -300,7 +400,11 @@ async fn unknown_client_id_and_refused_files_are_permanent() {
     let text = harness.file("notes.png", b"just some text, not an image at all");
     let error = harness
         .client
-        .upload(&harness.anonymous(), &UploadRequest::file(&text, MediaKind::Image, "image/png"), None)
+        .upload(
+            &harness.anonymous(),
+            &UploadRequest::file(&text, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Permanent);
@@ -309,7 +413,11 @@ async fn unknown_client_id_and_refused_files_are_permanent() {
     let big = harness.png("big.png", 200, 200);
     let error = harness
         .client
-        .upload(&harness.anonymous(), &UploadRequest::file(&big, MediaKind::Image, "image/png"), None)
+        .upload(
+            &harness.anonymous(),
+            &UploadRequest::file(&big, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Permanent, "{error:?}");
@@ -319,11 +427,26 @@ async fn unknown_client_id_and_refused_files_are_permanent() {
 #[tokio::test]
 async fn a_missing_local_file_fails_before_any_request() {
     let harness = Harness::start().await;
-    let request = UploadRequest::file(harness.dir.path().join("nope.png"), MediaKind::Image, "image/png");
-    let error = harness.client.upload(&harness.anonymous(), &request, None).await.unwrap_err();
+    let request = UploadRequest::file(
+        harness.dir.path().join("nope.png"),
+        MediaKind::Image,
+        "image/png",
+    );
+    let error = harness
+        .client
+        .upload(&harness.anonymous(), &request, None)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Permanent);
     assert_eq!(error.status, None);
     assert!(error.message.contains("nope.png"));
     let state = harness.server.controls().state();
-    assert_eq!(state.clients.get(CLIENT_ID).map(|c| c.requests).unwrap_or(0), 0);
+    assert_eq!(
+        state
+            .clients
+            .get(CLIENT_ID)
+            .map(|c| c.requests)
+            .unwrap_or(0),
+        0
+    );
 }

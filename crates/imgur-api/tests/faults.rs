@@ -16,7 +16,11 @@ async fn upload_with_fault(fault: Fault) -> (Harness, Result<upshot_imgur::Image
     harness.server.controls().inject(fault, 1, None);
     let result = harness
         .client
-        .upload(&harness.anonymous(), &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+        .upload(
+            &harness.anonymous(),
+            &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .map(|response| response.data);
     (harness, result)
@@ -24,7 +28,11 @@ async fn upload_with_fault(fault: Fault) -> (Harness, Result<upshot_imgur::Image
 
 fn assert_plain(error: &ImgurError) {
     assert!(!error.message.is_empty());
-    assert!(!error.message.contains('<'), "no markup in: {}", error.message);
+    assert!(
+        !error.message.contains('<'),
+        "no markup in: {}",
+        error.message
+    );
     assert!(error.message.len() < 300, "short: {}", error.message);
 }
 
@@ -36,7 +44,10 @@ async fn server_errors_are_retry_later() {
         assert_eq!(error.kind, ErrorKind::RetryLater, "{status}");
         assert_eq!(error.status, Some(status));
         assert_plain(&error);
-        assert!(error.rate_limits.client_limit.is_some(), "headers on faults");
+        assert!(
+            error.rate_limits.client_limit.is_some(),
+            "headers on faults"
+        );
     }
 }
 
@@ -85,19 +96,28 @@ async fn upload_too_fast_400_with_inner_429_waits_the_minutes_it_says() {
 async fn payload_too_large_is_permanent_and_upload_failed_is_retry_later() {
     let (_harness, result) = upload_with_fault(Fault::PayloadTooLarge).await;
     let error = result.unwrap_err();
-    assert_eq!((error.kind, error.status), (ErrorKind::Permanent, Some(413)));
+    assert_eq!(
+        (error.kind, error.status),
+        (ErrorKind::Permanent, Some(413))
+    );
     assert_plain(&error);
 
     let (_harness, result) = upload_with_fault(Fault::UploadFailed).await;
     let error = result.unwrap_err();
-    assert_eq!((error.kind, error.status), (ErrorKind::RetryLater, Some(417)));
+    assert_eq!(
+        (error.kind, error.status),
+        (ErrorKind::RetryLater, Some(417))
+    );
 }
 
 #[tokio::test]
 async fn html_pages_never_leak_markup() {
     let (_harness, result) = upload_with_fault(Fault::Html404).await;
     let error = result.unwrap_err();
-    assert_eq!((error.kind, error.status), (ErrorKind::Permanent, Some(404)));
+    assert_eq!(
+        (error.kind, error.status),
+        (ErrorKind::Permanent, Some(404))
+    );
     assert_plain(&error);
 
     let (_harness, result) = upload_with_fault(Fault::HtmlOverCapacity).await;
@@ -136,19 +156,30 @@ async fn latency_delays_but_succeeds() {
 async fn faults_apply_to_the_next_n_matching_requests_only() {
     let harness = Harness::start().await;
     let anon = harness.anonymous();
-    harness
-        .server
-        .controls()
-        .inject(Fault::ServerError { status: 500 }, 2, Some("/3/credits".into()));
-    assert_eq!(harness.client.credits(&anon).await.unwrap_err().kind, ErrorKind::RetryLater);
+    harness.server.controls().inject(
+        Fault::ServerError { status: 500 },
+        2,
+        Some("/3/credits".into()),
+    );
+    assert_eq!(
+        harness.client.credits(&anon).await.unwrap_err().kind,
+        ErrorKind::RetryLater
+    );
     let path = harness.png("unaffected.png", 3, 3);
     harness
         .client
-        .upload(&anon, &UploadRequest::file(&path, MediaKind::Image, "image/png"), None)
+        .upload(
+            &anon,
+            &UploadRequest::file(&path, MediaKind::Image, "image/png"),
+            None,
+        )
         .await
         .expect("other paths are not affected");
     assert!(harness.client.credits(&anon).await.is_err());
-    assert!(harness.client.credits(&anon).await.is_ok(), "only two were injected");
+    assert!(
+        harness.client.credits(&anon).await.is_ok(),
+        "only two were injected"
+    );
 }
 
 #[tokio::test]
@@ -162,7 +193,11 @@ async fn spending_the_budget_gets_429_with_the_reset_time_and_the_clock_restores
     let second = harness.client.upload(&anon, &request, None).await.unwrap();
     assert_eq!(second.rate_limits.client_remaining, Some(5));
 
-    let error = harness.client.upload(&anon, &request, None).await.unwrap_err();
+    let error = harness
+        .client
+        .upload(&anon, &request, None)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind, ErrorKind::RateLimited);
     assert_eq!(error.status, Some(429));
     assert_eq!(error.rate_limits.client_remaining, Some(5));
@@ -170,7 +205,10 @@ async fn spending_the_budget_gets_429_with_the_reset_time_and_the_clock_restores
     let state = harness.server.controls().state();
     assert_eq!(state.uploads.len(), 2);
 
-    harness.server.controls().advance_clock(Duration::from_secs(86_400));
+    harness
+        .server
+        .controls()
+        .advance_clock(Duration::from_secs(86_400));
     let after = harness.client.upload(&anon, &request, None).await.unwrap();
     assert_eq!(after.rate_limits.client_remaining, Some(15));
 }

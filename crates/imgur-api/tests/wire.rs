@@ -8,7 +8,7 @@ use upshot_imgur::{Auth, ClientConfig, ImgurClient, Secret};
 use url::Url;
 
 /// Accepts one connection, records the request head, and answers with `response`.
-async fn one_shot_server(response: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+async fn one_shot_server(response: String) -> (Url, tokio::task::JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -26,23 +26,32 @@ async fn one_shot_server(response: &'static str) -> (Url, tokio::task::JoinHandl
         socket.shutdown().await.ok();
         String::from_utf8_lossy(&head).into_owned()
     });
-    (Url::parse(&format!("http://{address}/prefix")).unwrap(), task)
+    (
+        Url::parse(&format!("http://{address}/prefix")).unwrap(),
+        task,
+    )
 }
 
-const CREDITS_ANSWER: &str = "HTTP/1.1 200 OK\r\n\
-content-type: application/json\r\n\
-X-RATELIMIT-USERLIMIT: 2000\r\n\
-x-ratelimit-userremaining: 1999\r\n\
-X-RateLimit-UserReset: 3600\r\n\
-x-ratelimit-clientlimit: 12500\r\n\
-X-RateLimit-ClientRemaining: 12000\r\n\
-connection: close\r\n\
-content-length: 127\r\n\r\n\
-{\"data\":{\"UserLimit\":2000,\"UserRemaining\":1999,\"UserReset\":1700003600,\"ClientLimit\":12500,\"ClientRemaining\":12000},\"success\":true,\"status\":200}";
+/// A credits answer in the older serializer's style, with headers in mixed letter case.
+fn credits_answer() -> String {
+    let body = r#"{"data":{"UserLimit":2000,"UserRemaining":1999,"UserReset":1700003600,"ClientLimit":12500,"ClientRemaining":12000},"success":true,"status":200}"#;
+    format!(
+        "HTTP/1.1 200 OK\r\n\
+         content-type: application/json\r\n\
+         X-RATELIMIT-USERLIMIT: 2000\r\n\
+         x-ratelimit-userremaining: 1999\r\n\
+         X-RateLimit-UserReset: 3600\r\n\
+         x-ratelimit-clientlimit: 12500\r\n\
+         X-RateLimit-ClientRemaining: 12000\r\n\
+         connection: close\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
 
 #[tokio::test]
 async fn base_path_prefix_auth_and_commercial_key_reach_the_wire() {
-    let (base, server) = one_shot_server(CREDITS_ANSWER).await;
+    let (base, server) = one_shot_server(credits_answer()).await;
     let mut config = ClientConfig::new(base);
     config.commercial_key = Some(Secret::new("rapid-key"));
     let client = ImgurClient::new(config).unwrap();
@@ -50,8 +59,15 @@ async fn base_path_prefix_auth_and_commercial_key_reach_the_wire() {
 
     let head = server.await.unwrap();
     let lower = head.to_lowercase();
-    assert!(head.starts_with("GET /prefix/3/credits HTTP/1.1\r\n"), "{head}");
-    assert_eq!(lower.matches("\r\nauthorization:").count(), 1, "exactly one auth header");
+    assert!(
+        head.starts_with("GET /prefix/3/credits HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert_eq!(
+        lower.matches("\r\nauthorization:").count(),
+        1,
+        "exactly one auth header"
+    );
     assert!(head.contains("Client-ID cid") || lower.contains("authorization: client-id cid"));
     assert!(lower.contains("x-rapidapi-key: rapid-key"));
     assert!(lower.contains("x-mashape-key: rapid-key"));
@@ -66,9 +82,12 @@ async fn base_path_prefix_auth_and_commercial_key_reach_the_wire() {
 
 #[tokio::test]
 async fn bearer_auth_is_sent_as_bearer() {
-    let (base, server) = one_shot_server(CREDITS_ANSWER).await;
+    let (base, server) = one_shot_server(credits_answer()).await;
     let client = ImgurClient::new(ClientConfig::new(base)).unwrap();
-    client.credits(&Auth::bearer(Secret::new("tok123"))).await.unwrap();
+    client
+        .credits(&Auth::bearer(Secret::new("tok123")))
+        .await
+        .unwrap();
     let head = server.await.unwrap().to_lowercase();
     assert!(head.contains("authorization: bearer tok123"), "{head}");
 }

@@ -64,8 +64,9 @@ fn main() -> ExitCode {
             rounds,
         }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
         Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
-        None => upload::throughput(&bin_dir, 200, 2, 2, 3)
-            .and_then(|()| upload::memory(&bin_dir, 200)),
+        None => {
+            upload::throughput(&bin_dir, 200, 2, 2, 3).and_then(|()| upload::memory(&bin_dir, 200))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

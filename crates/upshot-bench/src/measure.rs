@@ -11,7 +11,10 @@ pub type BenchResult<T> = Result<T, String>;
 
 /// The folder of the running executable, where cargo puts the sibling binaries.
 pub fn own_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 /// A `fake-imgur` process, killed when dropped.
@@ -29,8 +32,20 @@ impl FakeServer {
     pub fn start(bin_dir: &Path, data_dir: &Path) -> BenchResult<Self> {
         let binary = bin_dir.join("fake-imgur");
         let mut child = Command::new(&binary)
-            .args(["--port", "0", "--client-id", BENCH_CLIENT_ID, "--client-secret", "bench-secret"])
-            .args(["--client-credits", "100000000", "--user-credits", "100000000"])
+            .args([
+                "--port",
+                "0",
+                "--client-id",
+                BENCH_CLIENT_ID,
+                "--client-secret",
+                "bench-secret",
+            ])
+            .args([
+                "--client-credits",
+                "100000000",
+                "--user-credits",
+                "100000000",
+            ])
             .args(["--post-limit", "100000000", "--json-style", "modern"])
             .arg("--data-dir")
             .arg(data_dir)
@@ -68,7 +83,8 @@ pub fn make_pngs(dir: &Path, count: usize, bytes: usize) -> BenchResult<Vec<Path
             let header = png_header(640, 480);
             body[..header.len()].copy_from_slice(&header);
             let path = dir.join(format!("file-{index:04}.png"));
-            std::fs::write(&path, &body).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+            std::fs::write(&path, &body)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
             Ok(path)
         })
         .collect()
@@ -88,10 +104,12 @@ pub fn make_video(path: &Path, bytes: usize) -> BenchResult<()> {
             chunk[..12].copy_from_slice(b"\0\0\0\x18ftypisom");
         }
         let take = chunk.len().min(bytes - written);
-        file.write_all(&chunk[..take]).map_err(|error| format!("cannot write video: {error}"))?;
+        file.write_all(&chunk[..take])
+            .map_err(|error| format!("cannot write video: {error}"))?;
         written += take;
     }
-    file.flush().map_err(|error| format!("cannot write video: {error}"))
+    file.flush()
+        .map_err(|error| format!("cannot write video: {error}"))
 }
 
 fn png_header(width: u32, height: u32) -> Vec<u8> {

@@ -23,20 +23,34 @@ pub fn throughput(
     let upload_url = format!("{}/3/image", server.base_url);
     let curl_config = write_curl_config(work.path(), &upload_url, &paths)?;
 
-    println!("throughput: {files} files of {megabytes} MB, {jobs} at a time, {rounds} rounds, loopback");
+    println!(
+        "throughput: {files} files of {megabytes} MB, {jobs} at a time, {rounds} rounds, loopback"
+    );
     let mut curl_secs = Vec::new();
     let mut upshot_secs = Vec::new();
     for round in 1..=rounds {
         let curl = time(
             Command::new("curl")
-                .args(["--silent", "--show-error", "--fail", "--parallel", "--parallel-max"])
+                .args([
+                    "--silent",
+                    "--show-error",
+                    "--fail",
+                    "--parallel",
+                    "--parallel-max",
+                ])
                 .arg(jobs.to_string())
                 .arg("--config")
                 .arg(&curl_config),
         )?;
         let upshot = time(
             Command::new(bin_dir.join("upshot"))
-                .args(["upload", "--jobs", &jobs.to_string(), "--api-base", &server.base_url])
+                .args([
+                    "upload",
+                    "--jobs",
+                    &jobs.to_string(),
+                    "--api-base",
+                    &server.base_url,
+                ])
                 .args(["--client-id", BENCH_CLIENT_ID, "--data-dir"])
                 .arg(work.path().join("upshot-data"))
                 .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
@@ -50,7 +64,10 @@ pub fn throughput(
     let upshot = median(&mut upshot_secs);
     let total_mb = (files * megabytes) as f64;
     println!("  curl   median {curl:.2} s ({:.0} MB/s)", total_mb / curl);
-    println!("  upshot median {upshot:.2} s ({:.0} MB/s)", total_mb / upshot);
+    println!(
+        "  upshot median {upshot:.2} s ({:.0} MB/s)",
+        total_mb / upshot
+    );
     println!(
         "  ratio upshot/curl {:.3} (goal: at most 1.10)",
         upshot / curl
@@ -67,7 +84,13 @@ pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
     let before = children_peak_rss_kib()?;
     let started = Instant::now();
     let status = Command::new(bin_dir.join("upshot"))
-        .args(["upload", "--api-base", &server.base_url, "--client-id", BENCH_CLIENT_ID])
+        .args([
+            "upload",
+            "--api-base",
+            &server.base_url,
+            "--client-id",
+            BENCH_CLIENT_ID,
+        ])
         .arg("--data-dir")
         .arg(work.path().join("upshot-data"))
         .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
@@ -83,7 +106,11 @@ pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
         "memory: upshot upload of one {megabytes} MB video took {:.2} s, peak RSS {:.1} MB (goal: under 40 MB){}",
         started.elapsed().as_secs_f64(),
         peak as f64 / 1024.0,
-        if peak <= before { " (not above earlier children)" } else { "" }
+        if peak <= before {
+            " (not above earlier children)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -104,9 +131,8 @@ fn time(command: &mut Command) -> BenchResult<f64> {
 /// user would run it.
 fn write_curl_config(dir: &Path, url: &str, files: &[PathBuf]) -> BenchResult<PathBuf> {
     let path = dir.join("curl.config");
-    let mut config = std::io::BufWriter::new(
-        std::fs::File::create(&path).map_err(|error| error.to_string())?,
-    );
+    let mut config =
+        std::io::BufWriter::new(std::fs::File::create(&path).map_err(|error| error.to_string())?);
     for (index, file) in files.iter().enumerate() {
         if index > 0 {
             writeln!(config, "next").map_err(|error| error.to_string())?;

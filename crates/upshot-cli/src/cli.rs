@@ -76,7 +76,8 @@ pub struct UploadArgs {
 }
 
 fn parse_link_format(text: &str) -> Result<LinkFormat, String> {
-    text.parse().map_err(|error: upshot_core::link_format::UnknownLinkFormat| error.to_string())
+    text.parse()
+        .map_err(|error: upshot_core::link_format::UnknownLinkFormat| error.to_string())
 }
 
 /// `upshot sandbox`.

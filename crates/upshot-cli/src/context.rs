@@ -40,7 +40,10 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to Imgur with the configured Client ID, or to the sandbox with `--sandbox`.
-    pub async fn open(global: &GlobalOptions, settings: &ResolvedSettings) -> Result<Self, CoreError> {
+    pub async fn open(
+        global: &GlobalOptions,
+        settings: &ResolvedSettings,
+    ) -> Result<Self, CoreError> {
         if global.sandbox {
             let sandbox = Sandbox::join_or_start(&settings.paths, SANDBOX_PORT).await;
             // The fixed port may be taken by something else: any free port still works for a

@@ -21,16 +21,32 @@ async fn a_100_mb_upload_keeps_memory_flat() {
     write_video(&small, 64 * 1024);
     write_video(&big, 100 * 1024 * 1024);
 
-    let output = env.upshot_on_server().arg("upload").arg(&small).output().await.unwrap();
+    let output = env
+        .upshot_on_server()
+        .arg("upload")
+        .arg(&small)
+        .output()
+        .await
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let small_peak = children_peak_kib();
 
-    let output = env.upshot_on_server().arg("upload").arg(&big).output().await.unwrap();
+    let output = env
+        .upshot_on_server()
+        .arg("upload")
+        .arg(&big)
+        .output()
+        .await
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let big_peak = children_peak_kib();
 
     let state = env.server.controls().state();
-    let stored = state.uploads.iter().find(|u| u.size == 100 * 1024 * 1024).unwrap();
+    let stored = state
+        .uploads
+        .iter()
+        .find(|u| u.size == 100 * 1024 * 1024)
+        .unwrap();
     assert_eq!(stored.sha256, sha256_hex(&big), "every byte arrived");
 
     let growth_mib = (big_peak - small_peak) as f64 / 1024.0;

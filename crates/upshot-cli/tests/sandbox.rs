@@ -19,7 +19,11 @@ async fn start_sandbox(env: &Env, port: u16) -> (tokio::process::Child, String) 
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines.next_line().await.unwrap().expect("the URL comes first");
+    let url = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the URL comes first");
     (child, url)
 }
 
@@ -27,7 +31,10 @@ async fn stop(mut child: tokio::process::Child) {
     let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().await.unwrap();
-    assert!(status.success(), "the sandbox stops cleanly on SIGTERM: {status}");
+    assert!(
+        status.success(),
+        "the sandbox stops cleanly on SIGTERM: {status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,8 +68,14 @@ async fn upload_joins_the_running_sandbox_and_links_survive_a_restart() {
     stop(sandbox).await;
     let (sandbox, _) = start_sandbox(&env, port).await;
     let served = reqwest::get(&link).await.unwrap();
-    assert!(served.status().is_success(), "the link works after a restart");
-    assert_eq!(served.bytes().await.unwrap().as_ref(), std::fs::read(&file).unwrap().as_slice());
+    assert!(
+        served.status().is_success(),
+        "the link works after a restart"
+    );
+    assert_eq!(
+        served.bytes().await.unwrap().as_ref(),
+        std::fs::read(&file).unwrap().as_slice()
+    );
     stop(sandbox).await;
 }
 

@@ -9,8 +9,16 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_print_links_in_argument_order() {
     let env = Env::start().await;
-    let files: Vec<_> = (0..5).map(|i| env.png(&format!("shot-{i}.png"), 40 + i, 30)).collect();
-    let output = env.upshot_on_server().arg("upload").args(&files).output().await.unwrap();
+    let files: Vec<_> = (0..5)
+        .map(|i| env.png(&format!("shot-{i}.png"), 40 + i, 30))
+        .collect();
+    let output = env
+        .upshot_on_server()
+        .arg("upload")
+        .args(&files)
+        .output()
+        .await
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
 
     let state = env.server.controls().state();
@@ -20,9 +28,18 @@ async fn uploads_print_links_in_argument_order() {
     for (file, link) in files.iter().zip(&links) {
         // Each printed link serves exactly the file given at that position.
         let served = reqwest::get(link).await.unwrap().bytes().await.unwrap();
-        assert_eq!(served.as_ref(), std::fs::read(file).unwrap().as_slice(), "{link}");
+        assert_eq!(
+            served.as_ref(),
+            std::fs::read(file).unwrap().as_slice(),
+            "{link}"
+        );
     }
-    assert!(state.uploads.iter().all(|u| u.client_id == CLIENT_ID && u.account.is_none()));
+    assert!(
+        state
+            .uploads
+            .iter()
+            .all(|u| u.client_id == CLIENT_ID && u.account.is_none())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,7 +59,11 @@ async fn json_lines_report_each_file_and_failures_set_the_exit_status() {
         .output()
         .await
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "any failure is exit status 1");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "any failure is exit status 1"
+    );
     let lines: Vec<Value> = stdout(&output)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -61,9 +82,19 @@ async fn json_lines_report_each_file_and_failures_set_the_exit_status() {
 
     assert_eq!(lines[1]["status"], "failed");
     assert_eq!(lines[1]["error"]["kind"], "permanent");
-    assert!(lines[1]["error"]["message"].as_str().unwrap().contains("a text file"));
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a text file")
+    );
     assert_eq!(lines[2]["error"]["kind"], "permanent");
-    assert!(lines[2]["error"]["message"].as_str().unwrap().contains("does not exist"));
+    assert!(
+        lines[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
     assert_eq!(state.uploads.len(), 1, "refused files spend no request");
 }
 
@@ -72,7 +103,15 @@ async fn every_link_format() {
     let env = Env::start().await;
     let file = env.png("fmt.png", 12, 12);
     let mut seen = Vec::new();
-    for format in ["direct", "page", "markdown", "markdown-linked", "bbcode", "html", "delete"] {
+    for format in [
+        "direct",
+        "page",
+        "markdown",
+        "markdown-linked",
+        "bbcode",
+        "html",
+        "delete",
+    ] {
         let output = env
             .upshot_on_server()
             .args(["upload", "--format", format])
@@ -100,8 +139,15 @@ async fn every_link_format() {
     }
     // The page, thumbnail and deletion links all answer.
     let (id, hash) = (&state.uploads[0].id, &state.uploads[0].deletehash);
-    for path in [format!("/{id}"), format!("/{id}m.jpg"), format!("/delete/{hash}")] {
-        let status = reqwest::get(format!("{base}{path}")).await.unwrap().status();
+    for path in [
+        format!("/{id}"),
+        format!("/{id}m.jpg"),
+        format!("/delete/{hash}"),
+    ] {
+        let status = reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .status();
         assert!(status.is_success(), "{path}: {status}");
     }
 }
@@ -110,10 +156,19 @@ async fn every_link_format() {
 async fn a_missing_client_id_says_how_to_get_one() {
     let env = Env::start().await;
     let file = env.png("x.png", 2, 2);
-    let output = env.upshot().arg("upload").arg(&file).output().await.unwrap();
+    let output = env
+        .upshot()
+        .arg("upload")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("https://api.imgur.com/oauth2/addclient"), "{message}");
+    assert!(
+        message.contains("https://api.imgur.com/oauth2/addclient"),
+        "{message}"
+    );
     assert!(message.contains("upshot config set client-id"), "{message}");
     assert!(message.contains("--sandbox"), "{message}");
 }
@@ -127,12 +182,36 @@ async fn settings_come_from_flags_then_environment_then_the_file() {
         command.args(["config", "set", key, &value]);
         command
     };
-    assert!(set("client-id", CLIENT_ID.into()).status().await.unwrap().success());
-    assert!(set("api-base", env.server.base_url()).status().await.unwrap().success());
-    assert!(set("link-format", "bbcode".into()).status().await.unwrap().success());
+    assert!(
+        set("client-id", CLIENT_ID.into())
+            .status()
+            .await
+            .unwrap()
+            .success()
+    );
+    assert!(
+        set("api-base", env.server.base_url())
+            .status()
+            .await
+            .unwrap()
+            .success()
+    );
+    assert!(
+        set("link-format", "bbcode".into())
+            .status()
+            .await
+            .unwrap()
+            .success()
+    );
 
     // The file alone is enough.
-    let output = env.upshot().arg("upload").arg(&file).output().await.unwrap();
+    let output = env
+        .upshot()
+        .arg("upload")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).starts_with("[img]"));
 
@@ -145,7 +224,11 @@ async fn settings_come_from_flags_then_environment_then_the_file() {
         .output()
         .await
         .unwrap();
-    assert!(stdout(&output).contains("Invalid client_id"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Invalid client_id"),
+        "{}",
+        stdout(&output)
+    );
 
     // The flag beats the environment, and --format beats the file.
     let output = env
@@ -177,7 +260,14 @@ async fn a_bad_setting_is_refused_with_the_accepted_values() {
     assert!(stderr(&output).contains("markdown-linked"));
     let output = env
         .upshot()
-        .args(["upload", "--api-base", "ftp://example.com", "--client-id", "x", "a.png"])
+        .args([
+            "upload",
+            "--api-base",
+            "ftp://example.com",
+            "--client-id",
+            "x",
+            "a.png",
+        ])
         .output()
         .await
         .unwrap();

@@ -15,7 +15,9 @@ pub enum CoreError {
     )]
     MissingClientId,
     /// The API base URL setting does not parse.
-    #[error("The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com.")]
+    #[error(
+        "The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com."
+    )]
     InvalidApiBase {
         /// What was given.
         value: String,
@@ -41,7 +43,9 @@ pub enum CoreError {
         hint: &'static str,
     },
     /// The settings file exists but is not valid.
-    #[error("The settings file {path} is not valid JSON ({reason}). Fix it or delete it to start over.")]
+    #[error(
+        "The settings file {path} is not valid JSON ({reason}). Fix it or delete it to start over."
+    )]
     BadSettingsFile {
         /// The file.
         path: PathBuf,
@@ -81,7 +85,11 @@ impl CoreError {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

@@ -90,7 +90,9 @@ impl fmt::Display for LinkFormat {
 
 /// The error for a format name that does not exist; lists the ones that do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown link format {0:?}; use one of: direct, page, markdown, markdown-linked, bbcode, html, delete")]
+#[error(
+    "unknown link format {0:?}; use one of: direct, page, markdown, markdown-linked, bbcode, html, delete"
+)]
 pub struct UnknownLinkFormat(pub String);
 
 impl FromStr for LinkFormat {
@@ -133,7 +135,10 @@ mod tests {
     #[test]
     fn every_format_renders() {
         let shot = image(Some("My <shot> [1]"));
-        assert_eq!(LinkFormat::Direct.render(&shot), "https://i.imgur.com/AbCdEf1.png");
+        assert_eq!(
+            LinkFormat::Direct.render(&shot),
+            "https://i.imgur.com/AbCdEf1.png"
+        );
         assert_eq!(LinkFormat::Page.render(&shot), "https://imgur.com/AbCdEf1");
         assert_eq!(
             LinkFormat::Markdown.render(&shot),

@@ -60,7 +60,9 @@ pub enum FileRejected {
         path: PathBuf,
     },
     /// Not a type Imgur accepts.
-    #[error("{path} is not an image or video Imgur accepts ({found}); Imgur takes {ACCEPTED_TYPES}")]
+    #[error(
+        "{path} is not an image or video Imgur accepts ({found}); Imgur takes {ACCEPTED_TYPES}"
+    )]
     UnsupportedType {
         /// The file.
         path: PathBuf,
@@ -68,7 +70,9 @@ pub enum FileRejected {
         found: String,
     },
     /// Over Imgur's size limit for its kind.
-    #[error("{path} is {size} bytes, over Imgur's {limit}-byte limit for {what}; make it smaller first")]
+    #[error(
+        "{path} is {size} bytes, over Imgur's {limit}-byte limit for {what}; make it smaller first"
+    )]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -226,13 +230,19 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(check_file(dir.path()), Err(FileRejected::NotAFile { .. })));
+        assert!(matches!(
+            check_file(dir.path()),
+            Err(FileRejected::NotAFile { .. })
+        ));
         assert!(matches!(
             check_file(&dir.path().join("gone.png")),
             Err(FileRejected::Missing { .. })
         ));
         let empty = file_with(b"");
-        assert!(matches!(check_file(empty.path()), Err(FileRejected::Empty { .. })));
+        assert!(matches!(
+            check_file(empty.path()),
+            Err(FileRejected::Empty { .. })
+        ));
         let pdf = file_with(b"%PDF-1.7 hello");
         let error = check_file(pdf.path()).unwrap_err();
         assert!(error.to_string().contains("a PDF document"));
@@ -244,6 +254,9 @@ mod tests {
         let mut big = tempfile::NamedTempFile::new().unwrap();
         big.write_all(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
         big.as_file().set_len(MAX_IMAGE_BYTES + 1).unwrap();
-        assert!(matches!(check_file(big.path()), Err(FileRejected::TooLarge { .. })));
+        assert!(matches!(
+            check_file(big.path()),
+            Err(FileRejected::TooLarge { .. })
+        ));
     }
 }

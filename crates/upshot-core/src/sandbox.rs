@@ -77,8 +77,10 @@ impl Sandbox {
             url: api_base.to_string(),
             pid: std::process::id(),
         };
-        let text = serde_json::to_string(&record).map_err(|error| CoreError::Sandbox(error.to_string()))?;
-        std::fs::write(&record_file, text).map_err(|error| CoreError::io("write", &record_file, error))?;
+        let text = serde_json::to_string(&record)
+            .map_err(|error| CoreError::Sandbox(error.to_string()))?;
+        std::fs::write(&record_file, text)
+            .map_err(|error| CoreError::io("write", &record_file, error))?;
         Ok(Self {
             api_base,
             owned: Some(server),

@@ -92,10 +92,12 @@ impl SettingsFile {
     /// Reads the file; a missing file is the defaults.
     pub fn load(path: &Path) -> Result<Self, CoreError> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| CoreError::BadSettingsFile {
-                path: path.to_path_buf(),
-                reason: error.to_string(),
-            }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|error| CoreError::BadSettingsFile {
+                    path: path.to_path_buf(),
+                    reason: error.to_string(),
+                })
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(error) => Err(CoreError::io("read", path, error)),
         }
@@ -105,10 +107,11 @@ impl SettingsFile {
     pub fn save(&self, path: &Path) -> Result<(), CoreError> {
         let dir = path.parent().unwrap_or(Path::new("."));
         AppPaths::ensure_private_dir(dir)?;
-        let text = serde_json::to_string_pretty(self).map_err(|error| CoreError::BadSettingsFile {
-            path: path.to_path_buf(),
-            reason: error.to_string(),
-        })?;
+        let text =
+            serde_json::to_string_pretty(self).map_err(|error| CoreError::BadSettingsFile {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            })?;
         let temporary = path.with_extension("json.tmp");
         std::fs::write(&temporary, text + "\n")
             .map_err(|error| CoreError::io("write", &temporary, error))?;
@@ -146,13 +149,14 @@ impl SettingsFile {
             SettingKey::LinkFormat => {
                 self.link_format = value
                     .map(|text| {
-                        text.parse().map_err(|error: crate::link_format::UnknownLinkFormat| {
-                            CoreError::InvalidSetting {
-                                key: key.name().to_owned(),
-                                value: text.to_owned(),
-                                expected: error.to_string(),
-                            }
-                        })
+                        text.parse()
+                            .map_err(|error: crate::link_format::UnknownLinkFormat| {
+                                CoreError::InvalidSetting {
+                                    key: key.name().to_owned(),
+                                    value: text.to_owned(),
+                                    expected: error.to_string(),
+                                }
+                            })
                     })
                     .transpose()?;
             }
@@ -205,7 +209,10 @@ impl ResolvedSettings {
                 .or(file.client_id)
                 .map(|id| id.trim().to_owned())
                 .filter(|id| !id.is_empty()),
-            link_format: overrides.link_format.or(file.link_format).unwrap_or_default(),
+            link_format: overrides
+                .link_format
+                .or(file.link_format)
+                .unwrap_or_default(),
             paths,
         })
     }
@@ -219,7 +226,10 @@ pub fn parse_api_base(text: &str) -> Result<Url, CoreError> {
     };
     let url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!("the scheme must be http or https, not {}", url.scheme())));
+        return Err(invalid(format!(
+            "the scheme must be http or https, not {}",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none() {
         return Err(invalid("it has no host".to_owned()));
@@ -283,8 +293,9 @@ mod tests {
     fn a_broken_settings_file_names_itself() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("settings.json"), "{not json").unwrap();
-        let error = ResolvedSettings::resolve(dir.path().to_path_buf(), SettingsOverrides::default())
-            .unwrap_err();
+        let error =
+            ResolvedSettings::resolve(dir.path().to_path_buf(), SettingsOverrides::default())
+                .unwrap_err();
         assert!(error.to_string().contains("settings.json"));
         assert_eq!(error.code(), "bad_settings_file");
     }

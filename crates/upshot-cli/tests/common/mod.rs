@@ -59,7 +59,11 @@ impl Env {
 
     pub fn png(&self, name: &str, width: u32, height: u32) -> PathBuf {
         let path = self.dir.path().join(name);
-        std::fs::write(&path, fake_imgur::samples::png(width, height, name.len() as u8)).unwrap();
+        std::fs::write(
+            &path,
+            fake_imgur::samples::png(width, height, name.len() as u8),
+        )
+        .unwrap();
         path
     }
 }
