@@ -1,12 +1,18 @@
 //! The in-process remote control of a running server. `/_fake/*` exposes the same operations
 //! over HTTP for tests that run the `fake-imgur` binary.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::app::App;
 use crate::faults::{Fault, FaultRule};
+use crate::quota::Charge;
 use crate::records::StateSnapshot;
+
+/// Where [`Controls::spend_client_credits`] pretends the other install is: a documentation
+/// address (TEST-NET-3), so its spend never touches the hourly budgets of the tests' own IP.
+const OTHER_INSTALL_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
 
 /// A handle on a running server's clock, faults, state and tokens. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -75,5 +81,32 @@ impl Controls {
         let revoked = self.app.records().store.revoke_account(username);
         self.app.persist();
         revoked
+    }
+
+    /// Charges `credits` to a Client ID's daily budget as another install of the same
+    /// application (on another IP) would: the only trace the caller sees is a lower
+    /// `X-RateLimit-ClientRemaining`. Like a real request it is refused, charged nothing and
+    /// counted (`rate_limited`, `daily_limit_hits`) when the day's budget cannot cover it.
+    ///
+    /// Returns `None` for a Client ID that is not registered, else whether it was charged.
+    pub fn spend_client_credits(&self, client_id: &str, credits: u32) -> Option<bool> {
+        self.app.registered(client_id)?;
+        let charged = self
+            .app
+            .records()
+            .quota
+            .admit(
+                &self.app.config.limits,
+                Charge {
+                    client_id: Some(client_id),
+                    ip: OTHER_INSTALL_IP,
+                    credits,
+                    post: false,
+                },
+                self.app.now(),
+            )
+            .is_ok();
+        self.app.persist();
+        Some(charged)
     }
 }

@@ -31,6 +31,7 @@
 //! | `GET /_fake/faults` | | `{"pending": […]}` |
 //! | `DELETE /_fake/faults` | | `{"pending": []}` |
 //! | `POST /_fake/revoke` | `{"refresh_token": "…"}` or `{"account": "name"}` | `{"revoked": <tokens revoked>}` |
+//! | `POST /_fake/spend` | `{"client_id": "…", "credits": 300}`: another install of the app spends from its daily budget | `{"charged": true, "client_remaining": N}` |
 //!
 //! Invalid bodies get `400 {"error": "…"}`.
 //!

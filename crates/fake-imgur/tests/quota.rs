@@ -197,3 +197,50 @@ async fn fixed_styles_stay_fixed() {
         }
     }
 }
+
+#[tokio::test]
+async fn another_install_spends_the_shared_daily_budget_but_not_our_hourly_one() {
+    let fake = Fake::start_with(|config| config.limits.client_credits_per_day = 100).await;
+    assert_eq!(
+        fake.controls().spend_client_credits(CLIENT_ID, 60),
+        Some(true)
+    );
+    assert_eq!(fake.controls().spend_client_credits("nobody", 1), None);
+    let ours = fake.upload(samples::png(2, 2, 0)).await;
+    assert_eq!(ours.status, 200);
+    assert_eq!(
+        ours.header("x-ratelimit-clientremaining"),
+        Some(30),
+        "the other install's spend shows in the shared daily budget"
+    );
+    assert_eq!(
+        ours.header("x-ratelimit-userremaining"),
+        Some(1_990),
+        "but not in our IP's hourly budget"
+    );
+
+    // Over HTTP: more than is left is refused, costs nothing and counts as a daily-limit hit.
+    let refused: serde_json::Value = fake
+        .http
+        .post(fake.url("/_fake/spend"))
+        .body(format!(r#"{{"client_id": "{CLIENT_ID}", "credits": 31}}"#))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["charged"], false);
+    assert_eq!(refused["client_remaining"], 30);
+    let usage = &fake.controls().state().clients[CLIENT_ID];
+    assert_eq!(usage.daily_limit_hits, 1);
+    assert_eq!(usage.credits_spent_today, 70);
+    let unknown = fake
+        .http
+        .post(fake.url("/_fake/spend"))
+        .body(r#"{"client_id": "nobody", "credits": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+}

@@ -109,3 +109,30 @@ pub(super) async fn revoke(State(app): State<Arc<App>>, body: Bytes) -> Response
     };
     Json(json!({ "revoked": revoked })).into_response()
 }
+
+#[derive(Deserialize)]
+struct SpendRequest {
+    client_id: String,
+    credits: u32,
+}
+
+/// `POST /_fake/spend` `{"client_id": "…", "credits": N}` → `{"charged": bool,
+/// "client_remaining": N}`: another install of the same application spends from the shared
+/// daily budget.
+pub(super) async fn spend(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let request: SpendRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(problem) => return bad_request(&problem),
+    };
+    let Some(charged) =
+        Controls::new(app.clone()).spend_client_credits(&request.client_id, request.credits)
+    else {
+        return bad_request(&format!("unknown client_id {:?}", request.client_id));
+    };
+    let remaining = app
+        .records()
+        .quota
+        .usage(&app.config.limits, &request.client_id, app.now())
+        .client_remaining;
+    Json(json!({ "charged": charged, "client_remaining": remaining })).into_response()
+}

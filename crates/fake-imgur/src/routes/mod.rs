@@ -66,6 +66,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/_fake/revoke", post(control::revoke))
+        .route("/_fake/spend", post(control::spend))
         // i.imgur.com and imgur.com
         .route("/", get(files::index))
         .route("/{file}", get(files::serve))
