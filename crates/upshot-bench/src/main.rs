@@ -64,8 +64,10 @@ fn main() -> ExitCode {
             rounds,
         }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
         Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
+        // Memory first: the peak RSS of children is a high-water mark over every child waited
+        // for, and curl in the throughput run would otherwise set it.
         None => {
-            upload::throughput(&bin_dir, 200, 2, 2, 3).and_then(|()| upload::memory(&bin_dir, 200))
+            upload::memory(&bin_dir, 200).and_then(|()| upload::throughput(&bin_dir, 200, 2, 2, 3))
         }
     };
     match result {

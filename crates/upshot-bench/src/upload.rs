@@ -33,6 +33,7 @@ pub fn throughput(
             Command::new("curl")
                 .args([
                     "--silent",
+                    "--no-progress-meter",
                     "--show-error",
                     "--fail",
                     "--parallel",
@@ -107,7 +108,7 @@ pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
         started.elapsed().as_secs_f64(),
         peak as f64 / 1024.0,
         if peak <= before {
-            " (not above earlier children)"
+            " (not above earlier children: run `upshot-bench memory` alone)"
         } else {
             ""
         }
