@@ -5,6 +5,7 @@
 //! is measured is what a user runs.
 
 mod measure;
+mod queue;
 mod upload;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,12 @@ enum Which {
         #[arg(long, default_value_t = 200)]
         megabytes: usize,
     },
+    /// Queue that many tiny real files in one transaction; print the time and the database size.
+    Enqueue {
+        /// Number of files.
+        #[arg(long, default_value_t = 10_000)]
+        files: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
             rounds,
         }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
         Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
+        Some(Which::Enqueue { files }) => queue::enqueue(files),
         // Memory first: the peak RSS of children is a high-water mark over every child waited
         // for, and curl in the throughput run would otherwise set it.
         None => {

@@ -7,11 +7,15 @@
 //! app works with no account and no network.
 
 pub mod error;
+pub mod history;
 pub mod link_format;
 pub mod media;
 pub mod paths;
+pub mod queue;
 pub mod sandbox;
 pub mod settings;
+pub mod spool;
+pub mod store;
 pub mod uploader;
 
 pub use error::CoreError;

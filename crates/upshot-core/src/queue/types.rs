@@ -1,0 +1,394 @@
+//! The queue's vocabulary: ids, origins, states, why a job waits, and the job itself.
+
+use crate::history::HistoryId;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use upshot_imgur::ErrorKind;
+
+/// A job's row id. Stable for the job's whole life; shown to users (`upshot queue cancel 12`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub i64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Priority of interactive jobs: someone is waiting for the link.
+pub const PRIORITY_INTERACTIVE: i64 = 0;
+/// Priority of the backlog (watched folders): runs when interactive jobs do not need the budget.
+pub const PRIORITY_BACKLOG: i64 = 1;
+
+/// Where a job came from. It decides the job's priority and is kept in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Dropped on the window or the tray.
+    Drop,
+    /// Chosen in a file dialog.
+    File,
+    /// Pasted from the clipboard (the bytes are spooled first).
+    Clipboard,
+    /// A screenshot Upshot took (spooled first).
+    Screenshot,
+    /// Found in a watched folder: the backlog.
+    Watch,
+    /// `upshot upload` on the command line.
+    Cli,
+}
+
+impl Origin {
+    /// Every origin, for listings and tests.
+    pub const ALL: [Origin; 6] = [
+        Self::Drop,
+        Self::File,
+        Self::Clipboard,
+        Self::Screenshot,
+        Self::Watch,
+        Self::Cli,
+    ];
+
+    /// The word stored in the database and shown in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Drop => "drop",
+            Self::File => "file",
+            Self::Clipboard => "clipboard",
+            Self::Screenshot => "screenshot",
+            Self::Watch => "watch",
+            Self::Cli => "cli",
+        }
+    }
+
+    /// The origin a stored word names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|origin| origin.as_str() == word)
+    }
+
+    /// Lower runs first: a watched folder's backlog ([`PRIORITY_BACKLOG`]) yields to anything a
+    /// person asked for just now ([`PRIORITY_INTERACTIVE`]).
+    pub fn priority(self) -> i64 {
+        match self {
+            Self::Watch => PRIORITY_BACKLOG,
+            _ => PRIORITY_INTERACTIVE,
+        }
+    }
+}
+
+/// Where a job is in its life (docs/QUEUE.md, "Job life").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker.
+    Queued,
+    /// Held by a worker (under a lease) and being sent.
+    Uploading,
+    /// Uploaded; `history_id` points at the result.
+    Done,
+    /// Will not succeed as it is; kept listed with the reason until retried or cancelled.
+    Failed,
+    /// Cancelled by the user.
+    Cancelled,
+    /// Waiting for a time (`run_after`) or for an event (log in again), with a `wait_reason`.
+    Deferred,
+}
+
+impl JobState {
+    /// Every state.
+    pub const ALL: [JobState; 6] = [
+        Self::Queued,
+        Self::Uploading,
+        Self::Done,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Deferred,
+    ];
+
+    /// The word stored in the database and shown in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Uploading => "uploading",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Deferred => "deferred",
+        }
+    }
+
+    /// The state a stored word names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == word)
+    }
+
+    /// Done, failed or cancelled: nothing will happen to it unless someone acts.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Failed | Self::Cancelled)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a job is not running yet: the UI and `upshot queue` show it next to every waiting job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Waiting its turn for a free worker (and, for the backlog, behind interactive jobs). Never
+    /// stored: it is what a queued job shows when nothing else holds it.
+    InLine,
+    /// A passing failure; retried at `run_after` (exponential back-off with jitter).
+    Backoff,
+    /// Imgur said to slow down; the client id is paused until `run_after`.
+    RateLimited,
+    /// The day's credits (above the reserve) are spent; runs after the daily reset.
+    DailyBudget,
+    /// The hour's user credits or POSTs are spent; runs after the hourly reset.
+    HourlyBudget,
+    /// The backlog is spread over the day so interactive uploads keep a share.
+    Pacing,
+    /// The whole queue is paused. Never stored: it comes from the queue's flag.
+    Paused,
+    /// The account's login expired or was revoked; the job runs once the user logs in again.
+    LogInAgain,
+}
+
+impl WaitReason {
+    /// Every reason.
+    pub const ALL: [WaitReason; 8] = [
+        Self::InLine,
+        Self::Backoff,
+        Self::RateLimited,
+        Self::DailyBudget,
+        Self::HourlyBudget,
+        Self::Pacing,
+        Self::Paused,
+        Self::LogInAgain,
+    ];
+
+    /// The word stored in `jobs.wait_reason` and shown in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InLine => "in_line",
+            Self::Backoff => "backoff",
+            Self::RateLimited => "rate_limited",
+            Self::DailyBudget => "daily_budget",
+            Self::HourlyBudget => "hourly_budget",
+            Self::Pacing => "pacing",
+            Self::Paused => "paused",
+            Self::LogInAgain => "log_in_again",
+        }
+    }
+
+    /// The reason a stored word names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == word)
+    }
+}
+
+/// Why a job waits and, where known, until when (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Why.
+    pub reason: WaitReason,
+    /// When it may run; `None` when it waits for an event (a worker, a login, `resume`).
+    pub until: Option<i64>,
+}
+
+/// A file to queue, with what the user said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// The file to upload.
+    pub source_path: PathBuf,
+    /// Where it came from; decides the priority.
+    pub origin: Origin,
+    /// The Client ID whose budget the upload spends.
+    pub client_id: String,
+    /// `None` to upload anonymously, else the username whose token is used.
+    pub account: Option<String>,
+    /// Album: its deletehash when anonymous, its id when logged in.
+    pub album: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// The file is Upshot's own (in the spool) and is removed once the upload is confirmed.
+    pub spooled: bool,
+    /// The file's size if known (0 if not), so progress and projections can show it early.
+    pub bytes_total: u64,
+}
+
+impl NewJob {
+    /// An anonymous job with no title, album or description.
+    pub fn new(
+        source_path: impl Into<PathBuf>,
+        origin: Origin,
+        client_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            source_path: source_path.into(),
+            origin,
+            client_id: client_id.into(),
+            account: None,
+            album: None,
+            title: None,
+            description: None,
+            spooled: false,
+            bytes_total: 0,
+        }
+    }
+}
+
+/// A job as stored (every column of `jobs`), plus why it waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// The file.
+    pub source_path: PathBuf,
+    /// Where it came from.
+    pub origin: Origin,
+    /// 0 interactive, 1 backlog; lower runs first.
+    pub priority: i64,
+    /// The Client ID whose budget it spends.
+    pub client_id: String,
+    /// `None` anonymous, else the username.
+    pub account: Option<String>,
+    /// Album.
+    pub album: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Where it is in its life.
+    pub state: JobState,
+    /// Deferred jobs: when they may run (ms); `None` = when told (e.g. after logging in).
+    pub run_after: Option<i64>,
+    /// Deferred jobs: why they wait.
+    pub wait_reason: Option<WaitReason>,
+    /// How many times a worker claimed it (reset by `retry`).
+    pub attempts: u32,
+    /// The last failure's kind.
+    pub error_kind: Option<ErrorKind>,
+    /// The last failure, in words.
+    pub error_message: Option<String>,
+    /// Bytes sent in the current (or last) attempt.
+    pub bytes_sent: u64,
+    /// The file's size, 0 where not yet known.
+    pub bytes_total: u64,
+    /// Random 128-bit hex carried by the upload's `name` (see [`Job::upload_name`]).
+    pub marker: String,
+    /// The worker holding it.
+    pub lease_owner: Option<String>,
+    /// When that worker's lease runs out (ms); after that any worker may take the job over.
+    pub lease_expires: Option<i64>,
+    /// The file is Upshot's own, in the spool: remove it after a confirmed upload.
+    pub spooled: bool,
+    /// Done jobs: the history entry of the upload.
+    pub history_id: Option<HistoryId>,
+    /// When it was queued (ms).
+    pub created_at: i64,
+    /// When it last changed (ms).
+    pub updated_at: i64,
+    /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
+    /// flag and a client id's rate limit).
+    pub waiting: Option<Waiting>,
+}
+
+impl Job {
+    /// The `name` the upload carries, so a logged-in retry after a crash can find out whether the
+    /// first attempt reached Imgur (docs/QUEUE.md, "Crash safety").
+    pub fn upload_name(&self) -> String {
+        format!("upshot-{}", self.marker)
+    }
+}
+
+/// What a worker learns when it touches the job it is uploading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[must_use = "a worker whose job was cancelled or taken over must stop sending it"]
+pub enum LeaseCheck {
+    /// Still ours: carry on.
+    Held,
+    /// The user cancelled it: stop sending (the job stays cancelled).
+    Cancelled,
+    /// Another worker took it over (our lease had run out) or it was retried: stop, and leave
+    /// the job alone.
+    Lost,
+}
+
+/// Which jobs [`JobQueue::list`](super::JobQueue::list) returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFilter {
+    /// Only these states; empty for all.
+    pub states: Vec<JobState>,
+    /// Newest (the default) or oldest first.
+    pub order: ListOrder,
+    /// At most this many.
+    pub limit: Option<u32>,
+    /// Skip this many first.
+    pub offset: u32,
+}
+
+impl JobFilter {
+    /// Every job in the given states, newest first.
+    pub fn states(states: &[JobState]) -> Self {
+        Self {
+            states: states.to_vec(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The order of a listing, by the order jobs were queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Most recently queued first.
+    #[default]
+    NewestFirst,
+    /// First queued first.
+    OldestFirst,
+}
+
+/// How many jobs are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCounts {
+    /// Waiting for a worker.
+    pub queued: u64,
+    /// Being sent.
+    pub uploading: u64,
+    /// Uploaded.
+    pub done: u64,
+    /// Failed, kept listed.
+    pub failed: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+    /// Waiting for a time or an event.
+    pub deferred: u64,
+}
+
+impl JobCounts {
+    /// Jobs that will still run on their own (queued, uploading, deferred).
+    pub fn pending(&self) -> u64 {
+        self.queued + self.uploading + self.deferred
+    }
+}
+
+/// The kind as stored in `jobs.error_kind`.
+pub(crate) fn parse_error_kind(word: &str) -> Option<ErrorKind> {
+    [
+        ErrorKind::RetryLater,
+        ErrorKind::RateLimited,
+        ErrorKind::Reauth,
+        ErrorKind::Permanent,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == word)
+}

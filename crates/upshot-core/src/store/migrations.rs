@@ -1,0 +1,98 @@
+//! The schema, as numbered migrations tracked in `PRAGMA user_version`.
+//!
+//! Migration `n` (1-based) is `MIGRATIONS[n - 1]`; a database at version `v` has had the first `v`
+//! applied. They run in one `BEGIN IMMEDIATE` transaction, so two processes opening a fresh file
+//! at once cannot both apply them, and a crash midway leaves the file as it was. Never edit a
+//! migration that has shipped: add the next one.
+//!
+//! Versioned by hand rather than with `rusqlite_migration`: its latest release pins an older
+//! rusqlite and a newer Rust than the workspace's, and only one `libsqlite3-sys` can be linked.
+
+use super::error::{SqlContext, StoreError};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::path::Path;
+
+/// Migration 1: the queue, the history, the governor's ledger and headers, the queue's flags
+/// (docs/QUEUE.md, "Schema").
+const MIGRATION_1: &str = r#"
+CREATE TABLE jobs (
+  id            INTEGER PRIMARY KEY,
+  source_path   TEXT    NOT NULL,
+  origin        TEXT    NOT NULL,
+  priority      INTEGER NOT NULL,
+  client_id     TEXT    NOT NULL,
+  account       TEXT,
+  album         TEXT, title TEXT, description TEXT,
+  state         TEXT    NOT NULL,
+  run_after     INTEGER,
+  wait_reason   TEXT,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  error_kind    TEXT, error_message TEXT,
+  bytes_sent    INTEGER NOT NULL DEFAULT 0,
+  bytes_total   INTEGER NOT NULL DEFAULT 0,
+  marker        TEXT    NOT NULL UNIQUE,
+  lease_owner   TEXT, lease_expires INTEGER,
+  spooled       INTEGER NOT NULL DEFAULT 0,
+  history_id    INTEGER,
+  created_at    INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_next ON jobs(state, priority, id);
+CREATE TABLE history (
+  id INTEGER PRIMARY KEY, job_id INTEGER, imgur_id TEXT NOT NULL, link TEXT NOT NULL,
+  deletehash TEXT, mime_type TEXT NOT NULL, size INTEGER NOT NULL, width INTEGER, height INTEGER,
+  album TEXT, account TEXT, title TEXT, source_path TEXT, origin TEXT NOT NULL,
+  api_base TEXT NOT NULL, uploaded_at INTEGER NOT NULL, deleted_at INTEGER
+);
+CREATE INDEX history_time ON history(uploaded_at);
+CREATE INDEX history_imgur_id ON history(imgur_id);
+CREATE TABLE ledger (
+  id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, at INTEGER NOT NULL,
+  credits INTEGER NOT NULL, is_post INTEGER NOT NULL, is_upload INTEGER NOT NULL
+);
+CREATE INDEX ledger_client_time ON ledger(client_id, at);
+CREATE TABLE rate_headers (
+  client_id TEXT PRIMARY KEY, observed_at INTEGER NOT NULL, snapshot TEXT NOT NULL
+);
+CREATE TABLE queue_flags (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#;
+
+/// Every migration, in order.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// The schema version this build writes: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .ctx(conn)
+}
+
+/// Brings the database at `path` up to [`SCHEMA_VERSION`]; refuses one from a newer Upshot.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let too_new = |found| StoreError::TooNew {
+        path: path.to_path_buf(),
+        found,
+        supported: SCHEMA_VERSION,
+    };
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(too_new(found));
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).ctx(conn)?;
+    // Another process may have migrated between the read above and the lock.
+    let found = user_version(&tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(too_new(found));
+    }
+    let start = usize::try_from(found).unwrap_or(0);
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.execute_batch(sql).ctx(&tx)?;
+        tracing::info!(version = index + 1, path = %path.display(), "database migrated");
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .ctx(&tx)?;
+    tx.commit().ctx(conn)
+}

@@ -1,0 +1,137 @@
+//! Upshot's one SQLite database (`<data_dir>/upshot.db`): the queue, the history, the quota
+//! governor's ledger. See docs/QUEUE.md for the schema.
+//!
+//! [`Database`] is a cheap handle holding the path: [`Database::open`] creates and migrates the
+//! file once, and [`Database::connect`] gives each thread or worker its own
+//! [`rusqlite::Connection`], configured the same way (WAL, a 5 s busy timeout, foreign keys,
+//! `synchronous = FULL`). SQLite serializes the writers, across threads and processes alike.
+//! Every call here blocks: async callers run them through `tokio::task::spawn_blocking`.
+
+mod error;
+mod migrations;
+
+pub(crate) use error::SqlContext;
+pub use error::StoreError;
+pub use migrations::SCHEMA_VERSION;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "upshot.db";
+
+/// How long a connection waits for another writer before giving up with
+/// [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Upshot's database file: open it once, then [`connect`](Self::connect) per thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    path: PathBuf,
+}
+
+impl Database {
+    /// The database file inside a data directory.
+    pub fn file_in(data_dir: &Path) -> PathBuf {
+        data_dir.join(DATABASE_FILE)
+    }
+
+    /// Opens (creating it if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// Missing parent directories are created readable only by the user (0700 on unix), and the
+    /// file (with its WAL) is made 0600: it holds deletehashes, which delete the user's images.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            create_private_dirs(parent)?;
+        }
+        create_private_file(&path)?;
+        let conn = connect_to(&path)?;
+        migrations::migrate(&conn, &path)?;
+        Ok(Self { path })
+    }
+
+    /// Opens `<data_dir>/upshot.db`.
+    pub fn open_in(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open(Self::file_in(data_dir))
+    }
+
+    /// A new connection to the database, configured like every other: one per thread or worker.
+    pub fn connect(&self) -> Result<Connection, StoreError> {
+        connect_to(&self.path)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Opens a connection and applies the settings every connection shares.
+fn connect_to(path: &Path) -> Result<Connection, StoreError> {
+    let sql = |error| StoreError::sqlite(path, error);
+    let conn = Connection::open(path).map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // The first statement that reads the file: a file that is not a database fails here.
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(sql)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "the database could not switch to WAL");
+    }
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sql)?;
+    // A committed job survives a power cut too, not only a crash of Upshot.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql)?;
+    Ok(conn)
+}
+
+/// Creates `dir` and its missing parents; the ones created here are 0700 on unix.
+pub(crate) fn create_private_dirs(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|error| StoreError::io("create", dir, error))
+}
+
+/// Creates the database file empty and 0600 before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the database's mode), or tightens an existing file's mode to 0600.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .map_err(|error| StoreError::io("create", path, error))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = file
+            .metadata()
+            .map_err(|error| StoreError::io("read the permissions of", path, error))?;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|error| StoreError::io("set permissions on", path, error))?;
+        }
+    }
+    drop(file);
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The database file: creation, migrations, permissions, and the errors that say what to do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use upshot_core::store::{Database, SCHEMA_VERSION, StoreError};
+
+fn tables(db: &Database) -> Vec<String> {
+    let conn = db.connect().unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn user_version(db: &Database) -> i64 {
+    db.connect()
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn migrates_an_empty_file_and_reopens_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    assert_eq!(db.path(), dir.path().join("upshot.db"));
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    assert_eq!(
+        tables(&db),
+        ["history", "jobs", "ledger", "queue_flags", "rate_headers"]
+    );
+    // Rows survive a reopen, and reopening applies nothing twice.
+    db.connect()
+        .unwrap()
+        .execute(
+            "INSERT INTO queue_flags (key, value) VALUES ('paused', '1')",
+            [],
+        )
+        .unwrap();
+    drop(db);
+    let again = Database::open_in(dir.path()).unwrap();
+    assert_eq!(user_version(&again), SCHEMA_VERSION);
+    let value: String = again
+        .connect()
+        .unwrap()
+        .query_row(
+            "SELECT value FROM queue_flags WHERE key = 'paused'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(value, "1");
+}
+
+#[test]
+fn every_connection_is_configured_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("upshot.db")).unwrap();
+    let conn = db.connect().unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    let foreign_keys: i64 = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .unwrap();
+    let busy: i64 = conn
+        .pragma_query_value(None, "busy_timeout", |row| row.get(0))
+        .unwrap();
+    let synchronous: i64 = conn
+        .pragma_query_value(None, "synchronous", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(foreign_keys, 1);
+    assert_eq!(busy, 5000);
+    assert_eq!(synchronous, 2, "FULL");
+}
+
+#[test]
+fn open_with_two_threads_at_once_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("upshot.db");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Database::open(path).map(|_| ()))
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap().unwrap();
+    }
+    let db = Database::open(&path).unwrap();
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_and_the_directories_it_creates_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("a").join("b");
+    let db = Database::open_in(&data_dir).unwrap();
+    // Write something so the WAL exists.
+    db.connect()
+        .unwrap()
+        .execute("INSERT INTO queue_flags (key, value) VALUES ('x', 'y')", [])
+        .unwrap();
+    let _keep_open = db.connect().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(db.path()), 0o600);
+    let wal = data_dir.join("upshot.db-wal");
+    assert!(wal.exists(), "WAL mode keeps a -wal file");
+    assert_eq!(mode(&wal), 0o600);
+    assert_eq!(mode(&data_dir), 0o700);
+    assert_eq!(mode(&dir.path().join("a")), 0o700);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_existing_file_readable_by_others_is_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upshot.db");
+    Database::open(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Database::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_database_from_a_newer_upshot_is_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    db.connect()
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 3)
+        .unwrap();
+    let error = Database::open_in(dir.path()).unwrap_err();
+    match &error {
+        StoreError::TooNew {
+            path,
+            found,
+            supported,
+        } => {
+            assert_eq!(path, db.path());
+            assert_eq!(*found, SCHEMA_VERSION + 3);
+            assert_eq!(*supported, SCHEMA_VERSION);
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    let json = serde_json::to_value(&error).unwrap();
+    assert_eq!(json["code"], "database_too_new");
+    let message = json["message"].as_str().unwrap();
+    assert!(message.contains("newer version of Upshot"), "{message}");
+    assert!(message.contains("Update Upshot"), "{message}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upshot.db");
+    std::fs::write(&path, b"this is not SQLite, just some text that is long enough to have a header page..........................................................").unwrap();
+    let error = Database::open(&path).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Corrupt { path: p, .. } if p == &path),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "database_corrupt");
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("Move it aside"), "{message}");
+}
+
+#[test]
+fn a_directory_that_cannot_be_created_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let error = Database::open(blocker.join("sub").join("upshot.db")).unwrap_err();
+    assert_eq!(error.code(), "io", "{error:?}");
+    assert!(error.to_string().contains("Could not create"), "{error}");
+}
