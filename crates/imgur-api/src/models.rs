@@ -39,6 +39,10 @@ pub struct Image {
     /// Description, if one was given.
     #[serde(default)]
     pub description: Option<String>,
+    /// The file name sent with it; kept for account uploads (`""` for anonymous ones). Upshot
+    /// puts its job marker here so a retry after a crash can find an upload that did arrive.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The account that owns it (`null` or 0 for anonymous uploads).
     #[serde(default)]
     pub account_id: Option<u64>,

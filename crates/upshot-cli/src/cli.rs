@@ -40,8 +40,18 @@ pub struct GlobalOptions {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Upload files and print their links.
+    /// Queue files, upload them and print their links.
     Upload(UploadArgs),
+    /// Show and manage the upload queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// Show, search and export the uploads you made.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Delete an upload from Imgur (and mark it deleted in the history).
+    Delete(DeleteArgs),
+    /// Show the day's budget: what the governor plans and what Imgur says.
+    Quota(QuotaArgs),
     /// Run the sandbox server in the foreground, for trying Upshot by hand.
     Sandbox(SandboxArgs),
     /// Show or change settings.
@@ -73,6 +83,109 @@ pub struct UploadArgs {
     /// How many files are sent at once.
     #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
+    /// Queue the files, make at most one attempt now that the budget allows, print each file's
+    /// status (uploaded, queued, deferred with when, failed) and return.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `upshot queue`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List the jobs that are waiting, uploading or failed (`--all` for every job).
+    List {
+        /// Every job, done and cancelled ones included.
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per job and per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop starting uploads (in every Upshot sharing this data directory).
+    Pause,
+    /// Start uploading again.
+    Resume,
+    /// Cancel a job that is not uploaded yet.
+    Cancel {
+        /// The job's number (from `upshot queue list`).
+        id: i64,
+    },
+    /// Queue a failed or cancelled job again.
+    Retry {
+        /// The job's number.
+        id: i64,
+    },
+    /// Work the queue until it is empty (or, with --follow, until stopped).
+    Run {
+        /// Keep running and upload what is queued later (e.g. by the desktop app).
+        #[arg(long)]
+        follow: bool,
+        /// Uploads at once.
+        #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        jobs: u16,
+        /// Progress as JSON events, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `upshot history`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// The newest uploads first.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// One JSON object per upload and per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Uploads whose title, file name, link or id contain TEXT.
+    Search {
+        /// What to look for (case-insensitive).
+        text: String,
+        /// How many at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per upload and per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole history as JSON (default) or CSV.
+    Export {
+        /// CSV instead of JSON.
+        #[arg(long)]
+        csv: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `upshot delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The upload's Imgur id (or its history number).
+    #[arg(required_unless_present = "last", conflicts_with = "last")]
+    pub id: Option<String>,
+    /// The most recent upload.
+    #[arg(long)]
+    pub last: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `upshot quota`.
+#[derive(Debug, Args)]
+pub struct QuotaArgs {
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask Imgur for `/3/credits` (costs one credit); show the governor's view only.
+    #[arg(long)]
+    pub local: bool,
 }
 
 fn parse_link_format(text: &str) -> Result<LinkFormat, String> {

@@ -2,8 +2,11 @@
 
 use crate::cli::GlobalOptions;
 use std::path::PathBuf;
+use upshot_core::runner::RunnerConfig;
 use upshot_core::sandbox::{SANDBOX_PORT, Sandbox};
-use upshot_core::{AppPaths, CoreError, LinkFormat, ResolvedSettings, SettingsOverrides, Uploader};
+use upshot_core::service::{ServiceError, UploadService};
+use upshot_core::{AppPaths, CoreError, LinkFormat, ResolvedSettings, SettingsOverrides};
+use url::Url;
 
 /// The config directory: `UPSHOT_CONFIG_DIR` when set (tests and portable installs), else the
 /// platform's.
@@ -30,10 +33,12 @@ pub fn settings(
     )
 }
 
-/// An uploader plus, in sandbox mode, the sandbox it talks to (kept alive while in use).
+/// Where requests go (Imgur, or the sandbox kept alive while in use) and as which Client ID.
 pub struct Connection {
-    /// Sends the files.
-    pub uploader: Uploader,
+    /// The API base.
+    pub api_base: Url,
+    /// The Client ID.
+    pub client_id: String,
     /// The sandbox, when `--sandbox` was given.
     pub sandbox: Option<Sandbox>,
 }
@@ -47,7 +52,7 @@ impl Connection {
         if global.sandbox {
             let sandbox = Sandbox::join_or_start(&settings.paths, SANDBOX_PORT).await;
             // The fixed port may be taken by something else: any free port still works for a
-            // one-off upload, only the links' lifetime differs.
+            // one-off command, only the links' lifetime differs.
             let sandbox = match sandbox {
                 Ok(sandbox) => sandbox,
                 Err(_) => Sandbox::join_or_start(&settings.paths, 0).await?,
@@ -57,20 +62,39 @@ impl Connection {
                     "sandbox: links work while this command runs; run `upshot sandbox` in another terminal to keep them"
                 );
             }
-            let uploader = Uploader::anonymous(sandbox.api_base().clone(), sandbox.client_id())?;
             return Ok(Self {
-                uploader,
+                api_base: sandbox.api_base().clone(),
+                client_id: sandbox.client_id().to_owned(),
                 sandbox: Some(sandbox),
             });
         }
         let client_id = settings
             .client_id
-            .as_deref()
+            .clone()
             .ok_or(CoreError::MissingClientId)?;
         Ok(Self {
-            uploader: Uploader::anonymous(settings.api_base.clone(), client_id)?,
+            api_base: settings.api_base.clone(),
+            client_id,
             sandbox: None,
         })
+    }
+
+    /// The upload service for this connection.
+    pub fn service(
+        &self,
+        settings: &ResolvedSettings,
+        workers: u16,
+    ) -> Result<UploadService, ServiceError> {
+        let config = RunnerConfig {
+            workers: usize::from(workers.max(1)),
+            ..RunnerConfig::default()
+        };
+        UploadService::open(
+            &settings.paths,
+            self.api_base.clone(),
+            &self.client_id,
+            config,
+        )
     }
 
     /// Stops an owned sandbox.
@@ -79,4 +103,27 @@ impl Connection {
             sandbox.shutdown().await;
         }
     }
+}
+
+/// A `watch` channel that turns true on Ctrl-C or SIGTERM: workers finish what they are
+/// sending, nothing is lost, and the rest stays queued.
+pub fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+                let _ = sender.send(true);
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = sender.send(true);
+    });
+    receiver
 }

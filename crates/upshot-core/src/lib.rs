@@ -6,17 +6,22 @@
 //! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
 //! app works with no account and no network.
 
+pub mod clock;
 pub mod error;
+pub mod governor;
 pub mod history;
 pub mod link_format;
 pub mod media;
 pub mod paths;
 pub mod queue;
+pub mod runner;
 pub mod sandbox;
+pub mod service;
 pub mod settings;
 pub mod spool;
 pub mod store;
 pub mod uploader;
+pub mod when;
 
 pub use error::CoreError;
 pub use link_format::LinkFormat;

@@ -82,6 +82,29 @@ impl LinkFormat {
     }
 }
 
+impl LinkFormat {
+    /// Writes a remembered upload in this format.
+    pub fn render_entry(self, entry: &crate::history::HistoryEntry) -> String {
+        self.render(&Image {
+            id: entry.imgur_id.clone(),
+            deletehash: entry.deletehash.clone(),
+            link: entry.link.clone(),
+            mime_type: entry.mime_type.clone(),
+            width: entry.width.unwrap_or(0),
+            height: entry.height.unwrap_or(0),
+            size: entry.size,
+            datetime: entry.uploaded_at / 1000,
+            animated: false,
+            title: entry.title.clone(),
+            description: None,
+            name: None,
+            account_id: None,
+            account_url: entry.account.clone(),
+            mp4: None,
+        })
+    }
+}
+
 impl fmt::Display for LinkFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -1,54 +1,112 @@
-//! `upshot upload`: send files now and print their links.
+//! `upshot upload`: queue files, work the queue until they are uploaded (or, with `--no-wait`,
+//! make one attempt now), and print their links.
 
 use crate::cli::{GlobalOptions, UploadArgs};
-use crate::context::{Connection, settings};
+use crate::context::{Connection, settings, shutdown_on_signal};
 use crate::exit::Status;
-use futures_util::StreamExt;
+use crate::progress::{Mode, ProgressView, now_millis};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
-use upshot_core::{CoreError, FileUpload, LinkFormat, UploadError};
-use upshot_imgur::Image;
+use std::path::Path;
+use upshot_core::clock::UnixMillis;
+use upshot_core::history::HistoryEntry;
+use upshot_core::media::FileRejected;
+use upshot_core::queue::{Job, JobId, JobState, Origin};
+use upshot_core::runner::StopWhen;
+use upshot_core::service::{ServiceError, UploadService};
+use upshot_core::{FileUpload, LinkFormat, when};
 
 /// One line of `--json` output.
 #[derive(Debug, Serialize)]
-struct UploadLine<'a> {
+struct UploadLine {
     file: String,
     status: &'static str,
-    id: Option<&'a str>,
-    link: Option<&'a str>,
-    deletehash: Option<&'a str>,
-    error: Option<&'a UploadError>,
+    id: Option<String>,
+    link: Option<String>,
+    deletehash: Option<String>,
+    /// Queued and deferred files: why they wait and until when (ms since the epoch).
+    job: Option<i64>,
+    reason: Option<&'static str>,
+    until: Option<i64>,
+    error: Option<ErrorLine>,
+    /// The link in the chosen format, for the plain output.
+    #[serde(skip)]
+    text: Option<String>,
 }
 
-pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, CoreError> {
+#[derive(Debug, Serialize)]
+struct ErrorLine {
+    kind: &'static str,
+    message: String,
+}
+
+pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, args.format)?;
     let connection = Connection::open(global, &settings).await?;
-    let uploader = &connection.uploader;
+    let service = connection.service(&settings, args.jobs)?;
 
-    // Files go out `jobs` at a time; results are printed in the order the files were given so
-    // `upshot upload *.png > links.txt` lines up with the arguments.
-    let mut results = futures_util::stream::iter(args.files.iter().map(|path| {
-        let upload = FileUpload {
+    let files: Vec<FileUpload> = args
+        .files
+        .iter()
+        .map(|path| FileUpload {
             path: path.clone(),
             title: args.title.clone(),
             description: args.description.clone(),
             album: args.album.clone(),
-        };
-        async move {
-            let result = uploader.upload_file(&upload, None).await;
-            (upload.path, result)
-        }
-    }))
-    .buffered(usize::from(args.jobs));
+        })
+        .collect();
+    let events = service.runner().subscribe();
+    let outcomes = service.enqueue_files(&files, Origin::Cli).await?;
+    let ids: Vec<JobId> = outcomes
+        .iter()
+        .filter_map(|(_, outcome)| outcome.as_ref().ok().copied())
+        .collect();
+
+    let names: HashMap<JobId, (String, u64)> = outcomes
+        .iter()
+        .filter_map(|(path, outcome)| {
+            let id = outcome.as_ref().ok()?;
+            let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+            Some((*id, (path.display().to_string(), size)))
+        })
+        .collect();
+    let view = ProgressView::start(
+        events,
+        Mode::for_terminal(args.json),
+        service.clone(),
+        names,
+    );
+    let stop = if args.no_wait {
+        StopWhen::Settled(ids.clone())
+    } else {
+        StopWhen::Finished(ids.clone())
+    };
+    let worked = service.runner().run(stop, shutdown_on_signal()).await;
+    view.finish().await;
+    worked?;
 
     let mut failed = 0usize;
-    while let Some((path, result)) = results.next().await {
-        if result.is_err() {
-            failed += 1;
+    let mut unfinished = 0usize;
+    for (path, outcome) in &outcomes {
+        let line = match outcome {
+            Err(rejected) => rejected_line(path, rejected),
+            Ok(id) => job_line(&service, path, *id, settings.link_format).await?,
+        };
+        match line.status {
+            "failed" => failed += 1,
+            "queued" | "deferred" => unfinished += 1,
+            _ => {}
         }
-        report(&path, &result, args.json, settings.link_format);
+        print(&line, args.json, path);
     }
-    drop(results);
+    if unfinished > 0 && !args.json {
+        eprintln!(
+            "upshot: {unfinished} file(s) still queued; they upload with the next `upshot queue run` \
+             or the desktop app (`upshot queue list` shows them)."
+        );
+    }
+    drop(service);
     connection.close().await;
     Ok(if failed == 0 {
         Status::Success
@@ -57,45 +115,121 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Co
     })
 }
 
-fn report(
-    path: &std::path::Path,
-    result: &Result<Image, UploadError>,
-    json: bool,
+fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
+    UploadLine {
+        file: path.display().to_string(),
+        status: "failed",
+        id: None,
+        link: None,
+        deletehash: None,
+        job: None,
+        reason: None,
+        until: None,
+        error: Some(ErrorLine {
+            kind: "permanent",
+            message: rejected.to_string(),
+        }),
+        text: None,
+    }
+}
+
+async fn job_line(
+    service: &UploadService,
+    path: &Path,
+    id: JobId,
     format: LinkFormat,
-) {
-    let file = path.display().to_string();
-    let mut stdout = std::io::stdout().lock();
+) -> Result<UploadLine, ServiceError> {
+    let job = service.job(id).await?;
+    let mut line = UploadLine {
+        file: path.display().to_string(),
+        status: "queued",
+        id: None,
+        link: None,
+        deletehash: None,
+        job: Some(id.0),
+        reason: None,
+        until: None,
+        error: None,
+        text: None,
+    };
+    let Some(job) = job else {
+        return Ok(line);
+    };
+    match job.state {
+        JobState::Done => {
+            if let Some(entry) = history_of(service, &job).await? {
+                line.status = "uploaded";
+                line.id = Some(entry.imgur_id.clone());
+                line.link = Some(entry.link.clone());
+                line.deletehash = entry.deletehash.clone();
+                line.text = Some(format.render_entry(&entry));
+            }
+        }
+        JobState::Failed => {
+            line.status = "failed";
+            line.error = Some(ErrorLine {
+                kind: job.error_kind.map_or("permanent", |kind| kind.as_str()),
+                message: job.error_message.clone().unwrap_or_default(),
+            });
+        }
+        JobState::Cancelled => line.status = "cancelled",
+        JobState::Deferred => {
+            line.status = "deferred";
+            line.reason = job.wait_reason.map(|reason| reason.as_str());
+            line.until = job.run_after;
+            line.error = job.error_message.clone().map(|message| ErrorLine {
+                kind: job.error_kind.map_or("retry_later", |kind| kind.as_str()),
+                message,
+            });
+        }
+        JobState::Queued | JobState::Uploading => {
+            line.reason = job.waiting.map(|waiting| waiting.reason.as_str());
+            line.until = job.waiting.and_then(|waiting| waiting.until);
+        }
+    }
+    Ok(line)
+}
+
+async fn history_of(
+    service: &UploadService,
+    job: &Job,
+) -> Result<Option<HistoryEntry>, ServiceError> {
+    let Some(history_id) = job.history_id else {
+        return Ok(None);
+    };
+    service.history_entry(history_id).await
+}
+
+fn print(line: &UploadLine, json: bool, path: &Path) {
     if json {
-        let line = match result {
-            Ok(image) => UploadLine {
-                file,
-                status: "uploaded",
-                id: Some(&image.id),
-                link: Some(&image.link),
-                deletehash: image.deletehash.as_deref(),
-                error: None,
-            },
-            Err(error) => UploadLine {
-                file,
-                status: "failed",
-                id: None,
-                link: None,
-                deletehash: None,
-                error: Some(error),
-            },
-        };
-        if let Ok(text) = serde_json::to_string(&line) {
-            let _ = writeln!(stdout, "{text}");
+        if let Ok(text) = serde_json::to_string(line) {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
         return;
     }
-    match result {
-        Ok(image) => {
-            let _ = writeln!(stdout, "{}", format.render(image));
+    let file = path.display();
+    match line.status {
+        "uploaded" => {
+            if let Some(text) = line.text.as_ref().or(line.link.as_ref()) {
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
+            }
         }
-        Err(UploadError::Imgur(error)) => {
-            eprintln!("upshot: {file}: {error} {}", error.advice());
+        "failed" => {
+            let message = line
+                .error
+                .as_ref()
+                .map(|error| error.message.as_str())
+                .unwrap_or("failed");
+            eprintln!("upshot: {file}: {message}");
         }
-        Err(error) => eprintln!("upshot: {error}"),
+        "cancelled" => eprintln!("upshot: {file}: cancelled"),
+        _ => {
+            let reason = line.reason.unwrap_or("in_line");
+            let when = line
+                .until
+                .map(|until| when::describe(UnixMillis(until), UnixMillis(now_millis())))
+                .unwrap_or_else(|| "when a worker is free".to_owned());
+            eprintln!("upshot: {file}: {} ({reason}), {when}", line.status);
+        }
     }
 }

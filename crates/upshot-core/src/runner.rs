@@ -1,0 +1,903 @@
+//! The upload workers: claim a job, ask the governor, send it, record what happened.
+//!
+//! A [`Runner`] owns no state of its own that matters after a crash: every decision is written to
+//! the database (the job's state, the ledger, the history) before or as it takes effect, so a
+//! process killed at any point leaves a queue that the next run picks up. Workers are tokio
+//! tasks; SQLite work runs on the blocking pool through a small connection pool.
+//!
+//! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
+//! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
+//! account's jobs until the user logs in again, `permanent` fails the job with its reason.
+
+use crate::clock::{Clock, UnixMillis};
+use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
+use crate::history::{HistoryId, NewHistoryEntry};
+use crate::media::check_file;
+use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck, NewJob, WaitReason};
+use crate::spool::Spool;
+use crate::store::{Database, StoreError};
+use rand::Rng;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast, watch};
+use upshot_imgur::{
+    Auth, ErrorKind, Image, ImgurClient, ImgurError, ProgressFn, Secret, UploadProgress,
+    UploadRequest,
+};
+
+/// How the workers behave.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Uploads at once.
+    pub workers: usize,
+    /// How long a claim holds a job without renewal; a dead worker's job is taken over after it.
+    pub lease: Duration,
+    /// The first back-off after a passing failure (doubles with every attempt).
+    pub backoff_base: Duration,
+    /// The longest back-off.
+    pub backoff_cap: Duration,
+    /// How often an idle worker looks for work another process may have queued.
+    pub poll_interval: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the queue tells its watchers (the CLI's progress bars, the desktop UI).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum QueueEvent {
+    /// A job entered the queue.
+    Queued {
+        /// The job.
+        job: JobId,
+    },
+    /// A worker started sending it.
+    Started {
+        /// The job.
+        job: JobId,
+        /// Which attempt this is (1 for the first).
+        attempt: u32,
+        /// The file's size.
+        total: u64,
+    },
+    /// Bytes handed to the network.
+    Progress {
+        /// The job.
+        job: JobId,
+        /// Bytes sent so far.
+        sent: u64,
+        /// The file's size.
+        total: u64,
+    },
+    /// It waits, and why, until when (`None`: until an event such as a login).
+    Waiting {
+        /// The job.
+        job: JobId,
+        /// Why.
+        reason: WaitReason,
+        /// Until when (ms since the epoch).
+        until: Option<i64>,
+        /// The failure that caused the wait, if one did.
+        error: Option<String>,
+    },
+    /// Uploaded.
+    Done {
+        /// The job.
+        job: JobId,
+        /// Its history entry.
+        history: HistoryId,
+        /// The uploaded image.
+        image: Box<Image>,
+    },
+    /// Failed for good (kept listed with the reason).
+    Failed {
+        /// The job.
+        job: JobId,
+        /// The error's kind.
+        kind: ErrorKind,
+        /// The reason in words.
+        message: String,
+    },
+    /// Cancelled while it was being sent.
+    Cancelled {
+        /// The job.
+        job: JobId,
+    },
+}
+
+/// Where the tokens of logged-in accounts come from. The anonymous Client ID needs none.
+pub trait Credentials: Send + Sync {
+    /// The access token for `account`, or `None` when it is logged out (its jobs then wait for a
+    /// login).
+    fn access_token(&self, account: &str) -> Option<Secret>;
+}
+
+/// No accounts: every logged-in job waits for a login.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAccounts;
+
+impl Credentials for NoAccounts {
+    fn access_token(&self, _account: &str) -> Option<Secret> {
+        None
+    }
+}
+
+/// Tokens held in memory (tests, and the CLI until the keychain-backed session lands).
+#[derive(Debug, Default)]
+pub struct StaticCredentials(Mutex<HashMap<String, Secret>>);
+
+impl StaticCredentials {
+    /// Sets (or with `None` removes) an account's token.
+    pub fn set(&self, account: &str, token: Option<Secret>) {
+        let mut tokens = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match token {
+            Some(token) => tokens.insert(account.to_owned(), token),
+            None => tokens.remove(account),
+        };
+    }
+}
+
+impl Credentials for StaticCredentials {
+    fn access_token(&self, account: &str) -> Option<Secret> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(account)
+            .cloned()
+    }
+}
+
+/// Why the runner could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The governor failed (its database).
+    #[error(transparent)]
+    Governor(#[from] GovernorError),
+    /// A blocking task died (a bug, or the runtime shutting down).
+    #[error("an internal task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// When [`Runner::run`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopWhen {
+    /// Once every one of these jobs is done, failed or cancelled.
+    Finished(Vec<JobId>),
+    /// Once none of these jobs is queued or being sent: each is finished or waits with a reason
+    /// (`upshot upload --no-wait`: at most one attempt now).
+    Settled(Vec<JobId>),
+    /// Once no job is queued, waiting or being sent (`upshot queue run`).
+    Empty,
+    /// Only when shut down (`upshot queue run --follow`, the desktop app).
+    Never,
+}
+
+/// The queue's workers. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runner {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool: ConnectionPool,
+    governor: Arc<QuotaGovernor>,
+    client: ImgurClient,
+    credentials: Arc<dyn Credentials>,
+    clock: Arc<dyn Clock>,
+    spool: Spool,
+    config: RunnerConfig,
+    /// Names this process's leases, so a crash's leftovers are told apart from live claims.
+    owner: String,
+    events: broadcast::Sender<QueueEvent>,
+    /// Wakes idle workers when this process queues something.
+    wake: Notify,
+    /// Per Client ID: the lowest priority the governor holds back, and until when. Saves asking
+    /// again for every job of a paced backlog.
+    held: Mutex<HashMap<String, (Priority, UnixMillis)>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("owner", &self.shared.owner)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `db`, spending through `governor`, sending through `client`.
+    pub fn new(
+        db: &Database,
+        governor: Arc<QuotaGovernor>,
+        client: ImgurClient,
+        credentials: Arc<dyn Credentials>,
+        data_dir: &std::path::Path,
+        config: RunnerConfig,
+    ) -> Self {
+        let clock = governor.clock().clone();
+        let (events, _) = broadcast::channel(4096);
+        let suffix: u32 = rand::rng().random();
+        Self {
+            shared: Arc::new(Shared {
+                pool: ConnectionPool::new(db.clone()),
+                governor,
+                client,
+                credentials,
+                clock,
+                spool: Spool::new(data_dir),
+                owner: format!("pid{}-{suffix:08x}", std::process::id()),
+                config,
+                events,
+                wake: Notify::new(),
+                held: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<QueueEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The governor the runner spends through.
+    pub fn governor(&self) -> &Arc<QuotaGovernor> {
+        &self.shared.governor
+    }
+
+    /// Queues jobs in one transaction and wakes the workers.
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, RunnerError> {
+        let now = self.now();
+        let ids = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).enqueue_many(&jobs, now))
+            .await??;
+        for id in &ids {
+            self.emit(QueueEvent::Queued { job: *id });
+        }
+        self.shared.wake.notify_waiters();
+        Ok(ids)
+    }
+
+    /// Looks a job up.
+    pub async fn job(&self, id: JobId) -> Result<Option<Job>, RunnerError> {
+        Ok(self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).get(id))
+            .await??)
+    }
+
+    /// Works the queue with the configured number of workers until `stop` says so or `shutdown`
+    /// turns true. In-flight uploads are finished before it returns, so stopping never leaves a
+    /// job half sent on purpose.
+    pub async fn run(
+        &self,
+        stop: StopWhen,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), RunnerError> {
+        let stop = Arc::new(stop);
+        let mut workers = tokio::task::JoinSet::new();
+        for index in 0..self.shared.config.workers.max(1) {
+            let runner = self.clone();
+            let stop = stop.clone();
+            let shutdown = shutdown.clone();
+            workers.spawn(async move { runner.worker(index, &stop, shutdown).await });
+        }
+        let mut result = Ok(());
+        while let Some(joined) = workers.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => result = Err(error),
+                Err(error) => result = Err(RunnerError::Task(error.to_string())),
+            }
+        }
+        result
+    }
+
+    async fn worker(
+        &self,
+        index: usize,
+        stop: &StopWhen,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), RunnerError> {
+        let owner = format!("{}-w{index}", self.shared.owner);
+        loop {
+            if *shutdown.borrow() || self.should_stop(stop).await? {
+                return Ok(());
+            }
+            match self.claim(&owner).await? {
+                Some(job) => self.process(&owner, job).await?,
+                None => {
+                    // `--no-wait`: nothing can go now, so each job is as settled as it gets now:
+                    // waiting with a reason, or held behind the governor's answer.
+                    if matches!(stop, StopWhen::Settled(_)) {
+                        return Ok(());
+                    }
+                    let pause = self.idle_wait().await?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = self.shared.wake.notified() => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// How long an idle worker sleeps: until the next deferred job or governor slot is due,
+    /// but no longer than the poll interval (another process may queue work meanwhile).
+    async fn idle_wait(&self) -> Result<Duration, RunnerError> {
+        let now = self.now();
+        let next_due = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).next_run_after(now))
+            .await??;
+        let held_until = self.held_until_min();
+        let due = [next_due, held_until.map(UnixMillis::as_millis)]
+            .into_iter()
+            .flatten()
+            .min();
+        let poll = self.shared.config.poll_interval;
+        Ok(match due {
+            Some(due) => Duration::from_millis(u64::try_from(due - now).unwrap_or(0)).min(poll),
+            None => poll,
+        })
+    }
+
+    async fn should_stop(&self, stop: &StopWhen) -> Result<bool, RunnerError> {
+        let ids = match stop {
+            StopWhen::Never => return Ok(false),
+            StopWhen::Empty => {
+                let counts = self
+                    .shared
+                    .pool
+                    .run(|conn| JobQueue::new(conn).counts())
+                    .await??;
+                return Ok(counts.pending() == 0);
+            }
+            StopWhen::Finished(ids) | StopWhen::Settled(ids) => ids.clone(),
+        };
+        let settled_only = matches!(stop, StopWhen::Settled(_));
+        let jobs = self
+            .shared
+            .pool
+            .run(move |conn| {
+                let queue = JobQueue::new(conn);
+                ids.iter()
+                    .map(|id| queue.get(*id))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await??;
+        Ok(jobs.iter().flatten().all(|job| {
+            job.state.is_finished() || (settled_only && job.state == JobState::Deferred)
+        }))
+    }
+
+    async fn claim(&self, owner: &str) -> Result<Option<Job>, RunnerError> {
+        let now = self.now();
+        let lease = duration_ms(self.shared.config.lease);
+        let held = self.held_snapshot(now);
+        let owner = owner.to_owned();
+        Ok(self
+            .shared
+            .pool
+            .run(move |conn| {
+                let skip_all: Vec<&str> = held
+                    .iter()
+                    .filter(|(_, priority)| *priority == Priority::Interactive)
+                    .map(|(client, _)| client.as_str())
+                    .collect();
+                let skip_backlog: Vec<&str> = held
+                    .iter()
+                    .filter(|(_, priority)| *priority == Priority::Backlog)
+                    .map(|(client, _)| client.as_str())
+                    .collect();
+                JobQueue::new(conn).claim_filtered(&owner, now, lease, &skip_all, &skip_backlog)
+            })
+            .await??)
+    }
+
+    async fn process(&self, owner: &str, job: Job) -> Result<(), RunnerError> {
+        let priority = Priority::from_level(job.priority);
+        let governor = self.shared.governor.clone();
+        let client_id = job.client_id.clone();
+        let cost = governor.config().upload_request();
+        let admission =
+            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??;
+        if let Admission::Wait { until, reason } = admission {
+            self.hold(&job.client_id, priority, until);
+            let reason = WaitReason::from(reason);
+            self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
+                .await?;
+            return Ok(());
+        }
+        self.send(owner, job).await
+    }
+
+    /// Sends an admitted job and records the outcome.
+    async fn send(&self, owner: &str, job: Job) -> Result<(), RunnerError> {
+        let checked = match check_file(&job.source_path) {
+            Ok(checked) => checked,
+            Err(rejected) => {
+                return self
+                    .finish_failed(owner, &job, ErrorKind::Permanent, &rejected.to_string())
+                    .await;
+            }
+        };
+        let auth = match &job.account {
+            None => Auth::client_id(&job.client_id),
+            Some(account) => match self.shared.credentials.access_token(account) {
+                Some(token) => Auth::bearer(token),
+                None => return self.hold_for_login(owner, &job, None).await,
+            },
+        };
+        if job.account.is_some()
+            && job.attempts > 1
+            && let Some(image) = self.find_earlier_upload(&auth, &job).await
+        {
+            return self.finish_done(owner, &job, image).await;
+        }
+
+        let mut request = UploadRequest::file(&checked.path, checked.kind, checked.mime_type);
+        request.title = job.title.clone();
+        request.description = job.description.clone();
+        request.album = job.album.clone();
+        request.name = Some(job.upload_name());
+        let total = checked.size;
+        self.emit(QueueEvent::Started {
+            job: job.id,
+            attempt: job.attempts,
+            total,
+        });
+
+        let sent = Arc::new(AtomicU64::new(0));
+        let progress: ProgressFn = {
+            let sent = sent.clone();
+            let events = self.shared.events.clone();
+            let id = job.id;
+            let last_reported = Arc::new(AtomicU64::new(0));
+            Arc::new(move |progress: UploadProgress| {
+                sent.store(progress.sent, Ordering::Relaxed);
+                // Report every 64 KiB step and the end, not every chunk.
+                let previous = last_reported.load(Ordering::Relaxed);
+                if progress.sent >= previous + 65_536 || progress.sent == progress.total {
+                    last_reported.store(progress.sent, Ordering::Relaxed);
+                    let _ = events.send(QueueEvent::Progress {
+                        job: id,
+                        sent: progress.sent,
+                        total: progress.total,
+                    });
+                }
+            })
+        };
+
+        let upload = self.shared.client.upload(&auth, &request, Some(progress));
+        let watch_lease = self.watch_lease(owner, job.id, sent, total);
+        tokio::pin!(upload);
+        let result = tokio::select! {
+            result = &mut upload => result,
+            check = watch_lease => {
+                if check == LeaseCheck::Cancelled {
+                    self.emit(QueueEvent::Cancelled { job: job.id });
+                }
+                return Ok(());
+            }
+        };
+        match result {
+            Ok(response) => {
+                self.observe(&job.client_id, &response.rate_limits).await;
+                self.finish_done(owner, &job, response.data).await
+            }
+            Err(error) => self.handle_failure(owner, &job, error).await,
+        }
+    }
+
+    /// Renews the lease while the upload runs and records progress; returns only when the job
+    /// is no longer ours (cancelled or taken over).
+    async fn watch_lease(
+        &self,
+        owner: &str,
+        id: JobId,
+        sent: Arc<AtomicU64>,
+        total: u64,
+    ) -> LeaseCheck {
+        let lease = duration_ms(self.shared.config.lease);
+        let every = (self.shared.config.lease / 3).min(Duration::from_millis(500));
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        let mut last_renewal = self.now();
+        loop {
+            ticker.tick().await;
+            let now = self.now();
+            let renew = now - last_renewal >= lease / 3;
+            let owner = owner.to_owned();
+            let bytes = sent.load(Ordering::Relaxed);
+            let check = self
+                .shared
+                .pool
+                .run(move |conn| {
+                    let queue = JobQueue::new(conn);
+                    if renew {
+                        queue.renew_lease(id, &owner, now, lease)
+                    } else {
+                        queue.record_progress(id, &owner, now, bytes, total)
+                    }
+                })
+                .await;
+            match check {
+                Ok(Ok(LeaseCheck::Held)) => {
+                    if renew {
+                        last_renewal = now;
+                    }
+                }
+                Ok(Ok(other)) => return other,
+                // A busy or failing database must not abort a good upload: try again next tick.
+                Ok(Err(error)) => tracing::warn!(job = %id, "could not renew the lease: {error}"),
+                Err(error) => tracing::warn!(job = %id, "could not renew the lease: {error}"),
+            }
+        }
+    }
+
+    /// A logged-in retry: did the first attempt reach Imgur before the crash? The upload carried
+    /// the job's marker as its name; look for it among the account's newest images.
+    async fn find_earlier_upload(&self, auth: &Auth, job: &Job) -> Option<Image> {
+        let name = job.upload_name();
+        for page in 0..3 {
+            let governor = self.shared.governor.clone();
+            let client_id = job.client_id.clone();
+            let admitted = tokio::task::spawn_blocking(move || {
+                governor.try_spend(&client_id, Priority::Interactive, RequestCost::CALL)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            if admitted != Some(Admission::Now) {
+                return None;
+            }
+            let images = self
+                .shared
+                .client
+                .account_images(auth, page, 100)
+                .await
+                .ok()?;
+            self.observe(&job.client_id, &images.rate_limits).await;
+            if let Some(found) = images
+                .data
+                .iter()
+                .find(|image| image.name.as_deref() == Some(name.as_str()))
+            {
+                tracing::info!(job = %job.id, image = %found.id, "found the upload that arrived before a crash");
+                return Some(found.clone());
+            }
+            if images.data.len() < 100 {
+                return None;
+            }
+        }
+        None
+    }
+
+    async fn handle_failure(
+        &self,
+        owner: &str,
+        job: &Job,
+        error: ImgurError,
+    ) -> Result<(), RunnerError> {
+        let message = format!("{error} {}", error.advice());
+        match error.kind {
+            ErrorKind::RetryLater => {
+                self.observe(&job.client_id, &error.rate_limits).await;
+                let until = self.now() + duration_ms(self.backoff(job.attempts));
+                self.put_back(
+                    owner,
+                    job,
+                    Some(until),
+                    WaitReason::Backoff,
+                    Some((error.kind, &message)),
+                    true,
+                )
+                .await
+            }
+            ErrorKind::RateLimited => {
+                let governor = self.shared.governor.clone();
+                let client_id = job.client_id.clone();
+                let held = error.clone();
+                let until = tokio::task::spawn_blocking(move || {
+                    governor.rate_limited_by(&client_id, &held)
+                })
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??;
+                self.hold(&job.client_id, Priority::Interactive, until);
+                self.put_back(
+                    owner,
+                    job,
+                    Some(until.as_millis()),
+                    WaitReason::RateLimited,
+                    Some((error.kind, &message)),
+                    true,
+                )
+                .await
+            }
+            ErrorKind::Reauth if job.account.is_some() => {
+                self.observe(&job.client_id, &error.rate_limits).await;
+                self.hold_for_login(owner, job, Some(&message)).await
+            }
+            ErrorKind::Reauth | ErrorKind::Permanent => {
+                self.observe(&job.client_id, &error.rate_limits).await;
+                self.finish_failed(owner, job, ErrorKind::Permanent, &message)
+                    .await
+            }
+        }
+    }
+
+    /// Full jitter: a random wait between zero and the capped exponential back-off, so many
+    /// clients failing together do not come back together.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self.shared.config.backoff_base;
+        let exponent = attempts.saturating_sub(1).min(20);
+        let ceiling = base
+            .saturating_mul(1u32 << exponent)
+            .min(self.shared.config.backoff_cap);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(0..=millis.max(1)))
+    }
+
+    async fn put_back(
+        &self,
+        owner: &str,
+        job: &Job,
+        until: Option<i64>,
+        reason: WaitReason,
+        error: Option<(ErrorKind, &str)>,
+        attempted: bool,
+    ) -> Result<(), RunnerError> {
+        let now = self.now();
+        let owner = owner.to_owned();
+        let id = job.id;
+        let stored_error = error.map(|(kind, message)| (kind, message.to_owned()));
+        let error_text = stored_error.as_ref().map(|(_, message)| message.clone());
+        let check = self
+            .shared
+            .pool
+            .run(move |conn| {
+                let queue = JobQueue::new(conn);
+                let error = stored_error
+                    .as_ref()
+                    .map(|(kind, message)| (*kind, message.as_str()));
+                if attempted {
+                    queue.defer(id, &owner, now, until, reason, error)
+                } else {
+                    queue.postpone(id, &owner, now, until, reason)
+                }
+            })
+            .await??;
+        if check == LeaseCheck::Held {
+            self.emit(QueueEvent::Waiting {
+                job: id,
+                reason,
+                until,
+                error: error_text,
+            });
+        }
+        Ok(())
+    }
+
+    async fn hold_for_login(
+        &self,
+        owner: &str,
+        job: &Job,
+        message: Option<&str>,
+    ) -> Result<(), RunnerError> {
+        let account = job.account.clone().unwrap_or_default();
+        let now = self.now();
+        self.put_back(
+            owner,
+            job,
+            None,
+            WaitReason::LogInAgain,
+            message.map(|message| (ErrorKind::Reauth, message)),
+            message.is_some(),
+        )
+        .await?;
+        self.shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).hold_for_login(&account, now))
+            .await??;
+        Ok(())
+    }
+
+    async fn finish_done(&self, owner: &str, job: &Job, image: Image) -> Result<(), RunnerError> {
+        let now = self.now();
+        let mut entry = NewHistoryEntry::from_image(
+            &image,
+            job.origin,
+            self.shared.client.api_base().as_str(),
+            now,
+        );
+        entry.album = job.album.clone();
+        entry.account = job.account.clone();
+        entry.source_path = Some(job.source_path.clone());
+        if entry.title.is_none() {
+            entry.title = job.title.clone();
+        }
+        let owner = owner.to_owned();
+        let id = job.id;
+        let history = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).complete(id, &owner, now, &entry))
+            .await??;
+        if job.spooled
+            && let Err(error) = self.shared.spool.remove(&job.source_path)
+        {
+            tracing::warn!(job = %job.id, "could not remove the spooled file: {error}");
+        }
+        self.emit(QueueEvent::Done {
+            job: job.id,
+            history,
+            image: Box::new(image),
+        });
+        Ok(())
+    }
+
+    async fn finish_failed(
+        &self,
+        owner: &str,
+        job: &Job,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<(), RunnerError> {
+        let now = self.now();
+        let owner = owner.to_owned();
+        let id = job.id;
+        let text = message.to_owned();
+        let check = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).fail(id, &owner, now, kind, &text))
+            .await??;
+        if check == LeaseCheck::Held {
+            self.emit(QueueEvent::Failed {
+                job: job.id,
+                kind,
+                message: message.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn observe(&self, client_id: &str, snapshot: &upshot_imgur::RateLimitSnapshot) {
+        let governor = self.shared.governor.clone();
+        let client_id = client_id.to_owned();
+        let snapshot = snapshot.clone();
+        let result =
+            tokio::task::spawn_blocking(move || governor.observe(&client_id, &snapshot)).await;
+        if let Ok(Err(error)) = result {
+            tracing::warn!("could not record the rate-limit headers: {error}");
+        }
+    }
+
+    fn hold(&self, client_id: &str, priority: Priority, until: UnixMillis) {
+        let mut held = self
+            .shared
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = held
+            .entry(client_id.to_owned())
+            .or_insert((priority, until));
+        // Interactive held means everything is held; keep the stricter, later hold.
+        entry.0 = entry.0.min(priority);
+        entry.1 = entry.1.max(until);
+    }
+
+    /// The holds still in force, as (client id, lowest held priority).
+    fn held_snapshot(&self, now: i64) -> Vec<(String, Priority)> {
+        let mut held = self
+            .shared
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.retain(|_, (_, until)| until.as_millis() > now);
+        held.iter()
+            .map(|(client, (priority, _))| (client.clone(), *priority))
+            .collect()
+    }
+
+    fn held_until_min(&self) -> Option<UnixMillis> {
+        let held = self
+            .shared
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.values().map(|(_, until)| *until).min()
+    }
+
+    fn emit(&self, event: QueueEvent) {
+        // A job that stopped running may be what an idle worker's stop condition waits for.
+        if !matches!(
+            event,
+            QueueEvent::Progress { .. } | QueueEvent::Started { .. }
+        ) {
+            self.shared.wake.notify_waiters();
+        }
+        // Nobody listening is fine: events are for watchers, the database is the record.
+        let _ = self.shared.events.send(event);
+    }
+
+    fn now(&self) -> i64 {
+        self.shared.clock.now().as_millis()
+    }
+}
+
+fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A few SQLite connections reused across blocking tasks (opening one per call would cost more
+/// than the queries).
+struct ConnectionPool {
+    db: Database,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ConnectionPool {
+    fn new(db: Database) -> Self {
+        Self {
+            db,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> T + Send + 'static,
+    ) -> Result<T, RunnerError> {
+        let connection = self.take()?;
+        let (connection, value) = tokio::task::spawn_blocking(move || {
+            let value = f(&connection);
+            (connection, value)
+        })
+        .await
+        .map_err(|error| RunnerError::Task(error.to_string()))?;
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connection);
+        Ok(value)
+    }
+
+    fn take(&self) -> Result<Connection, RunnerError> {
+        let reused = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match reused {
+            Some(connection) => Ok(connection),
+            None => Ok(self.db.connect()?),
+        }
+    }
+}
