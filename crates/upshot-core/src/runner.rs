@@ -294,6 +294,7 @@ impl Runner {
         stop: StopWhen,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
+        self.reclaim_from_dead_processes().await?;
         let stop = Arc::new(stop);
         let mut workers = tokio::task::JoinSet::new();
         for index in 0..self.shared.config.workers.max(1) {
@@ -311,6 +312,42 @@ impl Runner {
             }
         }
         result
+    }
+
+    /// Jobs left `uploading` by a process that no longer exists (killed, crashed) are freed at
+    /// once rather than after their lease runs out. A holder that may still be alive is left
+    /// alone: its lease protects its upload.
+    async fn reclaim_from_dead_processes(&self) -> Result<(), RunnerError> {
+        let now = self.now();
+        let own_prefix = self.shared.owner.clone();
+        let freed = self
+            .shared
+            .pool
+            .run(move |conn| -> Result<usize, StoreError> {
+                let queue = JobQueue::new(conn);
+                let uploading =
+                    queue.list(&crate::queue::JobFilter::states(&[JobState::Uploading]))?;
+                let mut freed = 0;
+                for job in uploading {
+                    let Some(owner) = job.lease_owner.as_deref() else {
+                        continue;
+                    };
+                    if holder_is_gone(owner, &own_prefix)
+                        && queue.expire_lease(job.id, owner, now)?
+                    {
+                        freed += 1;
+                    }
+                }
+                Ok(freed)
+            })
+            .await??;
+        if freed > 0 {
+            tracing::info!(
+                freed,
+                "took over jobs from a process that stopped mid-upload"
+            );
+        }
+        Ok(())
     }
 
     async fn worker(
@@ -654,11 +691,7 @@ impl Runner {
     /// Full jitter: a random wait between zero and the capped exponential back-off, so many
     /// clients failing together do not come back together.
     fn backoff(&self, attempts: u32) -> Duration {
-        let base = self.shared.config.backoff_base;
-        let exponent = attempts.saturating_sub(1).min(20);
-        let ceiling = base
-            .saturating_mul(1u32 << exponent)
-            .min(self.shared.config.backoff_cap);
+        let ceiling = backoff_ceiling(&self.shared.config, attempts);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(0..=millis.max(1)))
     }
@@ -851,6 +884,48 @@ impl Runner {
     }
 }
 
+/// Whether the process named in a lease owner (`pid<N>-…`) is gone. Unknown formats and other
+/// platforms answer "not known to be gone", which keeps the lease.
+fn holder_is_gone(owner: &str, own_prefix: &str) -> bool {
+    let Some(pid) = owner
+        .strip_prefix("pid")
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|pid| pid.parse::<i32>().ok())
+    else {
+        return false;
+    };
+    if u32::try_from(pid).ok() == Some(std::process::id()) {
+        // Our pid: ours if it is this runner's name, else an earlier process that had our pid
+        // (pids are reused) and is therefore gone.
+        return !owner.starts_with(own_prefix);
+    }
+    process_is_gone(pid)
+}
+
+#[cfg(unix)]
+fn process_is_gone(pid: i32) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
+    // Signal 0 checks existence without sending anything.
+    matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))
+}
+
+#[cfg(not(unix))]
+fn process_is_gone(_pid: i32) -> bool {
+    false
+}
+
+/// The capped exponential ceiling of the `attempts`-th back-off: base, 2·base, 4·base, … up to
+/// the cap. The wait itself is drawn uniformly below it.
+fn backoff_ceiling(config: &RunnerConfig, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(20);
+    config
+        .backoff_base
+        .saturating_mul(1u32 << exponent)
+        .min(config.backoff_cap)
+}
+
 fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -899,5 +974,41 @@ impl ConnectionPool {
             Some(connection) => Ok(connection),
             None => Ok(self.db.connect()?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_of_a_process_that_is_gone_is_recognised() {
+        // Pid 1 always exists; pid 0x3FFFFFFF is above Linux's pid_max.
+        assert!(!holder_is_gone("pid1-00000000-w0", "pid999-aaaa"));
+        #[cfg(unix)]
+        assert!(holder_is_gone("pid1073741823-0badcafe-w1", "pid999-aaaa"));
+        let own = format!("pid{}-1234abcd", std::process::id());
+        assert!(
+            !holder_is_gone(&format!("{own}-w0"), &own),
+            "our own workers are alive"
+        );
+        assert!(
+            holder_is_gone(&format!("pid{}-ffffffff-w0", std::process::id()), &own),
+            "an earlier process with our pid is gone"
+        );
+        assert!(
+            !holder_is_gone("someone-else", &own),
+            "unknown owners keep their lease"
+        );
+    }
+
+    #[test]
+    fn backoff_is_jittered_below_a_doubling_capped_ceiling() {
+        let config = RunnerConfig::default();
+        let ceiling = |attempts: u32| backoff_ceiling(&config, attempts);
+        assert_eq!(ceiling(0), Duration::from_secs(2));
+        assert_eq!(ceiling(1), Duration::from_secs(2));
+        assert_eq!(ceiling(4), Duration::from_secs(16));
+        assert_eq!(ceiling(30), Duration::from_secs(600));
     }
 }

@@ -438,6 +438,19 @@ impl<'c> JobQueue<'c> {
             .filter(|until| *until > now))
     }
 
+    /// Ends the lease of a job whose holder is known to be dead (its process is gone), so it can
+    /// be claimed at once instead of when the lease would have run out.
+    pub fn expire_lease(&self, id: JobId, owner: &str, now: i64) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE jobs SET lease_expires = ?3 - 1, updated_at = ?3 \
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'uploading'",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, owner, now]))
+            .map(|changed| changed > 0)
+            .ctx(self.conn)
+    }
+
     /// The earliest `run_after` of a deferred job still to come (ms), so idle workers sleep
     /// exactly until something is due.
     pub fn next_run_after(&self, now: i64) -> Result<Option<i64>, StoreError> {

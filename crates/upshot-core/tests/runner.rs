@@ -1,0 +1,201 @@
+//! The workers against the fake Imgur server over real HTTP: crash recovery of logged-in
+//! uploads without duplicates, and a revoked login holding jobs instead of failing them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
+use std::sync::Arc;
+use upshot_core::AppPaths;
+use upshot_core::clock::SystemClock;
+use upshot_core::queue::{JobQueue, JobState, NewJob, Origin, WaitReason};
+use upshot_core::runner::{RunnerConfig, StaticCredentials, StopWhen};
+use upshot_core::service::UploadService;
+use upshot_core::store::Database;
+use upshot_imgur::{Auth, ClientConfig, ImgurClient, MediaKind, Secret, UploadRequest};
+use url::Url;
+
+const CLIENT_ID: &str = "runner-test";
+
+/// A lease owner naming a process that cannot exist (above Linux's pid_max).
+const DEAD_WORKER: &str = "pid1073741823-deadbeef-w0";
+
+struct World {
+    server: RunningServer,
+    dir: tempfile::TempDir,
+    credentials: Arc<StaticCredentials>,
+    service: UploadService,
+}
+
+async fn world() -> World {
+    let mut config = ServerConfig::default();
+    config
+        .apps
+        .push(RegisteredApp::new(CLIENT_ID, "runner-secret"));
+    let server = fake_imgur::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    };
+    let credentials = Arc::new(StaticCredentials::default());
+    let service = UploadService::open_with(
+        &paths,
+        Url::parse(&server.base_url()).unwrap(),
+        CLIENT_ID,
+        RunnerConfig {
+            workers: 1,
+            ..RunnerConfig::default()
+        },
+        Arc::new(SystemClock),
+        credentials.clone(),
+    )
+    .unwrap();
+    World {
+        server,
+        dir,
+        credentials,
+        service,
+    }
+}
+
+/// Logs in through the fake authorize page as a browser would; returns the access token.
+async fn login(server: &RunningServer, username: &str) -> Secret {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = http
+        .post(format!("{}/oauth2/authorize", server.base_url()))
+        .form(&[
+            ("client_id", CLIENT_ID),
+            ("response_type", "token"),
+            ("state", "s"),
+            ("username", username),
+            ("action", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let fragment = location.split_once('#').unwrap().1;
+    let token = url::form_urlencoded::parse(fragment.as_bytes())
+        .find(|(key, _)| key == "access_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    Secret::new(token)
+}
+
+/// Queues one file as `account` and plays a worker that sent it and died before recording the
+/// result: the job stays `uploading` under a dead process's lease, the image is on the server.
+async fn upload_then_die(
+    world: &World,
+    account: Option<&str>,
+    auth: &Auth,
+) -> upshot_core::queue::JobId {
+    let path = world.dir.path().join("photo.png");
+    std::fs::write(&path, fake_imgur::samples::png(40, 30, 7)).unwrap();
+    let mut job = NewJob::new(&path, Origin::Drop, CLIENT_ID);
+    job.account = account.map(str::to_owned);
+    let id = world.service.runner().enqueue(vec![job]).await.unwrap()[0];
+
+    let db = Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let now =
+        upshot_core::clock::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let claimed = JobQueue::new(&conn)
+        .claim(DEAD_WORKER, now, 60_000, &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, id);
+
+    let client = ImgurClient::new(ClientConfig::new(
+        Url::parse(&world.server.base_url()).unwrap(),
+    ))
+    .unwrap();
+    let mut request = UploadRequest::file(&path, MediaKind::Image, "image/png");
+    request.name = Some(claimed.upload_name());
+    client.upload(auth, &request, None).await.unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_in_upload_that_arrived_before_a_crash_is_not_sent_again() {
+    let world = world().await;
+    let token = login(&world.server, "alice").await;
+    world.credentials.set("alice", Some(token.clone()));
+    let id = upload_then_die(&world, Some("alice"), &Auth::bearer(token)).await;
+    assert_eq!(world.server.controls().state().uploads.len(), 1);
+
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Finished(vec![id]), shutdown)
+        .await
+        .unwrap();
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.attempts, 2, "the retry after the crash");
+    let state = world.server.controls().state();
+    assert_eq!(
+        state.uploads.len(),
+        1,
+        "found by its marker, not uploaded twice"
+    );
+    let entry = world
+        .service
+        .history_entry(job.history_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.imgur_id, state.uploads[0].id);
+    assert_eq!(entry.account.as_deref(), Some("alice"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_upload_in_flight_at_a_crash_is_sent_again_once() {
+    let world = world().await;
+    let id = upload_then_die(&world, None, &Auth::client_id(CLIENT_ID)).await;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Finished(vec![id]), shutdown)
+        .await
+        .unwrap();
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    // Anonymous uploads cannot be looked up afterwards: the documented bound is one duplicate.
+    assert_eq!(world.server.controls().state().uploads.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_login_holds_the_accounts_jobs_instead_of_failing_them() {
+    let world = world().await;
+    world
+        .credentials
+        .set("bob", Some(Secret::new("not-a-valid-token")));
+    let path = world.dir.path().join("held.png");
+    std::fs::write(&path, fake_imgur::samples::png(10, 10, 1)).unwrap();
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let mut job = NewJob::new(&path, Origin::Clipboard, CLIENT_ID);
+        job.account = Some("bob".to_owned());
+        jobs.push(job);
+    }
+    let ids = world.service.runner().enqueue(jobs).await.unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Settled(ids.clone()), shutdown)
+        .await
+        .unwrap();
+    for id in ids {
+        let job = world.service.job(id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Deferred, "{job:?}");
+        assert_eq!(job.wait_reason, Some(WaitReason::LogInAgain));
+        assert_eq!(job.run_after, None, "until the user logs in again");
+    }
+    assert!(world.server.controls().state().uploads.is_empty());
+}
