@@ -12,6 +12,7 @@ use crate::media::{FileRejected, check_file};
 use crate::paths::AppPaths;
 use crate::queue::{Job, JobFilter, JobId, JobQueue, NewJob, Origin};
 use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
+use crate::spool::Spool;
 use crate::store::{Database, StoreError};
 use crate::uploader::FileUpload;
 use std::path::PathBuf;
@@ -75,6 +76,7 @@ pub struct UploadService {
     client_id: String,
     governor: Arc<QuotaGovernor>,
     runner: Runner,
+    spool: Spool,
 }
 
 impl UploadService {
@@ -122,6 +124,7 @@ impl UploadService {
             client_id: client_id.to_owned(),
             governor,
             runner,
+            spool: Spool::new(&paths.data_dir),
         })
     }
 
@@ -173,6 +176,56 @@ impl UploadService {
             outcomes.push((path, outcome));
         }
         Ok(outcomes)
+    }
+
+    /// Queues image bytes that exist nowhere on disk (a clipboard image, a screenshot): they are
+    /// first written durably to the spool in the data directory, so a crash right after this
+    /// call loses nothing; the spooled file is removed once the upload is confirmed.
+    pub async fn enqueue_bytes(
+        &self,
+        bytes: Vec<u8>,
+        origin: Origin,
+        title: Option<String>,
+    ) -> Result<Result<JobId, FileRejected>, ServiceError> {
+        let spool = self.spool.clone();
+        let head = bytes.get(..512).unwrap_or(&bytes).to_vec();
+        let extension = match crate::media::sniff(&head) {
+            Some((_, mime)) => mime
+                .rsplit('/')
+                .next()
+                .unwrap_or("bin")
+                .replace("jpeg", "jpg"),
+            None => {
+                return Ok(Err(FileRejected::UnsupportedType {
+                    path: PathBuf::from(format!("({} from {})", "data", origin.as_str())),
+                    found: "data that is not an image or video".to_owned(),
+                }));
+            }
+        };
+        let extension: String = extension
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let path = tokio::task::spawn_blocking(move || spool.store(&bytes, &extension))
+            .await
+            .map_err(|error| ServiceError::Task(error.to_string()))??;
+        let checked = match check_file(&path) {
+            Ok(checked) => checked,
+            Err(rejected) => {
+                let _ = self.spool.remove(&path);
+                return Ok(Err(rejected));
+            }
+        };
+        let mut job = NewJob::new(&path, origin, &self.client_id);
+        job.spooled = true;
+        job.title = title;
+        job.bytes_total = checked.size;
+        let ids = self.runner.enqueue(vec![job]).await?;
+        ids.into_iter()
+            .next()
+            .map(Ok)
+            .ok_or_else(|| ServiceError::Task("the queue returned no id".to_owned()))
     }
 
     /// Jobs matching the filter.

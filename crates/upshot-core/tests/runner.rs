@@ -199,3 +199,62 @@ async fn a_revoked_login_holds_the_accounts_jobs_instead_of_failing_them() {
     }
     assert!(world.server.controls().state().uploads.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clipboard_image_is_spooled_before_it_is_queued_and_removed_after_upload() {
+    let world = world().await;
+    let bytes = fake_imgur::samples::png(64, 32, 3);
+    let id = world
+        .service
+        .enqueue_bytes(bytes.clone(), Origin::Clipboard, Some("Pasted".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert!(job.spooled);
+    let spooled = job.source_path.clone();
+    assert!(
+        spooled.starts_with(world.dir.path().join("data").join("spool")),
+        "{spooled:?}"
+    );
+    assert_eq!(
+        std::fs::read(&spooled).unwrap(),
+        bytes,
+        "on disk before any upload"
+    );
+    assert_eq!(job.priority, 0, "clipboard uploads are interactive");
+
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Finished(vec![id]), shutdown)
+        .await
+        .unwrap();
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert!(
+        !spooled.exists(),
+        "the spooled copy goes once the upload is confirmed"
+    );
+    let state = world.server.controls().state();
+    use sha2::Digest;
+    assert_eq!(
+        state.uploads[0].sha256,
+        hex::encode(sha2::Sha256::digest(&bytes))
+    );
+
+    let refused = world
+        .service
+        .enqueue_bytes(
+            b"plain text on the clipboard".to_vec(),
+            Origin::Clipboard,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        refused.is_err(),
+        "text is refused before anything is queued"
+    );
+}
