@@ -1,8 +1,9 @@
 //! Upshot's core: everything the desktop app and the `upshot` CLI share.
 //!
 //! Data flows one way: a source hands over a file, [`media`] checks what it is, the
-//! [`uploader::Uploader`] sends it through the Imgur client, and a [`link_format::LinkFormat`]
-//! turns the result into the text the user wanted. Settings and directories live in
+//! [`queue`] stores it, the [`governor`] admits it, a [`runner`] worker sends it through the
+//! Imgur client, the [`history`] keeps the result, and a [`link_format::LinkFormat`] turns it
+//! into the text the user wanted. [`service::UploadService`] is the one handle both faces use. Settings and directories live in
 //! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
 //! app works with no account and no network.
 
@@ -20,11 +21,10 @@ pub mod service;
 pub mod settings;
 pub mod spool;
 pub mod store;
-pub mod uploader;
 pub mod when;
 
 pub use error::CoreError;
 pub use link_format::LinkFormat;
 pub use paths::AppPaths;
 pub use settings::{ResolvedSettings, SettingKey, SettingsFile, SettingsOverrides};
-pub use uploader::{FileUpload, UploadError, Uploader};
+pub use service::{FileUpload, ServiceError, UploadService};

@@ -14,11 +14,23 @@ use crate::queue::{Job, JobFilter, JobId, JobQueue, NewJob, Origin};
 use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
-use crate::uploader::FileUpload;
 use std::path::PathBuf;
 use std::sync::Arc;
 use upshot_imgur::{Auth, ClientConfig, Credits, ImgurClient, ImgurError};
 use url::Url;
+
+/// A file to queue with what the user said about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileUpload {
+    /// The file.
+    pub path: PathBuf,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Album: its deletehash when anonymous, its id when logged in.
+    pub album: Option<String>,
+}
 
 /// Why a service call failed.
 #[derive(Debug, thiserror::Error)]
