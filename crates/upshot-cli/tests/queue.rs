@@ -384,7 +384,7 @@ async fn history_lists_searches_exports_and_delete_removes_from_imgur() {
         .upshot_on_server()
         .args([
             "delete",
-            &entries[1]["imgur_id"].as_str().unwrap().to_owned(),
+            entries[1]["imgur_id"].as_str().unwrap(),
         ])
         .output()
         .await
