@@ -382,10 +382,7 @@ async fn history_lists_searches_exports_and_delete_removes_from_imgur() {
 
     let by_id = env
         .upshot_on_server()
-        .args([
-            "delete",
-            entries[1]["imgur_id"].as_str().unwrap(),
-        ])
+        .args(["delete", entries[1]["imgur_id"].as_str().unwrap()])
         .output()
         .await
         .unwrap();

@@ -26,5 +26,5 @@ pub mod when;
 pub use error::CoreError;
 pub use link_format::LinkFormat;
 pub use paths::AppPaths;
-pub use settings::{ResolvedSettings, SettingKey, SettingsFile, SettingsOverrides};
 pub use service::{FileUpload, ServiceError, UploadService};
+pub use settings::{ResolvedSettings, SettingKey, SettingsFile, SettingsOverrides};

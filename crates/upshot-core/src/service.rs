@@ -240,6 +240,46 @@ impl UploadService {
             .ok_or_else(|| ServiceError::Task("the queue returned no id".to_owned()))
     }
 
+    /// Queues spooled files that no job knows: a crash came between writing a clipboard image
+    /// or screenshot to the spool and queueing it. Nothing the user handed over is lost; they are
+    /// queued as clipboard uploads (which of the two they were is not recorded). Returns how many.
+    pub async fn recover_spool(&self) -> Result<usize, ServiceError> {
+        let spool = self.spool.clone();
+        let orphans = self
+            .blocking(move |db| -> Result<Vec<PathBuf>, StoreError> {
+                spool.sweep_partial()?;
+                let conn = db.connect()?;
+                let known: std::collections::HashSet<PathBuf> =
+                    JobQueue::new(&conn).spooled_paths()?.into_iter().collect();
+                Ok(spool
+                    .files()?
+                    .into_iter()
+                    .filter(|path| !known.contains(path))
+                    .collect())
+            })
+            .await??;
+        let mut jobs = Vec::new();
+        for path in orphans {
+            match check_file(&path) {
+                Ok(checked) => {
+                    let mut job = NewJob::new(&path, Origin::Clipboard, &self.client_id);
+                    job.spooled = true;
+                    job.bytes_total = checked.size;
+                    jobs.push(job);
+                }
+                Err(rejected) => {
+                    tracing::warn!("leaving {} in the spool: {rejected}", path.display())
+                }
+            }
+        }
+        let count = jobs.len();
+        if count > 0 {
+            tracing::info!(count, "queued spooled files a crash left unqueued");
+            self.runner.enqueue(jobs).await?;
+        }
+        Ok(count)
+    }
+
     /// Jobs matching the filter.
     pub async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, ServiceError> {
         Ok(self

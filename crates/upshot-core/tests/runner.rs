@@ -258,3 +258,31 @@ async fn a_clipboard_image_is_spooled_before_it_is_queued_and_removed_after_uplo
         "text is refused before anything is queued"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spooled_file_a_crash_left_unqueued_is_queued_and_uploaded() {
+    let world = world().await;
+    let spool = upshot_core::spool::Spool::new(&world.dir.path().join("data"));
+    // The crash came after the screenshot reached the disk and before it was queued.
+    let orphan = spool
+        .store(&fake_imgur::samples::png(20, 20, 9), "png")
+        .unwrap();
+    let queued_before = world.service.jobs(Default::default()).await.unwrap().len();
+    assert_eq!(queued_before, 0);
+
+    assert_eq!(world.service.recover_spool().await.unwrap(), 1);
+    assert_eq!(world.service.recover_spool().await.unwrap(), 0, "only once");
+    let jobs = world.service.jobs(Default::default()).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].source_path, orphan);
+
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Empty, shutdown)
+        .await
+        .unwrap();
+    assert_eq!(world.server.controls().state().uploads.len(), 1);
+    assert!(!orphan.exists());
+}

@@ -57,6 +57,7 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
         })
         .collect();
     let events = service.runner().subscribe();
+    service.recover_spool().await?;
     let outcomes = service.enqueue_files(&files, Origin::Cli).await?;
     let ids: Vec<JobId> = outcomes
         .iter()

@@ -14,6 +14,9 @@ pub(crate) const HOUR_MS: i64 = 3_600_000;
 /// A day in milliseconds.
 pub(crate) const DAY_MS: i64 = 86_400_000;
 
+/// How much more than the user's measured interactive demand the backlog leaves for it.
+const INTERACTIVE_MARGIN: f64 = 1.25;
+
 /// How many windows ahead `earliest` looks before giving up (a fresh window always admits
 /// unless one request costs more than the whole budget).
 const WINDOWS_AHEAD: usize = 3;
@@ -171,6 +174,19 @@ impl Budget {
             }
             None => self.remaining_rolling(t),
         }
+    }
+
+    /// What the backlog leaves above the floor at `t`: (for interactive requests, for other
+    /// installs), as in [`Self::thresholds`].
+    pub fn held(&self, t: i64) -> (f64, f64) {
+        let left = match self.reset_after(t) {
+            Some(end) => (end - t) as f64,
+            None => self.window as f64,
+        };
+        (
+            (self.interactive_rate * left).max(self.min_hold as f64),
+            self.others_rate * left,
+        )
     }
 
     /// When the current window resets, if known.
@@ -409,6 +425,12 @@ impl Model {
         now: i64,
     ) -> Self {
         let share = config.interactive_share;
+        // The user's own interactive demand, with a margin for its ups and downs: the backlog
+        // holds whichever is larger, this or the configured share.
+        let anchor = headers.daily.and_then(|r| r.reset).map(|r| r.as_millis());
+        let window_end =
+            anchor.map(|anchor| anchor + ((now - anchor).div_euclid(DAY_MS) + 1) * DAY_MS);
+        let demand = INTERACTIVE_MARGIN * headers.interactive_rate(window_end, now);
         let upload = i64::from(config.upload_cost);
         let floor_uploads = i64::from(config.interactive_floor_uploads);
         let limit_of = |reading: Option<Reading>, default: u32| {
@@ -451,7 +473,7 @@ impl Model {
             limit: daily_limit,
             window: DAY_MS,
             floor: (config.reserve_fraction * daily_limit as f64).ceil() as i64,
-            interactive_rate: share * daily_limit as f64 / DAY_MS as f64,
+            interactive_rate: (share * daily_limit as f64 / DAY_MS as f64).max(demand),
             min_hold: floor_uploads * upload,
             others_rate,
             anchor: daily_anchor,
@@ -465,7 +487,7 @@ impl Model {
             limit: hourly_limit,
             window: HOUR_MS,
             floor: 0,
-            interactive_rate: share * hourly_limit as f64 / HOUR_MS as f64,
+            interactive_rate: (share * hourly_limit as f64 / HOUR_MS as f64).max(demand),
             min_hold: floor_uploads * upload,
             others_rate: 0.0,
             anchor: anchor_of(headers.hourly),
@@ -479,7 +501,8 @@ impl Model {
             limit: post_limit,
             window: HOUR_MS,
             floor: 0,
-            interactive_rate: share * post_limit as f64 / HOUR_MS as f64,
+            interactive_rate: (share * post_limit as f64 / HOUR_MS as f64)
+                .max(demand / upload.max(1) as f64),
             min_hold: floor_uploads,
             others_rate: 0.0,
             anchor: anchor_of(headers.posts),

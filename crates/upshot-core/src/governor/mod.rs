@@ -134,6 +134,15 @@ impl QuotaGovernor {
                 }),
                 _ => {
                     record_spend(tx, client_id, now, cost)?;
+                    if priority == Priority::Interactive
+                        && cost.credits > 0
+                        && let Some(window_end) = model.daily.reset_after(now.as_millis())
+                    {
+                        // Learn the user's interactive demand (see `Model::build`).
+                        let mut state = read_headers(tx, client_id)?;
+                        state.note_interactive(i64::from(cost.credits), UnixMillis(window_end));
+                        write_headers(tx, client_id, now, &state)?;
+                    }
                     Ok(Admission::Now)
                 }
             }
@@ -166,14 +175,7 @@ impl QuotaGovernor {
                     0
                 })
             });
-            tx.execute(
-                "INSERT INTO rate_headers (client_id, observed_at, snapshot) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(client_id) DO UPDATE SET observed_at = excluded.observed_at, \
-                 snapshot = excluded.snapshot",
-                params![client_id, now.as_millis(), state.to_json()],
-            )
-            .ctx(tx)?;
-            Ok(())
+            write_headers(tx, client_id, now, &state)
         })
     }
 
@@ -259,6 +261,7 @@ impl QuotaGovernor {
             Some(_) => GovernorMode::BudgetSpent,
         };
         let credits_left = model.daily.remaining(t).floor() as i64;
+        let (held_for_interactive, held_for_others) = model.daily.held(t);
         let reserve = model.daily.floor;
         Ok(GovernorStatus {
             client_id: client_id.to_owned(),
@@ -272,6 +275,8 @@ impl QuotaGovernor {
             hourly_credits_left: model.hourly.remaining(t).floor() as i64,
             posts_left: model.posts.remaining(t).floor() as i64,
             other_installs_per_hour: model.daily.others_rate * HOUR_MS as f64,
+            held_for_interactive: held_for_interactive.ceil() as i64,
+            held_for_others: held_for_others.ceil() as i64,
             daily_reset: model.daily.reset_after(t).map(UnixMillis),
             hourly_reset: model.hourly.reset_after(t).map(UnixMillis),
             post_reset: model.posts.reset_after(t).map(UnixMillis),
@@ -415,6 +420,23 @@ fn read_headers(conn: &Connection, client_id: &str) -> Result<HeaderState, Store
     Ok(text
         .map(|text| HeaderState::parse(&text))
         .unwrap_or_default())
+}
+
+/// Stores the per-client state; `observed_at` is when it last changed.
+fn write_headers(
+    conn: &Connection,
+    client_id: &str,
+    now: UnixMillis,
+    state: &HeaderState,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO rate_headers (client_id, observed_at, snapshot) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(client_id) DO UPDATE SET observed_at = excluded.observed_at, \
+         snapshot = excluded.snapshot",
+    )
+    .and_then(|mut stmt| stmt.execute(params![client_id, now.as_millis(), state.to_json()]))
+    .ctx(conn)
+    .map(drop)
 }
 
 fn read_rate_limited(conn: &Connection, client_id: &str) -> Result<Option<UnixMillis>, StoreError> {

@@ -57,7 +57,21 @@ impl Reading {
     }
 }
 
-/// Everything the governor keeps about one Client ID's headers (the `snapshot` JSON).
+/// Interactive credits spent in one daily window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Demand {
+    /// When the window ends.
+    pub window_end: UnixMillis,
+    /// Credits spent by interactive requests in it.
+    pub spent: i64,
+}
+
+/// How long the interactive demand of today is averaged over at least: a person dropping fifty
+/// files at 8:00 should not hold the whole day's budget back from the backlog.
+const INTERACTIVE_MIN_ELAPSED_MS: i64 = 4 * HOUR_MS;
+
+/// Everything the governor keeps about one Client ID (the `snapshot` JSON): the headers it saw
+/// and what it learned from them and from our own interactive spend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct HeaderState {
     /// `X-RateLimit-Client*`.
@@ -72,6 +86,13 @@ pub(crate) struct HeaderState {
     pub others_per_hour_previous: Option<f64>,
     /// `Retry-After` of the latest answer that had one, on the governor's clock.
     pub retry_after: Option<UnixMillis>,
+    /// Our interactive spend in the current daily window: the user's own demand, learned so
+    /// the backlog leaves room for it.
+    #[serde(default)]
+    pub interactive: Option<Demand>,
+    /// Our interactive spend rate over the previous daily window seen (credits per hour).
+    #[serde(default)]
+    pub interactive_per_hour_previous: Option<f64>,
     /// The latest snapshot exactly as received, for diagnosis.
     pub last: RateLimitSnapshot,
 }
@@ -164,6 +185,53 @@ impl HeaderState {
         }
         self.last = snapshot.clone();
     }
+}
+
+impl HeaderState {
+    /// Counts an interactive spend in the daily window ending at `window_end`; a new window
+    /// turns the old one's total into "yesterday's" rate. Window ends read from headers may
+    /// differ by a second from answer to answer, so "the same window" means within half a day.
+    pub fn note_interactive(&mut self, credits: i64, window_end: UnixMillis) {
+        match &mut self.interactive {
+            Some(demand) if same_day_window(demand.window_end, window_end) => {
+                demand.spent += credits;
+            }
+            current => {
+                if let Some(old) = current
+                    && old.window_end < window_end
+                {
+                    self.interactive_per_hour_previous = Some(old.spent as f64 / 24.0);
+                }
+                *current = Some(Demand {
+                    window_end,
+                    spent: credits,
+                });
+            }
+        }
+    }
+
+    /// Our interactive spend rate (credits per ms): today's over the part of the window gone
+    /// (at least four hours), or yesterday's, whichever is higher. 0 when nothing is known.
+    pub fn interactive_rate(&self, window_end: Option<i64>, now: i64) -> f64 {
+        let today = self
+            .interactive
+            .filter(|demand| {
+                window_end.is_some_and(|end| same_day_window(demand.window_end, UnixMillis(end)))
+            })
+            .map_or(0.0, |demand| {
+                let start = demand.window_end.as_millis() - DAY_MS;
+                demand.spent as f64 / (now - start).max(INTERACTIVE_MIN_ELAPSED_MS) as f64
+            });
+        let before = self
+            .interactive_per_hour_previous
+            .map_or(0.0, |per_hour| per_hour / HOUR_MS as f64);
+        today.max(before)
+    }
+}
+
+/// Whether two daily window ends name the same window.
+fn same_day_window(a: UnixMillis, b: UnixMillis) -> bool {
+    (a.as_millis() - b.as_millis()).abs() < DAY_MS / 2
 }
 
 fn to_i64(value: u64) -> i64 {

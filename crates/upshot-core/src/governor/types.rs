@@ -142,8 +142,9 @@ pub enum Admission {
     },
 }
 
-/// How the governor spends. `Default` is Imgur's documented limits, a 5 % reserve and a 10 %
-/// interactive share; limits are replaced by what the headers say once they have been seen.
+/// How the governor spends. `Default` is Imgur's documented limits, a 5 % reserve, a 10 %
+/// interactive share and room for three interactive uploads at any time; limits are replaced by
+/// what the headers say once they have been seen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GovernorConfig {
@@ -159,8 +160,9 @@ pub struct GovernorConfig {
     /// Credits an upload costs.
     pub upload_cost: u32,
     /// Share of each budget held back from the backlog for interactive uploads at the start of
-    /// its window; the hold shrinks linearly to the floor below as the reset approaches, so the
-    /// whole budget is used by the end of the window.
+    /// its window (more when the user's measured interactive demand is higher); the hold shrinks
+    /// linearly to the floor below as the reset approaches, so the whole budget is used by the
+    /// end of the window.
     pub interactive_share: f64,
     /// Interactive uploads the backlog always leaves room for, however near the reset: the hold
     /// never shrinks below this many uploads (or POSTs).
@@ -176,7 +178,7 @@ impl Default for GovernorConfig {
             hourly_posts: 1_250,
             upload_cost: 10,
             interactive_share: 0.10,
-            interactive_floor_uploads: 2,
+            interactive_floor_uploads: 3,
         }
     }
 }
@@ -280,6 +282,11 @@ pub struct GovernorStatus {
     pub posts_left: i64,
     /// How fast other installs of the same Client ID are estimated to spend (credits an hour).
     pub other_installs_per_hour: f64,
+    /// Credits of today's budget the backlog leaves for interactive uploads until the reset.
+    pub held_for_interactive: i64,
+    /// Credits of today's budget the backlog leaves for other installs' expected spend until
+    /// the reset.
+    pub held_for_others: i64,
     /// When the daily budget resets (`None` until headers told us; a rolling 24 h is assumed).
     pub daily_reset: Option<UnixMillis>,
     /// When the hourly user budget resets (`None`: unknown, a rolling hour is assumed).

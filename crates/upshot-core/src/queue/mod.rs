@@ -451,6 +451,19 @@ impl<'c> JobQueue<'c> {
             .ctx(self.conn)
     }
 
+    /// The files of every spooled job, whatever its state: the spool's files not among them
+    /// are orphans of a crash between writing the file and queueing it.
+    pub fn spooled_paths(&self) -> Result<Vec<PathBuf>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT source_path FROM jobs WHERE spooled = 1")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| row.get::<_, String>(0))?
+                    .map(|path| path.map(PathBuf::from))
+                    .collect()
+            })
+            .ctx(self.conn)
+    }
+
     /// The earliest `run_after` of a deferred job still to come (ms), so idle workers sleep
     /// exactly until something is due.
     pub fn next_run_after(&self, now: i64) -> Result<Option<i64>, StoreError> {
