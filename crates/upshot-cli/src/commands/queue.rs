@@ -92,6 +92,7 @@ pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Statu
                 service.clone(),
                 HashMap::new(),
             );
+            service.recover_spool().await?;
             let stop = if *follow {
                 StopWhen::Never
             } else {
