@@ -26,6 +26,10 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with_clock(Arc::new(SystemClock)).await
+}
+
+async fn world_with_clock(clock: Arc<dyn upshot_core::clock::Clock>) -> World {
     let mut config = ServerConfig::default();
     config
         .apps
@@ -45,7 +49,7 @@ async fn world() -> World {
             workers: 1,
             ..RunnerConfig::default()
         },
-        Arc::new(SystemClock),
+        clock,
         credentials.clone(),
     )
     .unwrap();
@@ -285,4 +289,79 @@ async fn a_spooled_file_a_crash_left_unqueued_is_queued_and_uploaded() {
         .unwrap();
     assert_eq!(world.server.controls().state().uploads.len(), 1);
     assert!(!orphan.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_of_any_shape_defers_the_queue_until_the_reset_and_it_resumes_then() {
+    use fake_imgur::Fault;
+    use std::time::Duration;
+    use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+
+    for fault in [
+        Fault::Html429,
+        Fault::Gateway429,
+        Fault::UploadTooFast { minutes: 7 },
+    ] {
+        let clock = Arc::new(ManualClock::new(UnixMillis::from_system_time(
+            std::time::SystemTime::now(),
+        )));
+        let world = world_with_clock(clock.clone()).await;
+        let path = world.dir.path().join("limited.png");
+        std::fs::write(&path, fake_imgur::samples::png(12, 12, 4)).unwrap();
+        let mut ids = Vec::new();
+        for origin in [Origin::Drop, Origin::Watch] {
+            let job = NewJob::new(&path, origin, CLIENT_ID);
+            ids.extend(world.service.runner().enqueue(vec![job]).await.unwrap());
+        }
+        world
+            .server
+            .controls()
+            .inject(fault.clone(), 1, Some("/3/image".into()));
+
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        world
+            .service
+            .runner()
+            .run(StopWhen::Settled(ids.clone()), shutdown.clone())
+            .await
+            .unwrap();
+        let first = world.service.job(ids[0]).await.unwrap().unwrap();
+        assert_eq!(first.state, JobState::Deferred, "{fault:?}");
+        assert_eq!(
+            first.wait_reason,
+            Some(WaitReason::RateLimited),
+            "{fault:?}"
+        );
+        let until = first.run_after.expect("until when");
+        assert!(until > clock.now().as_millis(), "{fault:?}");
+        let status = world.service.quota().await.unwrap();
+        assert_eq!(
+            status.rate_limited_until.map(UnixMillis::as_millis),
+            Some(until)
+        );
+        let second = world.service.job(ids[1]).await.unwrap().unwrap();
+        assert_ne!(
+            second.state,
+            JobState::Done,
+            "the whole Client ID waits: {fault:?}"
+        );
+        assert!(world.server.controls().state().uploads.is_empty());
+
+        clock.set(UnixMillis(until) + Duration::from_secs(1));
+        world
+            .service
+            .runner()
+            .run(StopWhen::Finished(ids.clone()), shutdown)
+            .await
+            .unwrap();
+        for id in &ids {
+            let job = world.service.job(*id).await.unwrap().unwrap();
+            assert_eq!(
+                job.state,
+                JobState::Done,
+                "resumed after the reset: {fault:?}"
+            );
+        }
+        assert_eq!(world.server.controls().state().uploads.len(), 2);
+    }
 }
