@@ -6,6 +6,7 @@
 
 mod measure;
 mod queue;
+mod simulate;
 mod upload;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,31 @@ enum Which {
         #[arg(long, default_value_t = 10_000)]
         files: usize,
     },
+    /// Days of heavy use against the in-process fake Imgur, every upload decided by the quota
+    /// governor: limit hits, 429s, budget used, interactive waits.
+    Simulate {
+        /// Simulated days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Files arriving a day (backlog and interactive).
+        #[arg(long, default_value_t = 5_000)]
+        files_per_day: u32,
+        /// Of which interactive uploads.
+        #[arg(long, default_value_t = 150)]
+        interactive_per_day: u32,
+        /// Watched-folder bursts a day.
+        #[arg(long, default_value_t = 8)]
+        bursts_per_day: u32,
+        /// Share of the daily budget another install of the same Client ID spends.
+        #[arg(long, default_value_t = 0.30)]
+        others_share: f64,
+        /// Simulated seconds one upload takes.
+        #[arg(long, default_value_t = 2)]
+        upload_secs: u64,
+        /// Random seed for the arrival times.
+        #[arg(long, default_value_t = 3)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +98,23 @@ fn main() -> ExitCode {
         }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
         Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
         Some(Which::Enqueue { files }) => queue::enqueue(files),
+        Some(Which::Simulate {
+            days,
+            files_per_day,
+            interactive_per_day,
+            bursts_per_day,
+            others_share,
+            upload_secs,
+            seed,
+        }) => simulate::simulate(simulate::Scenario {
+            days,
+            files_per_day,
+            interactive_per_day,
+            bursts_per_day,
+            others_share,
+            upload_secs,
+            seed,
+        }),
         // Memory first: the peak RSS of children is a high-water mark over every child waited
         // for, and curl in the throughput run would otherwise set it.
         None => {

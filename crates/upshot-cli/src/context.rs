@@ -106,24 +106,32 @@ impl Connection {
 }
 
 /// A `watch` channel that turns true on Ctrl-C or SIGTERM: workers finish what they are
-/// sending, nothing is lost, and the rest stays queued.
+/// sending, nothing is lost, and the rest stays queued. A second Ctrl-C stops at once: a job cut
+/// off mid-upload is taken over by the next run.
 pub fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
     let (sender, receiver) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-                let _ = sender.send(true);
-                return;
-            }
-        }
-        let _ = tokio::signal::ctrl_c().await;
+        wait_for_signal().await;
         let _ = sender.send(true);
+        eprintln!("upshot: finishing the uploads in progress; press Ctrl-C again to stop now.");
+        wait_for_signal().await;
+        eprintln!("upshot: stopped; unfinished uploads stay queued.");
+        std::process::exit(130);
     });
     receiver
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

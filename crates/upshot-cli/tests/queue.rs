@@ -438,3 +438,64 @@ async fn quota_shows_the_governor_and_the_server() {
     let text = env.upshot_on_server().arg("quota").output().await.unwrap();
     assert!(stdout(&text).contains("uploads left today"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_finishes_the_uploads_in_progress_and_keeps_the_rest_queued() {
+    let env = Env::start().await;
+    let files: Vec<_> = (0..8)
+        .map(|i| env.png(&format!("int-{i}.png"), 20 + i, 20))
+        .collect();
+    env.server.controls().inject(
+        Fault::Latency { millis: 400 },
+        1000,
+        Some("/3/image".into()),
+    );
+    let child = env
+        .upshot_on_server()
+        .args(["upload", "--json", "--jobs", "2"])
+        .args(&files)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while env.server.controls().state().uploads.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "uploads did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "a clean stop: {}", stderr(&output));
+
+    let lines = json_lines(&stdout(&output));
+    assert_eq!(lines.len(), files.len(), "every file is reported");
+    let uploaded = lines
+        .iter()
+        .filter(|line| line["status"] == "uploaded")
+        .count();
+    let queued = lines
+        .iter()
+        .filter(|line| line["status"] == "queued")
+        .count();
+    assert!(uploaded >= 1 && queued >= 1, "{lines:?}");
+    assert_eq!(uploaded + queued, files.len());
+    assert_eq!(
+        env.server.controls().state().uploads.len(),
+        uploaded,
+        "nothing was cut off mid-upload"
+    );
+
+    env.server.controls().clear_faults();
+    let output = env
+        .upshot_on_server()
+        .args(["queue", "run"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(arrivals(&env, &files), vec![1; files.len()]);
+}

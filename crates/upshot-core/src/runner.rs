@@ -12,7 +12,7 @@
 use crate::clock::{Clock, UnixMillis};
 use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
 use crate::history::{HistoryId, NewHistoryEntry};
-use crate::media::check_file;
+use crate::media::{CheckedFile, check_file};
 use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck, NewJob, WaitReason};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
@@ -454,27 +454,9 @@ impl Runner {
             .await??)
     }
 
+    /// Checks what needs no request (the file, the login), then asks the governor, then sends:
+    /// a job that cannot go costs nothing.
     async fn process(&self, owner: &str, job: Job) -> Result<(), RunnerError> {
-        let priority = Priority::from_level(job.priority);
-        let governor = self.shared.governor.clone();
-        let client_id = job.client_id.clone();
-        let cost = governor.config().upload_request();
-        let admission =
-            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
-                .await
-                .map_err(|error| RunnerError::Task(error.to_string()))??;
-        if let Admission::Wait { until, reason } = admission {
-            self.hold(&job.client_id, priority, until);
-            let reason = WaitReason::from(reason);
-            self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
-                .await?;
-            return Ok(());
-        }
-        self.send(owner, job).await
-    }
-
-    /// Sends an admitted job and records the outcome.
-    async fn send(&self, owner: &str, job: Job) -> Result<(), RunnerError> {
         let checked = match check_file(&job.source_path) {
             Ok(checked) => checked,
             Err(rejected) => {
@@ -490,6 +472,32 @@ impl Runner {
                 None => return self.hold_for_login(owner, &job, None).await,
             },
         };
+        let priority = Priority::from_level(job.priority);
+        let governor = self.shared.governor.clone();
+        let client_id = job.client_id.clone();
+        let cost = governor.config().upload_request();
+        let admission =
+            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??;
+        if let Admission::Wait { until, reason } = admission {
+            self.hold(&job.client_id, priority, until);
+            let reason = WaitReason::from(reason);
+            self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
+                .await?;
+            return Ok(());
+        }
+        self.send(owner, job, checked, auth).await
+    }
+
+    /// Sends an admitted job and records the outcome.
+    async fn send(
+        &self,
+        owner: &str,
+        job: Job,
+        checked: CheckedFile,
+        auth: Auth,
+    ) -> Result<(), RunnerError> {
         if job.account.is_some()
             && job.attempts > 1
             && let Some(image) = self.find_earlier_upload(&auth, &job).await

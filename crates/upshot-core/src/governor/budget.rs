@@ -2,9 +2,9 @@
 //! [`Model`] of the three for one Client ID at one instant. `earliest` answers "when may a
 //! request of this priority go", `spend` records a (real or projected) request.
 //!
-//! Within a window every estimate is a straight line in time and so is the threshold a request
-//! must leave above it, so the earliest admissible time is solved exactly, segment by segment,
-//! instead of by polling.
+//! Within a window what is left stays level until our next spend or reading, and what a request
+//! must leave above it only shrinks as the reset nears, so whether a request fits is monotone in
+//! time: the earliest admissible moment is found by bisection, never by polling.
 
 use super::readings::{HeaderState, Reading};
 use super::types::{GovernorConfig, Priority, RequestCost, WaitReason};
@@ -16,6 +16,10 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// How much more than the user's measured interactive demand the backlog leaves for it.
 const INTERACTIVE_MARGIN: f64 = 1.25;
+
+/// Interactive uploads come a few at a time (a drop of several files): the lump size, in
+/// uploads, their hold's buffer assumes.
+const INTERACTIVE_GRAIN: f64 = 2.0;
 
 /// How many windows ahead `earliest` looks before giving up (a fresh window always admits
 /// unless one request costs more than the whole budget).
@@ -100,11 +104,17 @@ impl Spends {
     }
 }
 
-/// A straight line in time: `value` at `origin`, changing by `slope` per ms.
-#[derive(Debug, Clone, Copy)]
-struct Line {
-    value: f64,
-    slope: f64,
+/// How many standard deviations of random variation a hold covers on top of the expected spend:
+/// demand comes in bursts, and the backlog takes any surplus the moment it appears, so only a
+/// buffer keeps a busy hour from eating into what others need.
+const SPREAD_SDS: f64 = 2.0;
+
+/// What must be held for a demand arriving at `rate` (units per ms) in lumps of about `grain`
+/// units over the next `left` ms: its expected total plus [`SPREAD_SDS`] standard deviations of
+/// a Poisson stream of lumps.
+fn hold(rate: f64, left: f64, grain: f64) -> f64 {
+    let expected = (rate * left).max(0.0);
+    expected + SPREAD_SDS * (expected * grain).sqrt()
 }
 
 /// One of Imgur's limits as the governor sees it.
@@ -117,12 +127,17 @@ pub(crate) struct Budget {
     pub window: i64,
     /// Never spent (the reserve for the daily budget, 0 for the hourly ones).
     pub floor: i64,
-    /// Interactive hold at the start of a window, per ms of window left (share × limit / window).
+    /// Interactive demand held for, per ms of window left (the configured share of the limit
+    /// or the user's measured demand, whichever is larger).
     pub interactive_rate: f64,
+    /// Interactive requests come a few at a time: the lump size of their demand.
+    pub interactive_grain: f64,
     /// The interactive hold never shrinks below this.
     pub min_hold: i64,
     /// Other installs' expected spend, per ms (daily only).
     pub others_rate: f64,
+    /// Other installs' lump size (one upload).
+    pub others_grain: f64,
     /// A known window end: windows are `[anchor + kW − W, anchor + kW)`. `None`: rolling.
     pub anchor: Option<i64>,
     /// The latest header reading: when it was observed, and what it said was left minus our
@@ -140,58 +155,24 @@ impl Budget {
         anchor + ((t - anchor).div_euclid(self.window) + 1) * self.window
     }
 
-    /// The estimates of what is left in the fixed window `[start, start + window)`; the lowest
-    /// is believed. Both stay level until our next spend or reading: other installs' unseen
-    /// spend is not guessed here (the backlog's threshold holds their expected spend instead, and
-    /// every admitted request brings fresh headers).
-    fn estimates(&self, start: i64) -> Vec<Line> {
-        let ledger = Line {
-            value: (self.limit - self.spends.since(start)) as f64,
-            slope: 0.0,
-        };
+    /// What is left in the fixed window starting at `start`: the lower of the limit minus our
+    /// spend in it, and the headers (if read in it) minus our spend since. Other installs'
+    /// unseen spend is not guessed here: the backlog's threshold holds their expected spend,
+    /// and every admitted request brings fresh headers.
+    fn left_in_window(&self, start: i64) -> f64 {
+        let ledger = (self.limit - self.spends.since(start)) as f64;
         match self.reading.filter(|(observed, _)| *observed >= start) {
-            // The headers minus our spend since them.
-            Some((_, remaining)) => vec![
-                Line {
-                    value: (remaining - self.added) as f64,
-                    slope: 0.0,
-                },
-                ledger,
-            ],
-            None => vec![ledger],
+            Some((_, remaining)) => ledger.min((remaining - self.added) as f64),
+            None => ledger,
         }
     }
 
     /// Estimated credits (or POSTs) left at `t`.
     pub fn remaining(&self, t: i64) -> f64 {
         match self.anchor {
-            Some(anchor) => {
-                let start = self.window_end(anchor, t) - self.window;
-                self.estimates(start)
-                    .iter()
-                    .map(|line| line.value)
-                    .fold(f64::INFINITY, f64::min)
-            }
+            Some(anchor) => self.left_in_window(self.window_end(anchor, t) - self.window),
             None => self.remaining_rolling(t),
         }
-    }
-
-    /// What the backlog leaves above the floor at `t`: (for interactive requests, for other
-    /// installs), as in [`Self::thresholds`].
-    pub fn held(&self, t: i64) -> (f64, f64) {
-        let left = match self.reset_after(t) {
-            Some(end) => (end - t) as f64,
-            None => self.window as f64,
-        };
-        (
-            (self.interactive_rate * left).max(self.min_hold as f64),
-            self.others_rate * left,
-        )
-    }
-
-    /// When the current window resets, if known.
-    pub fn reset_after(&self, t: i64) -> Option<i64> {
-        self.anchor.map(|anchor| self.window_end(anchor, t))
     }
 
     fn remaining_rolling(&self, t: i64) -> f64 {
@@ -201,6 +182,39 @@ impl Budget {
                 ledger.min((remaining - self.added) as f64)
             }
             _ => ledger,
+        }
+    }
+
+    /// When the current window resets, if known.
+    pub fn reset_after(&self, t: i64) -> Option<i64> {
+        self.anchor.map(|anchor| self.window_end(anchor, t))
+    }
+
+    /// What the backlog leaves above the floor with `left` ms to the reset: (for interactive
+    /// requests, for other installs).
+    fn holds(&self, left: i64) -> (f64, f64) {
+        let left = left.max(0) as f64;
+        (
+            hold(self.interactive_rate, left, self.interactive_grain).max(self.min_hold as f64),
+            hold(self.others_rate, left, self.others_grain),
+        )
+    }
+
+    /// [`Self::holds`] at `t` (a full window when the reset is unknown).
+    pub fn held(&self, t: i64) -> (f64, f64) {
+        self.holds(self.reset_after(t).map_or(self.window, |end| end - t))
+    }
+
+    /// What a request of `priority` must leave above it with `left` ms to the reset: the floor
+    /// for interactive requests; for the backlog, also the holds.
+    fn threshold(&self, priority: Priority, left: i64) -> f64 {
+        let floor = self.floor as f64;
+        match priority {
+            Priority::Interactive => floor,
+            Priority::Backlog => {
+                let (interactive, others) = self.holds(left);
+                floor + interactive + others
+            }
         }
     }
 
@@ -224,77 +238,33 @@ impl Budget {
         let mut start_at = from;
         for _ in 0..WINDOWS_AHEAD {
             let end = self.window_end(anchor, start_at);
-            let lines = self.estimates(end - self.window);
-            for (seg_start, seg_end, threshold) in self.thresholds(priority, start_at, end) {
-                if let Some(t) =
-                    first_admissible(&lines, start_at, cost, seg_start, seg_end, threshold)
-                {
-                    let reason = if t == from {
-                        None
-                    } else if end == first_end {
-                        Some(WaitReason::Pacing)
+            let left = self.left_in_window(end - self.window) - cost as f64;
+            // Level `left`, a threshold that only falls: fitting is monotone in time.
+            let fits = |t: i64| left >= self.threshold(priority, end - t) - 1e-9;
+            if fits(start_at) {
+                let reason = (start_at > from).then(|| self.kind.spent_reason());
+                return (start_at, reason);
+            }
+            if fits(end - 1) {
+                let (mut no, mut yes) = (start_at, end - 1);
+                while yes - no > 1 {
+                    let mid = no + (yes - no) / 2;
+                    if fits(mid) {
+                        yes = mid;
                     } else {
-                        Some(self.kind.spent_reason())
-                    };
-                    return (t, reason);
+                        no = mid;
+                    }
                 }
+                let reason = if end == first_end {
+                    WaitReason::Pacing
+                } else {
+                    self.kind.spent_reason()
+                };
+                return (yes, Some(reason));
             }
             start_at = end;
         }
         (start_at, Some(self.kind.spent_reason()))
-    }
-
-    /// The threshold a request must leave above it, as lines over sub-segments of
-    /// `[from, end)`: the floor for interactive requests; for the backlog the floor plus the
-    /// interactive hold (shrinking linearly to `min_hold` at the reset) plus what other installs
-    /// are expected to spend until the reset.
-    fn thresholds(&self, priority: Priority, from: i64, end: i64) -> Vec<(i64, i64, Line)> {
-        let floor = self.floor as f64;
-        if priority == Priority::Interactive {
-            return vec![(
-                from,
-                end,
-                Line {
-                    value: floor,
-                    slope: 0.0,
-                },
-            )];
-        }
-        let (share, others, min_hold) = (
-            self.interactive_rate,
-            self.others_rate,
-            self.min_hold as f64,
-        );
-        // Where share × (end − t) falls to min_hold.
-        let knee = if share > 0.0 {
-            end - (min_hold / share).ceil() as i64
-        } else {
-            i64::MIN
-        };
-        let mut pieces = Vec::with_capacity(2);
-        if knee > from {
-            let seg_end = knee.min(end);
-            pieces.push((
-                from,
-                seg_end,
-                Line {
-                    value: floor + (share + others) * (end - from) as f64,
-                    slope: -(share + others),
-                },
-            ));
-        }
-        let tail_start = knee.max(from);
-        if tail_start < end {
-            pieces.push((
-                tail_start,
-                end,
-                Line {
-                    value: floor + min_hold + others * (end - tail_start) as f64,
-                    slope: -others,
-                },
-            ));
-        }
-        pieces
     }
 
     fn earliest_rolling(
@@ -303,15 +273,8 @@ impl Budget {
         cost: i64,
         from: i64,
     ) -> (i64, Option<WaitReason>) {
-        let threshold = self.floor as f64
-            + match priority {
-                Priority::Interactive => 0.0,
-                // No reset known: the hold does not shrink.
-                Priority::Backlog => {
-                    (self.interactive_rate * self.window as f64).max(self.min_hold as f64)
-                        + self.others_rate * self.window as f64
-                }
-            };
+        // No reset known: the holds do not shrink.
+        let threshold = self.threshold(priority, self.window);
         let fits = |t: i64| self.remaining_rolling(t) - cost as f64 >= threshold - 1e-9;
         if fits(from) {
             return (from, None);
@@ -335,54 +298,6 @@ impl Budget {
         }
         (from + self.window, Some(self.kind.spent_reason()))
     }
-}
-
-/// The first integer time in `[seg_start, seg_end)` at which every estimate minus `cost` is at
-/// least `threshold` (lines given from `origin` and `seg_start` respectively).
-fn first_admissible(
-    lines: &[Line],
-    origin: i64,
-    cost: i64,
-    seg_start: i64,
-    seg_end: i64,
-    threshold: Line,
-) -> Option<i64> {
-    // gap_k(t) = line_k(t) − cost − threshold(t) = c_k + d_k (t − seg_start), all must be ≥ 0.
-    let mut low = seg_start as f64;
-    let mut high = f64::INFINITY;
-    for line in lines {
-        let c =
-            line.value + line.slope * (seg_start - origin) as f64 - cost as f64 - threshold.value;
-        let d = line.slope - threshold.slope;
-        if d.abs() < 1e-15 {
-            if c < -1e-9 {
-                return None;
-            }
-        } else if d > 0.0 {
-            low = low.max(seg_start as f64 + (-c / d).max(0.0));
-        } else {
-            high = high.min(seg_start as f64 + c / -d);
-        }
-    }
-    if low > high {
-        return None;
-    }
-    let t = low.ceil() as i64;
-    let t = t.max(seg_start);
-    // Float rounding: step a millisecond if the ceiling still falls a hair short.
-    let gap = |t: i64| {
-        lines
-            .iter()
-            .map(|line| {
-                line.value + line.slope * (t - origin) as f64
-                    - cost as f64
-                    - (threshold.value + threshold.slope * (t - seg_start) as f64)
-            })
-            .fold(f64::INFINITY, f64::min)
-    };
-    [t, t + 1]
-        .into_iter()
-        .find(|t| *t < seg_end && gap(*t) >= -1e-6)
 }
 
 /// The three budgets of one Client ID at one instant, plus a 429 hold.
@@ -474,6 +389,8 @@ impl Model {
             window: DAY_MS,
             floor: (config.reserve_fraction * daily_limit as f64).ceil() as i64,
             interactive_rate: (share * daily_limit as f64 / DAY_MS as f64).max(demand),
+            interactive_grain: INTERACTIVE_GRAIN * upload as f64,
+            others_grain: upload as f64,
             min_hold: floor_uploads * upload,
             others_rate,
             anchor: daily_anchor,
@@ -488,6 +405,8 @@ impl Model {
             window: HOUR_MS,
             floor: 0,
             interactive_rate: (share * hourly_limit as f64 / HOUR_MS as f64).max(demand),
+            interactive_grain: INTERACTIVE_GRAIN * upload as f64,
+            others_grain: upload as f64,
             min_hold: floor_uploads * upload,
             others_rate: 0.0,
             anchor: anchor_of(headers.hourly),
@@ -503,6 +422,8 @@ impl Model {
             floor: 0,
             interactive_rate: (share * post_limit as f64 / HOUR_MS as f64)
                 .max(demand / upload.max(1) as f64),
+            interactive_grain: INTERACTIVE_GRAIN,
+            others_grain: 1.0,
             min_hold: floor_uploads,
             others_rate: 0.0,
             anchor: anchor_of(headers.posts),
@@ -587,8 +508,10 @@ mod tests {
             window: DAY_MS,
             floor: 50,
             interactive_rate: 100.0 / DAY_MS as f64,
+            interactive_grain: 0.0,
             min_hold: 10,
             others_rate: 0.0,
+            others_grain: 0.0,
             anchor,
             reading: None,
             spends: Spends::default(),
