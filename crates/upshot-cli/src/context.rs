@@ -58,8 +58,9 @@ impl Connection {
                 Err(_) => Sandbox::join_or_start(&settings.paths, 0).await?,
             };
             if sandbox.is_owned() {
-                tracing::warn!(
-                    "sandbox: links work while this command runs; run `upshot sandbox` in another terminal to keep them"
+                eprintln!(
+                    "upshot: using a sandbox for this command only; its links work while \
+                     `upshot sandbox` runs (start it in another terminal to keep them)."
                 );
             }
             return Ok(Self {
