@@ -21,6 +21,10 @@ pub struct ServerConfig {
     /// `Some`: state and uploaded files persist in this directory across restarts.
     /// `None`: a temporary directory that is removed when the server is dropped.
     pub data_dir: Option<PathBuf>,
+    /// Without a data directory: where the temporary directory is made (`None`: the system's
+    /// temporary directory). Long runs that store many uploads put it on a tmpfs, because
+    /// removing thousands of files from a disk mounted with `discard` takes minutes.
+    pub temp_parent: Option<PathBuf>,
     /// Rate limits and size limits.
     pub limits: Limits,
     /// How long an access token lives on the virtual clock (Imgur: 28 days).
@@ -38,6 +42,7 @@ impl Default for ServerConfig {
             apps: Vec::new(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir: None,
+            temp_parent: None,
             limits: Limits::default(),
             token_lifetime: Duration::from_secs(2_419_200),
             rotate_refresh_tokens: false,

@@ -92,6 +92,7 @@ impl Args {
             apps,
             bind: SocketAddr::new(self.bind, self.port),
             data_dir: self.data_dir,
+            temp_parent: None,
             limits: Limits {
                 client_credits_per_day: self
                     .client_credits

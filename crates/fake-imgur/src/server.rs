@@ -72,7 +72,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, FakeImgurError
             source,
         })?;
     let base_url = format!("http://{}", reachable(addr));
-    let (storage, saved) = Storage::open(config.data_dir.as_deref())?;
+    let (storage, saved) =
+        Storage::open(config.data_dir.as_deref(), config.temp_parent.as_deref())?;
     let app = Arc::new(App::new(config, base_url, storage, saved)?);
     let router = routes::router(app.clone());
     let stop = CancellationToken::new();

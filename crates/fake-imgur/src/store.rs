@@ -330,17 +330,23 @@ fn dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> FakeImgurError + '_ 
 }
 
 impl Storage {
-    /// Prepares the directories and reads saved state if there is any.
+    /// Prepares the directories and reads saved state if there is any. Without a data
+    /// directory, a temporary one is made in `temp_parent` (or the system's temporary directory).
     pub(crate) fn open(
         data_dir: Option<&Path>,
+        temp_parent: Option<&Path>,
     ) -> Result<(Self, Option<SavedState>), FakeImgurError> {
         let (root, temp) = match data_dir {
             Some(dir) => (dir.to_owned(), None),
             None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("fake-imgur-")
-                    .tempdir()
-                    .map_err(dir_error(Path::new("<temporary directory>")))?;
+                let mut builder = tempfile::Builder::new();
+                builder.prefix("fake-imgur-");
+                let temp = match temp_parent {
+                    Some(parent) => builder.tempdir_in(parent).map_err(dir_error(parent)),
+                    None => builder
+                        .tempdir()
+                        .map_err(dir_error(Path::new("<temporary directory>"))),
+                }?;
                 (temp.path().to_owned(), Some(temp))
             }
         };

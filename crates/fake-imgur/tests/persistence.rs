@@ -74,6 +74,18 @@ async fn without_a_data_dir_nothing_is_left_behind() {
 }
 
 #[tokio::test]
+async fn the_temporary_directory_goes_where_it_is_told_and_is_removed() {
+    let parent = tempfile::tempdir().unwrap();
+    let fake = Fake::start_with(|config| config.temp_parent = Some(parent.path().to_owned())).await;
+    fake.upload(samples::png(4, 4, 0)).await.data();
+    let dir = fake.server.data_dir();
+    assert_eq!(dir.parent(), Some(parent.path()));
+    assert_eq!(std::fs::read_dir(dir.join("files")).unwrap().count(), 1);
+    fake.server.shutdown().await;
+    assert!(!dir.exists(), "the temporary directory is removed");
+}
+
+#[tokio::test]
 async fn a_duplicate_client_id_is_a_configuration_error() {
     let mut config = ServerConfig::with_app("same", "a");
     config
