@@ -77,6 +77,9 @@ enum Which {
         /// Random seed for the arrival times.
         #[arg(long, default_value_t = 3)]
         seed: u64,
+        /// Print the governor's status every simulated hour.
+        #[arg(long)]
+        trace: bool,
     },
 }
 
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
             others_share,
             upload_secs,
             seed,
+            trace,
         }) => simulate::simulate(simulate::Scenario {
             days,
             files_per_day,
@@ -114,12 +118,13 @@ fn main() -> ExitCode {
             others_share,
             upload_secs,
             seed,
+            trace,
         }),
         // Memory first: the peak RSS of children is a high-water mark over every child waited
         // for, and curl in the throughput run would otherwise set it.
-        None => {
-            upload::memory(&bin_dir, 200).and_then(|()| upload::throughput(&bin_dir, 200, 2, 2, 3))
-        }
+        None => upload::memory(&bin_dir, 200)
+            .and_then(|()| upload::throughput(&bin_dir, 200, 2, 2, 3))
+            .and_then(|()| simulate::simulate(simulate::Scenario::default())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

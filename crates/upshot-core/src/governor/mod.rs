@@ -255,6 +255,7 @@ impl QuotaGovernor {
             .filter(|until| *until > t)
             .map(UnixMillis);
         let mode = match next_backlog.reason {
+            _ if rate_limited_until.is_some() => GovernorMode::RateLimited,
             None => GovernorMode::FullSpeed,
             Some(WaitReason::Pacing) => GovernorMode::Pacing,
             Some(WaitReason::RateLimited) => GovernorMode::RateLimited,
