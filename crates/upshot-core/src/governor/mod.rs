@@ -5,19 +5,20 @@
 //!
 //! - The **ledger** (`ledger` table): every request Upshot made, its credits and whether it was
 //!   a POST, written in the same transaction as the decision to send it.
-//! - The **headers** (`rate_headers`): per Client ID, the latest reading of each of Imgur's
-//!   three budgets (see `readings.rs`), with when it was observed. Only they reveal what other
-//!   installs sharing the Client ID spend.
+//! - Per Client ID, in `rate_headers` (see `readings.rs`): the latest reading of each of Imgur's
+//!   three budgets with when it was observed and the ledger's highest row id at that moment,
+//!   other installs' spend (only the headers reveal it), and the user's interactive demand.
 //! - A **429 hold** (`queue_flags`, `rate_limited_until:<client_id>`), shared with the queue.
 //!
 //! # The estimates
 //!
 //! For each budget (daily credits per Client ID, hourly credits per user, hourly POSTs per IP),
 //! what is left is the lower of: the limit minus our own spend in the window; and the header's
-//! remaining minus our own spend since it was observed, minus what other installs are expected
-//! to have spent since (their rate × elapsed). Windows are fixed, aligned on the resets the
-//! headers announce; until a reset has been seen a rolling window is assumed (a spend counts
-//! for a full window after it), which can only under-estimate.
+//! remaining minus our own spend since the reading (ledger rows above its mark). Windows are
+//! fixed, aligned on the resets the headers announce; until a reset has been seen a rolling
+//! window is assumed (a spend counts for a full window after it), which can only under-estimate.
+//! Other installs' unseen spend since the reading is not guessed here: the backlog's hold covers
+//! their expected spend, and every admitted request brings fresh headers.
 //!
 //! Other installs' rate is their spend so far in today's window (limit − remaining − our own
 //! spend before the reading) over the time elapsed since the window began (at least an hour),
@@ -28,21 +29,23 @@
 //! - **Interactive** (priority 0) goes at once if every budget minus its cost stays at or above
 //!   its floor: the reserve (5 % of the daily credits) for the daily budget, 0 for the hourly
 //!   ones. Otherwise it waits for the reset of the budget that is spent.
-//! - **Backlog** (priority 1) must leave, in addition, a hold that covers what the rest of the
-//!   window still owes to others: the *interactive share* (10 % of the limit at the start of the
-//!   window, shrinking linearly to a floor of two uploads at the reset) plus, for the daily
-//!   budget, other installs' expected spend until the reset (rate × time left). While the
-//!   budget is above that line the backlog goes at full speed; once it reaches the line, the
-//!   backlog is paced: each upload is admitted as the line falls by its cost. Because the line
-//!   ends at the reserve plus two uploads at the reset, the day's budget is used up by the end
-//!   of the day while interactive uploads always find their share. The hourly budgets are paced
-//!   the same way with their own hold, so the backlog never meets a 429 either.
+//! - **Backlog** (priority 1) must leave, in addition, holds for what the rest of the window
+//!   owes to others, with τ the time to the reset: for interactive uploads, rate × τ plus two
+//!   standard deviations of bursty demand (never less than three uploads), the rate being the
+//!   larger of the configured share (10 % of the limit per window) and 1.25 × the user's
+//!   measured interactive rate; and for other installs (daily budget), their rate × τ plus two
+//!   standard deviations. The buffers matter because the backlog takes any surplus the moment
+//!   it appears, so nothing else would cover a busy hour. Above that line the backlog goes at
+//!   full speed; at the line it is paced, each upload admitted as the shrinking holds free its
+//!   cost. The holds reach their floors at the reset, so a waiting backlog uses the whole budget
+//!   above the reserve by the end of the day while interactive uploads always find their share.
+//!   The hourly budgets are paced the same way, so the backlog never meets a 429 either.
 //! - A Client ID held by a 429 waits until the hold ends, whatever its priority.
 //!
-//! Within a window every estimate and every threshold is a straight line in time, so the
-//! earliest admissible moment is solved exactly (`budget.rs`), and
-//! [`QuotaGovernor::expected_starts`] projects a whole queue by admitting it job after job on a
-//! copy of the model.
+//! Within a window the estimates are level and the holds only shrink, so whether a request fits
+//! is monotone in time and the earliest admissible moment is found by bisection (`budget.rs`):
+//! a `Wait { until }` is exact. [`QuotaGovernor::expected_starts`] projects a whole queue by
+//! admitting it job after job on a copy of the model.
 //!
 //! Decisions and the ledger row they create happen in one `BEGIN IMMEDIATE` transaction, so two
 //! workers, or two processes on the same database, can never both take the last slot.
