@@ -47,7 +47,7 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then
         "$@"
     elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@" || sudo "$@"
+        sudo "$@"
     else
         log "need root for: $* (run as root or install sudo)"
         exit 1
