@@ -16,17 +16,10 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 
-# Extra cargo arguments for the desktop shell's build (see below).
-DESKTOP_CARGO_ARGS=()
 if [ "${CI:-}" = "true" ]; then
     # A cold CI build never reuses incremental state; writing it only costs time and disk.
     export CARGO_INCREMENTAL=0
     export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-    # The root Cargo.toml builds every dependency at opt-level 1, for fast hashing in tests.
-    # For Tauri's ~400 crates that costs about 2.5 times the CPU of opt-level 0 (measured on
-    # a cold cache: ~17 CPU-minutes against ~7), and the shell has nothing hot to optimise.
-    # Only in CI: locally the desktop build keeps sharing artifacts with plain `cargo build`.
-    DESKTOP_CARGO_ARGS=(--config 'profile.dev.package."*".opt-level=0')
 fi
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
@@ -95,8 +88,8 @@ step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step crates-test cargo test --workspace --exclude upshot-desktop --locked
 
 # --- Desktop shell (Tauri; needs WebKitGTK and the built UI) ------------------------------
-step desktop-test cargo "${DESKTOP_CARGO_ARGS[@]}" test -p upshot-desktop --locked
-step desktop-build cargo "${DESKTOP_CARGO_ARGS[@]}" build -p upshot-desktop --locked
+step desktop-test cargo test -p upshot-desktop --locked
+step desktop-build cargo build -p upshot-desktop --locked
 step desktop-smoke bash src-tauri/scripts/smoke.sh
 
 summary
