@@ -120,6 +120,7 @@ fn time(command: &mut Command) -> BenchResult<f64> {
     let started = Instant::now();
     let status = command
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .map_err(|error| format!("cannot run {command:?}: {error}"))?;
     if !status.success() {

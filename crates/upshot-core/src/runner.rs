@@ -415,19 +415,12 @@ impl Runner {
             StopWhen::Finished(ids) | StopWhen::Settled(ids) => ids.clone(),
         };
         let settled_only = matches!(stop, StopWhen::Settled(_));
-        let jobs = self
+        let unfinished = self
             .shared
             .pool
-            .run(move |conn| {
-                let queue = JobQueue::new(conn);
-                ids.iter()
-                    .map(|id| queue.get(*id))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .run(move |conn| JobQueue::new(conn).unfinished_among(&ids, settled_only))
             .await??;
-        Ok(jobs.iter().flatten().all(|job| {
-            job.state.is_finished() || (settled_only && job.state == JobState::Deferred)
-        }))
+        Ok(unfinished == 0)
     }
 
     async fn claim(&self, owner: &str) -> Result<Option<Job>, RunnerError> {

@@ -74,7 +74,10 @@ fn every_connection_is_configured_alike() {
     assert_eq!(mode, "wal");
     assert_eq!(foreign_keys, 1);
     assert_eq!(busy, 5000);
-    assert_eq!(synchronous, 2, "FULL");
+    assert_eq!(
+        synchronous, 1,
+        "NORMAL: durable across crashes of the process"
+    );
 }
 
 #[test]

@@ -451,6 +451,30 @@ impl<'c> JobQueue<'c> {
             .ctx(self.conn)
     }
 
+    /// How many of `ids` are still to do: queued, uploading or (unless `deferred_counts_as_done`)
+    /// deferred. One query, so a runner can ask before every claim.
+    pub fn unfinished_among(
+        &self,
+        ids: &[JobId],
+        deferred_counts_as_done: bool,
+    ) -> Result<u64, StoreError> {
+        let ids =
+            serde_json::Value::from(ids.iter().map(|id| id.0).collect::<Vec<_>>()).to_string();
+        let states = if deferred_counts_as_done {
+            "('queued', 'uploading')"
+        } else {
+            "('queued', 'uploading', 'deferred')"
+        };
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) \
+                 AND state IN {states}"
+            ))
+            .and_then(|mut stmt| stmt.query_row([ids], |row| row.get::<_, i64>(0)))
+            .map(|count| u64::try_from(count).unwrap_or(0))
+            .ctx(self.conn)
+    }
+
     /// The files of every spooled job, whatever its state: the spool's files not among them
     /// are orphans of a crash between writing the file and queueing it.
     pub fn spooled_paths(&self) -> Result<Vec<PathBuf>, StoreError> {

@@ -4,7 +4,7 @@
 //! [`Database`] is a cheap handle holding the path: [`Database::open`] creates and migrates the
 //! file once, and [`Database::connect`] gives each thread or worker its own
 //! [`rusqlite::Connection`], configured the same way (WAL, a 5 s busy timeout, foreign keys,
-//! `synchronous = FULL`). SQLite serializes the writers, across threads and processes alike.
+//! `synchronous = NORMAL`). SQLite serializes the writers, across threads and processes alike.
 //! Every call here blocks: async callers run them through `tokio::task::spawn_blocking`.
 
 mod error;
@@ -85,8 +85,12 @@ fn connect_to(path: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(sql)?;
-    // A committed job survives a power cut too, not only a crash of Upshot.
-    conn.pragma_update(None, "synchronous", "FULL")
+    // WAL with NORMAL: a committed transaction survives any crash of Upshot (SIGKILL included);
+    // only a power cut or OS crash can roll back the last few, which the file on disk, the
+    // spool's own fsync (`recover_spool`) and the server's headers make good. FULL fsynced
+    // every commit and made the queue's bookkeeping cost more than the upload itself on
+    // loopback (200 files of 2 MB: 2.7 s against curl's 1.0 s).
+    conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(sql)?;
     Ok(conn)
 }
