@@ -28,8 +28,11 @@ pub struct FakeServer {
 pub const BENCH_CLIENT_ID: &str = "bench-client";
 
 impl FakeServer {
-    /// Starts the binary with limits high enough that the benchmark never meets them.
-    pub fn start(bin_dir: &Path, data_dir: &Path) -> BenchResult<Self> {
+    /// Starts the binary with limits high enough that the benchmark never meets them, its
+    /// state in memory (with a data directory it rewrites its whole `state.json` after every
+    /// upload, a cost that grows with each upload and would be measured instead of the clients)
+    /// and the uploaded bytes in a temporary folder under `storage`.
+    pub fn start_in(bin_dir: &Path, storage: &Path) -> BenchResult<Self> {
         let binary = bin_dir.join("fake-imgur");
         let mut child = Command::new(&binary)
             .args([
@@ -47,8 +50,7 @@ impl FakeServer {
                 "100000000",
             ])
             .args(["--post-limit", "100000000", "--json-style", "modern"])
-            .arg("--data-dir")
-            .arg(data_dir)
+            .env("TMPDIR", storage)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// Upshot against curl: the same files, the same server, the same concurrency.
+/// Upshot against curl: the same files, the same concurrency, each run against a fresh server.
+///
+/// The server keeps what it receives in RAM (`/dev/shm` when there is one) and is thrown away
+/// after each run: otherwise the hundreds of megabytes each run leaves on disk are written back
+/// while the next run goes, and the disk's throttling, not the clients, sets the times.
 pub fn throughput(
     bin_dir: &Path,
     files: usize,
@@ -17,19 +21,26 @@ pub fn throughput(
     rounds: usize,
 ) -> BenchResult<()> {
     let work = tempfile::tempdir().map_err(|error| error.to_string())?;
-    let server_dir = work.path().join("server");
     let paths = make_pngs(work.path(), files, megabytes << 20)?;
-    let server = FakeServer::start(bin_dir, &server_dir)?;
-    let upload_url = format!("{}/3/image", server.base_url);
-    let curl_config = write_curl_config(work.path(), &upload_url, &paths)?;
-
+    let server_storage = server_storage()?;
     println!(
-        "throughput: {files} files of {megabytes} MB, {jobs} at a time, {rounds} rounds, loopback"
+        "throughput: {files} files of {megabytes} MB, {jobs} at a time, {rounds} rounds, loopback, server storage in {}",
+        server_storage.path().display()
     );
-    let mut curl_secs = Vec::new();
-    let mut upshot_secs = Vec::new();
-    for round in 1..=rounds {
-        let curl = time(
+    let fresh_server = |name: &str| -> BenchResult<(FakeServer, PathBuf)> {
+        let dir = server_storage.path().join(name);
+        std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+        Ok((FakeServer::start_in(bin_dir, &dir)?, dir))
+    };
+    let finish = |server: FakeServer, dir: PathBuf| {
+        drop(server);
+        std::fs::remove_dir_all(&dir).map_err(|error| error.to_string())
+    };
+    let run_curl = |round: usize| -> BenchResult<f64> {
+        let (server, dir) = fresh_server(&format!("curl-{round}"))?;
+        let upload_url = format!("{}/3/image", server.base_url);
+        let curl_config = write_curl_config(work.path(), &upload_url, &paths)?;
+        let secs = time(
             Command::new("curl")
                 .args([
                     "--silent",
@@ -43,7 +54,14 @@ pub fn throughput(
                 .arg("--config")
                 .arg(&curl_config),
         )?;
-        let upshot = time(
+        finish(server, dir)?;
+        Ok(secs)
+    };
+    // Upshot keeps one data directory across rounds, as a user does: its queue, history and
+    // ledger grow from round to round.
+    let run_upshot = |round: usize| -> BenchResult<f64> {
+        let (server, dir) = fresh_server(&format!("upshot-{round}"))?;
+        let secs = time(
             Command::new(bin_dir.join("upshot"))
                 .args([
                     "upload",
@@ -57,6 +75,20 @@ pub fn throughput(
                 .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
                 .args(&paths),
         )?;
+        finish(server, dir)?;
+        Ok(secs)
+    };
+    let mut curl_secs = Vec::new();
+    let mut upshot_secs = Vec::new();
+    for round in 1..=rounds {
+        // Taking turns at going first: whatever warms up favours neither tool.
+        let (curl, upshot) = if round % 2 == 1 {
+            let curl = run_curl(round)?;
+            (curl, run_upshot(round)?)
+        } else {
+            let upshot = run_upshot(round)?;
+            (run_curl(round)?, upshot)
+        };
         println!("  round {round}: curl {curl:.2} s, upshot {upshot:.2} s");
         curl_secs.push(curl);
         upshot_secs.push(upshot);
@@ -76,12 +108,24 @@ pub fn throughput(
     Ok(())
 }
 
+/// Where the benchmark's servers keep uploads: RAM when the machine has `/dev/shm`.
+fn server_storage() -> BenchResult<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let builder = tempfile::Builder::new()
+        .prefix("upshot-bench-")
+        .tempdir_in(shm);
+    match builder {
+        Ok(dir) if shm.is_dir() => Ok(dir),
+        _ => tempfile::tempdir().map_err(|error| error.to_string()),
+    }
+}
+
 /// Peak resident memory of `upshot upload` sending one large video.
 pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
     let work = tempfile::tempdir().map_err(|error| error.to_string())?;
     let video = work.path().join("big.mp4");
     make_video(&video, megabytes << 20)?;
-    let server = FakeServer::start(bin_dir, &work.path().join("server"))?;
+    let server = FakeServer::start_in(bin_dir, work.path())?;
     let before = children_peak_rss_kib()?;
     let started = Instant::now();
     let status = Command::new(bin_dir.join("upshot"))

@@ -358,12 +358,13 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let owner = format!("{}-w{index}", self.shared.owner);
         loop {
-            if *shutdown.borrow() || self.should_stop(stop).await? {
+            if *shutdown.borrow() {
                 return Ok(());
             }
-            match self.claim(&owner).await? {
-                Some(job) => self.process(&owner, job).await?,
-                None => {
+            match self.next(&owner, stop).await? {
+                Next::Stop => return Ok(()),
+                Next::Job(prepared) => self.process(&owner, *prepared).await?,
+                Next::Idle => {
                     // `--no-wait`: nothing can go now, so each job is as settled as it gets now:
                     // waiting with a reason, or held behind the governor's answer.
                     if matches!(stop, StopWhen::Settled(_)) {
@@ -401,37 +402,25 @@ impl Runner {
         })
     }
 
-    async fn should_stop(&self, stop: &StopWhen) -> Result<bool, RunnerError> {
-        let ids = match stop {
-            StopWhen::Never => return Ok(false),
-            StopWhen::Empty => {
-                let counts = self
-                    .shared
-                    .pool
-                    .run(|conn| JobQueue::new(conn).counts())
-                    .await??;
-                return Ok(counts.pending() == 0);
-            }
-            StopWhen::Finished(ids) | StopWhen::Settled(ids) => ids.clone(),
-        };
-        let settled_only = matches!(stop, StopWhen::Settled(_));
-        let unfinished = self
-            .shared
-            .pool
-            .run(move |conn| JobQueue::new(conn).unfinished_among(&ids, settled_only))
-            .await??;
-        Ok(unfinished == 0)
-    }
-
-    async fn claim(&self, owner: &str) -> Result<Option<Job>, RunnerError> {
+    /// Everything a worker does between two uploads, in one trip to the blocking pool (each
+    /// trip costs two thread wake-ups, which on a busy machine cost more than the SQL): whether
+    /// to stop, which job is next, whether its file and login are usable, and whether the
+    /// governor lets it go now.
+    async fn next(&self, owner: &str, stop: &StopWhen) -> Result<Next, RunnerError> {
         let now = self.now();
         let lease = duration_ms(self.shared.config.lease);
         let held = self.held_snapshot(now);
         let owner = owner.to_owned();
-        Ok(self
-            .shared
+        let stop = stop.clone();
+        let governor = self.shared.governor.clone();
+        let credentials = self.shared.credentials.clone();
+        self.shared
             .pool
-            .run(move |conn| {
+            .run(move |conn| -> Result<Next, RunnerError> {
+                let queue = JobQueue::new(conn);
+                if stop_now(&queue, &stop)? {
+                    return Ok(Next::Stop);
+                }
                 let skip_all: Vec<&str> = held
                     .iter()
                     .filter(|(_, priority)| *priority == Priority::Interactive)
@@ -442,15 +431,46 @@ impl Runner {
                     .filter(|(_, priority)| *priority == Priority::Backlog)
                     .map(|(client, _)| client.as_str())
                     .collect();
-                JobQueue::new(conn).claim_filtered(&owner, now, lease, &skip_all, &skip_backlog)
+                let Some(job) =
+                    queue.claim_filtered(&owner, now, lease, &skip_all, &skip_backlog)?
+                else {
+                    return Ok(Next::Idle);
+                };
+                let mut prepared = Prepared {
+                    checked: check_file(&job.source_path),
+                    auth: None,
+                    admission: None,
+                    job,
+                };
+                if prepared.checked.is_err() {
+                    return Ok(Next::Job(Box::new(prepared)));
+                }
+                prepared.auth = match &prepared.job.account {
+                    None => Some(Auth::client_id(&prepared.job.client_id)),
+                    Some(account) => credentials.access_token(account).map(Auth::bearer),
+                };
+                if prepared.auth.is_some() {
+                    let priority = Priority::from_level(prepared.job.priority);
+                    let cost = governor.config().upload_request();
+                    prepared.admission =
+                        Some(governor.try_spend(&prepared.job.client_id, priority, cost)?);
+                }
+                Ok(Next::Job(Box::new(prepared)))
             })
-            .await??)
+            .await?
     }
 
-    /// Checks what needs no request (the file, the login), then asks the governor, then sends:
-    /// a job that cannot go costs nothing.
-    async fn process(&self, owner: &str, job: Job) -> Result<(), RunnerError> {
-        let checked = match check_file(&job.source_path) {
+    /// Acts on what [`next`](Self::next) found: a file that cannot be sent fails, a job whose
+    /// login is gone waits for one, a job the governor holds back waits for its slot (none of
+    /// these cost a request), and an admitted job is sent.
+    async fn process(&self, owner: &str, prepared: Prepared) -> Result<(), RunnerError> {
+        let Prepared {
+            job,
+            checked,
+            auth,
+            admission,
+        } = prepared;
+        let checked = match checked {
             Ok(checked) => checked,
             Err(rejected) => {
                 return self
@@ -458,22 +478,11 @@ impl Runner {
                     .await;
             }
         };
-        let auth = match &job.account {
-            None => Auth::client_id(&job.client_id),
-            Some(account) => match self.shared.credentials.access_token(account) {
-                Some(token) => Auth::bearer(token),
-                None => return self.hold_for_login(owner, &job, None).await,
-            },
+        let Some(auth) = auth else {
+            return self.hold_for_login(owner, &job, None).await;
         };
-        let priority = Priority::from_level(job.priority);
-        let governor = self.shared.governor.clone();
-        let client_id = job.client_id.clone();
-        let cost = governor.config().upload_request();
-        let admission =
-            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
-                .await
-                .map_err(|error| RunnerError::Task(error.to_string()))??;
-        if let Admission::Wait { until, reason } = admission {
+        if let Some(Admission::Wait { until, reason }) = admission {
+            let priority = Priority::from_level(job.priority);
             self.hold(&job.client_id, priority, until);
             let reason = WaitReason::from(reason);
             self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
@@ -495,7 +504,7 @@ impl Runner {
             && job.attempts > 1
             && let Some(image) = self.find_earlier_upload(&auth, &job).await
         {
-            return self.finish_done(owner, &job, image).await;
+            return self.finish_done(owner, &job, image, None).await;
         }
 
         let mut request = UploadRequest::file(&checked.path, checked.kind, checked.mime_type);
@@ -545,8 +554,8 @@ impl Runner {
         };
         match result {
             Ok(response) => {
-                self.observe(&job.client_id, &response.rate_limits).await;
-                self.finish_done(owner, &job, response.data).await
+                self.finish_done(owner, &job, response.data, Some(response.rate_limits))
+                    .await
             }
             Err(error) => self.handle_failure(owner, &job, error).await,
         }
@@ -761,7 +770,15 @@ impl Runner {
         Ok(())
     }
 
-    async fn finish_done(&self, owner: &str, job: &Job, image: Image) -> Result<(), RunnerError> {
+    /// Records a job as uploaded (and, in the same trip to the blocking pool, what the answer's
+    /// rate-limit headers say, when there was an answer).
+    async fn finish_done(
+        &self,
+        owner: &str,
+        job: &Job,
+        image: Image,
+        rate_limits: Option<upshot_imgur::RateLimitSnapshot>,
+    ) -> Result<(), RunnerError> {
         let now = self.now();
         let mut entry = NewHistoryEntry::from_image(
             &image,
@@ -777,10 +794,19 @@ impl Runner {
         }
         let owner = owner.to_owned();
         let id = job.id;
+        let governor = self.shared.governor.clone();
+        let client_id = job.client_id.clone();
         let history = self
             .shared
             .pool
-            .run(move |conn| JobQueue::new(conn).complete(id, &owner, now, &entry))
+            .run(move |conn| {
+                if let Some(snapshot) = rate_limits
+                    && let Err(error) = governor.observe(&client_id, &snapshot)
+                {
+                    tracing::warn!("could not record the rate-limit headers: {error}");
+                }
+                JobQueue::new(conn).complete(id, &owner, now, &entry)
+            })
             .await??;
         if job.spooled
             && let Err(error) = self.shared.spool.remove(&job.source_path)
@@ -882,6 +908,37 @@ impl Runner {
 
     fn now(&self) -> i64 {
         self.shared.clock.now().as_millis()
+    }
+}
+
+/// What a worker does next.
+enum Next {
+    /// Its stop condition is met.
+    Stop,
+    /// Nothing can be claimed now.
+    Idle,
+    /// A claimed job, prepared.
+    Job(Box<Prepared>),
+}
+
+/// A claimed job and what was found out about it before anything is sent.
+struct Prepared {
+    job: Job,
+    /// The file's check (type, size); an `Err` is not worth a request.
+    checked: Result<CheckedFile, crate::media::FileRejected>,
+    /// How to authenticate; `None` when the job's account is logged out.
+    auth: Option<Auth>,
+    /// The governor's answer; `None` when it was not asked (bad file, no login).
+    admission: Option<Admission>,
+}
+
+/// Whether a worker with this stop condition is done.
+fn stop_now(queue: &JobQueue<'_>, stop: &StopWhen) -> Result<bool, StoreError> {
+    match stop {
+        StopWhen::Never => Ok(false),
+        StopWhen::Empty => Ok(queue.counts()?.pending() == 0),
+        StopWhen::Finished(ids) => Ok(queue.unfinished_among(ids, false)? == 0),
+        StopWhen::Settled(ids) => Ok(queue.unfinished_among(ids, true)? == 0),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::paths::AppPaths;
 use crate::queue::{Job, JobFilter, JobId, JobQueue, NewJob, Origin};
 use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
 use crate::spool::Spool;
-use crate::store::{Database, StoreError};
+use crate::store::{Database, SqlContext, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use upshot_imgur::{Auth, ClientConfig, Credits, ImgurClient, ImgurError};
@@ -405,6 +405,37 @@ impl UploadService {
                 } else {
                     history.export_json(writer)
                 }
+            })
+            .await??)
+    }
+
+    /// Each job with its history entry once it is done, read in one snapshot: what a caller
+    /// reports after a batch (one connection and one transaction for the whole batch, not two
+    /// per job). Jobs that no longer exist are left out.
+    pub async fn outcomes(
+        &self,
+        ids: Vec<JobId>,
+    ) -> Result<Vec<(Job, Option<HistoryEntry>)>, ServiceError> {
+        Ok(self
+            .blocking(move |db| {
+                let conn = db.connect()?;
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )
+                .ctx(&conn)?;
+                let queue = JobQueue::new(&tx);
+                let history = History::new(&tx);
+                let mut outcomes = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Some(job) = queue.get(id)? else { continue };
+                    let entry = match job.history_id {
+                        Some(history_id) => history.get(history_id)?,
+                        None => None,
+                    };
+                    outcomes.push((job, entry));
+                }
+                Ok::<_, StoreError>(outcomes)
             })
             .await??)
     }

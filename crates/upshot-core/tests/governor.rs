@@ -576,6 +576,44 @@ fn before_any_header_a_rolling_window_and_the_configured_limits_apply() {
     );
 }
 
+/// Each governor keeps its own copy of the ledger and reads only the rows added since it last
+/// looked: spends made through another connection (another process) must count all the same,
+/// also after the clock is set back and once they leave the window.
+#[test]
+fn spends_through_any_connection_count_everywhere_also_after_a_clock_set_back() {
+    let setup = Setup::new();
+    let config = GovernorConfig {
+        daily_credits: 10_000,
+        ..GovernorConfig::default()
+    };
+    let first = setup.governor(config);
+    let second = setup.governor(config);
+    let credits_left =
+        |governor: &QuotaGovernor| governor.status(CLIENT).unwrap().credits_left_today;
+    for round in 0..10 {
+        let governor = if round % 2 == 0 { &first } else { &second };
+        assert_eq!(
+            governor
+                .try_spend(CLIENT, Priority::Interactive, UPLOAD)
+                .unwrap(),
+            Admission::Now
+        );
+        assert_eq!(credits_left(&first), 10_000 - 10 * (round + 1));
+        assert_eq!(credits_left(&second), 10_000 - 10 * (round + 1));
+        setup.clock.advance(Duration::from_secs(60));
+    }
+    // A clock set back: the spends now look as if made later; they still count.
+    setup.clock.set(UnixMillis(MIDNIGHT - HOUR));
+    assert_eq!(credits_left(&first), 9_900);
+    assert_eq!(credits_left(&second), 9_900);
+    // A governor opened afresh (a restart) agrees.
+    assert_eq!(credits_left(&setup.governor(config)), 9_900);
+    // A day after the last spend, the rolling window has let them all go.
+    setup.clock.set(UnixMillis(MIDNIGHT + DAY + HOUR));
+    assert_eq!(credits_left(&first), 10_000);
+    assert_eq!(credits_left(&second), 10_000);
+}
+
 /// Against the fake server: every shape of 429 it can produce holds the Client ID until the
 /// reset, across a restart, and uploads resume after it.
 #[tokio::test]

@@ -14,7 +14,7 @@ use upshot_core::history::HistoryEntry;
 use upshot_core::media::FileRejected;
 use upshot_core::queue::{Job, JobId, JobState, Origin};
 use upshot_core::runner::StopWhen;
-use upshot_core::service::{ServiceError, UploadService};
+use upshot_core::service::ServiceError;
 use upshot_core::{FileUpload, LinkFormat, when};
 
 /// One line of `--json` output.
@@ -87,12 +87,18 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     view.finish().await;
     worked?;
 
+    let mut finished: HashMap<JobId, (Job, Option<HistoryEntry>)> = service
+        .outcomes(ids)
+        .await?
+        .into_iter()
+        .map(|(job, entry)| (job.id, (job, entry)))
+        .collect();
     let mut failed = 0usize;
     let mut unfinished = 0usize;
     for (path, outcome) in &outcomes {
         let line = match outcome {
             Err(rejected) => rejected_line(path, rejected),
-            Ok(id) => job_line(&service, path, *id, settings.link_format).await?,
+            Ok(id) => job_line(path, *id, finished.remove(id), settings.link_format),
         };
         match line.status {
             "failed" => failed += 1,
@@ -134,13 +140,12 @@ fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
     }
 }
 
-async fn job_line(
-    service: &UploadService,
+fn job_line(
     path: &Path,
     id: JobId,
+    outcome: Option<(Job, Option<HistoryEntry>)>,
     format: LinkFormat,
-) -> Result<UploadLine, ServiceError> {
-    let job = service.job(id).await?;
+) -> UploadLine {
     let mut line = UploadLine {
         file: path.display().to_string(),
         status: "queued",
@@ -153,12 +158,12 @@ async fn job_line(
         error: None,
         text: None,
     };
-    let Some(job) = job else {
-        return Ok(line);
+    let Some((job, entry)) = outcome else {
+        return line;
     };
     match job.state {
         JobState::Done => {
-            if let Some(entry) = history_of(service, &job).await? {
+            if let Some(entry) = entry {
                 line.status = "uploaded";
                 line.id = Some(entry.imgur_id.clone());
                 line.link = Some(entry.link.clone());
@@ -188,17 +193,7 @@ async fn job_line(
             line.until = job.waiting.and_then(|waiting| waiting.until);
         }
     }
-    Ok(line)
-}
-
-async fn history_of(
-    service: &UploadService,
-    job: &Job,
-) -> Result<Option<HistoryEntry>, ServiceError> {
-    let Some(history_id) = job.history_id else {
-        return Ok(None);
-    };
-    service.history_entry(history_id).await
+    line
 }
 
 fn print(line: &UploadLine, json: bool, path: &Path) {

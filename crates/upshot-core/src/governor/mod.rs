@@ -51,6 +51,7 @@
 //! workers, or two processes on the same database, can never both take the last slot.
 
 mod budget;
+mod ledger;
 mod readings;
 mod types;
 
@@ -62,7 +63,8 @@ pub use types::{
 use crate::clock::{Clock, UnixMillis};
 use crate::queue::RATE_LIMITED_FLAG_PREFIX;
 use crate::store::{Database, SqlContext, StoreError};
-use budget::{DAY_MS, HOUR_MS, LedgerRow, Model, SpentAfter};
+use budget::{DAY_MS, HOUR_MS, Model, SpentAfter};
+use ledger::LedgerCache;
 use readings::HeaderState;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -77,7 +79,7 @@ const LEDGER_KEEP_MS: i64 = 2 * DAY_MS;
 /// Every call blocks on SQLite: async callers use `tokio::task::spawn_blocking`.
 #[derive(Debug)]
 pub struct QuotaGovernor {
-    conn: Mutex<Connection>,
+    inner: Mutex<Inner>,
     clock: Arc<dyn Clock>,
     config: GovernorConfig,
 }
@@ -92,7 +94,10 @@ impl QuotaGovernor {
     ) -> Result<Self, GovernorError> {
         config.validate()?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            inner: Mutex::new(Inner {
+                conn,
+                ledger: LedgerCache::default(),
+            }),
             clock,
             config,
         })
@@ -127,8 +132,8 @@ impl QuotaGovernor {
         cost: RequestCost,
     ) -> Result<Admission, GovernorError> {
         let now = self.clock.now();
-        self.write(|tx| {
-            let model = load_model(tx, &self.config, client_id, now)?;
+        self.write(|tx, ledger| {
+            let model = load_model(tx, ledger, &self.config, client_id, now)?;
             let (at, reason) = model.earliest(priority, cost, now.as_millis());
             match reason {
                 Some(reason) if at > now.as_millis() => Ok(Admission::Wait {
@@ -163,7 +168,8 @@ impl QuotaGovernor {
             return Ok(());
         }
         let now = self.clock.now();
-        self.write(|tx| {
+        self.write(|tx, ledger| {
+            ledger.refresh(tx, now.as_millis())?;
             let mut state = read_headers(tx, client_id)?;
             let mark: i64 = tx
                 .query_row("SELECT COALESCE(MAX(id), 0) FROM ledger", [], |row| {
@@ -173,7 +179,7 @@ impl QuotaGovernor {
             // The closure cannot return an error: a failed sum reads as 0 (others' spend then
             // looks higher, which is the safe side) and is logged.
             state.merge(snapshot, now, mark, |start| {
-                own_spent_up_to(tx, client_id, start, mark).unwrap_or_else(|error| {
+                own_spent_up_to(tx, ledger, client_id, start, mark).unwrap_or_else(|error| {
                     tracing::warn!("could not sum the ledger: {error}");
                     0
                 })
@@ -193,10 +199,10 @@ impl QuotaGovernor {
         until: Option<UnixMillis>,
     ) -> Result<UnixMillis, GovernorError> {
         let now = self.clock.now();
-        self.write(|tx| {
+        self.write(|tx, ledger| {
             let until = match until {
                 Some(until) => until,
-                None => expected_reset(tx, &self.config, client_id, now)?,
+                None => expected_reset(tx, ledger, &self.config, client_id, now)?,
             };
             let held = read_rate_limited(tx, client_id)?.filter(|held| *held > until);
             let until = held.unwrap_or(until);
@@ -231,10 +237,8 @@ impl QuotaGovernor {
             DAY_MS,
             true,
         );
-        let expected = {
-            let conn = self.lock();
-            expected_reset(&conn, &self.config, client_id, now)?
-        };
+        let expected =
+            self.read(|tx, ledger| expected_reset(tx, ledger, &self.config, client_id, now))?;
         self.rate_limited(client_id, Some(told.map_or(expected, |t| t.max(expected))))
     }
 
@@ -242,7 +246,7 @@ impl QuotaGovernor {
     pub fn status(&self, client_id: &str) -> Result<GovernorStatus, GovernorError> {
         let now = self.clock.now();
         let t = now.as_millis();
-        let model = self.read(|tx| load_model(tx, &self.config, client_id, now))?;
+        let model = self.read(|tx, ledger| load_model(tx, ledger, &self.config, client_id, now))?;
         let upload = self.config.upload_request();
         let slot = |priority| {
             let (at, reason) = model.earliest(priority, upload, t);
@@ -301,7 +305,8 @@ impl QuotaGovernor {
         queued: &[Pending<Id>],
     ) -> Result<Vec<(Id, UnixMillis)>, GovernorError> {
         let now = self.clock.now().as_millis();
-        let mut model = self.read(|tx| load_model(tx, &self.config, client_id, UnixMillis(now)))?;
+        let mut model = self
+            .read(|tx, ledger| load_model(tx, ledger, &self.config, client_id, UnixMillis(now)))?;
         let upload = self.config.upload_request();
         let mut order: Vec<usize> = (0..queued.len()).collect();
         let not_before = |job: &Pending<Id>| job.not_before.map_or(now, |t| t.as_millis().max(now));
@@ -323,41 +328,53 @@ impl QuotaGovernor {
             .collect())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
     /// read, so what was read is still true when the decision is written.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&Transaction<'_>, &mut LedgerCache) -> Result<T, StoreError>,
     ) -> Result<T, GovernorError> {
-        let conn = self.lock();
-        // `new_unchecked` borrows the connection shared, so errors can still name its file.
-        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).ctx(&conn)?;
-        let value = f(&tx)?;
-        tx.commit().ctx(&conn)?;
-        Ok(value)
+        self.transaction(TransactionBehavior::Immediate, f)
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot of the tables.
     fn read<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&Transaction<'_>, &mut LedgerCache) -> Result<T, StoreError>,
     ) -> Result<T, GovernorError> {
-        let conn = self.lock();
+        self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>, &mut LedgerCache) -> Result<T, StoreError>,
+    ) -> Result<T, GovernorError> {
+        let mut inner = self.lock();
+        let Inner { conn, ledger } = &mut *inner;
         // `new_unchecked` borrows the connection shared, so errors can still name its file.
-        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Deferred).ctx(&conn)?;
-        let value = f(&tx)?;
-        tx.commit().ctx(&conn)?;
+        let tx = Transaction::new_unchecked(conn, behavior).ctx(conn)?;
+        let value = f(&tx, ledger)?;
+        tx.commit().ctx(conn)?;
         Ok(value)
     }
+}
+
+/// The connection and what the governor keeps from it, under one lock.
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    ledger: LedgerCache,
 }
 
 /// Reads everything the model needs for `client_id` at `now`.
 fn load_model(
     conn: &Connection,
+    ledger: &mut LedgerCache,
     config: &GovernorConfig,
     client_id: &str,
     now: UnixMillis,
@@ -365,45 +382,20 @@ fn load_model(
     let headers = read_headers(conn, client_id)?;
     let rate_limited_until = read_rate_limited(conn, client_id)?.map(UnixMillis::as_millis);
     let t = now.as_millis();
-    let own: Vec<LedgerRow> = conn
-        .prepare_cached(
-            "SELECT at, credits FROM ledger WHERE client_id = ?1 AND at > ?2 ORDER BY at",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map(params![client_id, t - DAY_MS], |row| {
-                Ok(LedgerRow {
-                    at: row.get(0)?,
-                    credits: row.get(1)?,
-                })
-            })?
-            .collect()
+    ledger.refresh(conn, t)?;
+    let own = ledger.own_after(client_id, t - DAY_MS);
+    let posts = ledger.posts_after(t - HOUR_MS);
+    let credits_after = |reading: Option<readings::Reading>| {
+        reading.map_or(0, |reading| {
+            ledger.credits_above(client_id, reading.ledger_mark)
         })
-        .ctx(conn)?;
-    // The POST budget is the IP's, whichever Client ID spent it.
-    let posts: Vec<i64> = conn
-        .prepare_cached("SELECT at FROM ledger WHERE is_post = 1 AND at > ?1 ORDER BY at")
-        .and_then(|mut stmt| stmt.query_map([t - HOUR_MS], |row| row.get(0))?.collect())
-        .ctx(conn)?;
-    let credits_after = |reading: Option<readings::Reading>| -> Result<i64, StoreError> {
-        let Some(reading) = reading else { return Ok(0) };
-        conn.prepare_cached(
-            "SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE client_id = ?1 AND id > ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![client_id, reading.ledger_mark], |row| row.get(0))
-        })
-        .ctx(conn)
     };
     let after = SpentAfter {
-        daily: credits_after(headers.daily)?,
-        hourly: credits_after(headers.hourly)?,
-        posts: match headers.posts {
-            Some(reading) => conn
-                .prepare_cached("SELECT COUNT(*) FROM ledger WHERE is_post = 1 AND id > ?1")
-                .and_then(|mut stmt| stmt.query_row([reading.ledger_mark], |row| row.get(0)))
-                .ctx(conn)?,
-            None => 0,
-        },
+        daily: credits_after(headers.daily),
+        hourly: credits_after(headers.hourly),
+        posts: headers
+            .posts
+            .map_or(0, |reading| ledger.posts_above(reading.ledger_mark)),
     };
     Ok(Model::build(
         config,
@@ -458,13 +450,18 @@ fn read_rate_limited(conn: &Connection, client_id: &str) -> Result<Option<UnixMi
         .map(UnixMillis))
 }
 
-/// Credits `client_id` spent from `start` in rows up to id `mark`.
+/// Credits `client_id` spent from `start` in rows up to id `mark`: from the governor's copy of
+/// the ledger, or from the table when `start` is older than the copy keeps.
 fn own_spent_up_to(
     conn: &Connection,
+    ledger: &LedgerCache,
     client_id: &str,
     start: UnixMillis,
     mark: i64,
 ) -> Result<i64, StoreError> {
+    if let Some(spent) = ledger.credits_from_up_to(client_id, start.as_millis(), mark) {
+        return Ok(spent);
+    }
     conn.prepare_cached(
         "SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE client_id = ?1 AND at >= ?2 AND id <= ?3",
     )
@@ -508,13 +505,14 @@ fn record_spend(
 /// spent (or `Retry-After`), else the next hourly reset (an hour from now if unknown).
 fn expected_reset(
     conn: &Connection,
+    ledger: &mut LedgerCache,
     config: &GovernorConfig,
     client_id: &str,
     now: UnixMillis,
 ) -> Result<UnixMillis, StoreError> {
     let headers = read_headers(conn, client_id)?;
     let t = now.as_millis();
-    let model = load_model(conn, config, client_id, now)?;
+    let model = load_model(conn, ledger, config, client_id, now)?;
     let spent = [
         (headers.daily, &model.daily),
         (headers.hourly, &model.hourly),

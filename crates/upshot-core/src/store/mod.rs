@@ -50,9 +50,21 @@ impl Database {
             create_private_dirs(parent)?;
         }
         create_private_file(&path)?;
-        let conn = connect_to(&path)?;
-        migrations::migrate(&conn, &path)?;
-        Ok(Self { path })
+        // While several connections open a new file at once, SQLite answers some of them
+        // SQLITE_BUSY at once, without waiting through the busy handler (switching the file to
+        // WAL, reading a WAL index being rebuilt). Those are retried for as long as any other
+        // lock would be waited for.
+        let started = std::time::Instant::now();
+        loop {
+            let opened = connect_to(&path).and_then(|conn| migrations::migrate(&conn, &path));
+            match opened {
+                Err(StoreError::Busy { .. }) if started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(error) => return Err(error),
+                Ok(()) => return Ok(Self { path }),
+            }
+        }
     }
 
     /// Opens `<data_dir>/upshot.db`.
