@@ -20,7 +20,7 @@ use rand::Rng;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, watch};
@@ -357,13 +357,28 @@ impl Runner {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
         let owner = format!("{}-w{index}", self.shared.owner);
+        let mut ahead: Option<Box<Prepared>> = None;
         loop {
             if *shutdown.borrow() {
+                if let Some(prepared) = ahead.take() {
+                    self.release(&owner, &prepared.job).await?;
+                }
                 return Ok(());
             }
-            match self.next(&owner, stop).await? {
+            // Listening before looking: a job that finishes or arrives after the look wakes
+            // this worker even if it is still on its way to sleep.
+            let woken = self.shared.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let next = match ahead.take() {
+                Some(prepared) => Next::Job(prepared),
+                None => self.next(&owner, stop).await?,
+            };
+            match next {
                 Next::Stop => return Ok(()),
-                Next::Job(prepared) => self.process(&owner, *prepared).await?,
+                Next::Job(prepared) => {
+                    ahead = self.process_preparing_next(&owner, *prepared, stop).await?;
+                }
                 Next::Idle => {
                     // `--no-wait`: nothing can go now, so each job is as settled as it gets now:
                     // waiting with a reason, or held behind the governor's answer.
@@ -373,12 +388,72 @@ impl Runner {
                     let pause = self.idle_wait().await?;
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
-                        _ = self.shared.wake.notified() => {}
+                        _ = woken => {}
                         _ = shutdown.changed() => {}
                     }
                 }
             }
         }
+    }
+
+    /// Processes `prepared` and, once its body has been handed to the connection and only
+    /// Imgur's answer is awaited, prepares the worker's next job meanwhile: the bookkeeping
+    /// between two uploads (claim, checks, admission) then costs no time on the wire. Returns
+    /// the job prepared ahead, if any.
+    async fn process_preparing_next(
+        &self,
+        owner: &str,
+        prepared: Prepared,
+        stop: &StopWhen,
+    ) -> Result<Option<Box<Prepared>>, RunnerError> {
+        let body_sent = Arc::new(BodySent::default());
+        let process = self.process(owner, prepared, Some(body_sent.clone()));
+        let prepare = async {
+            body_sent.notify.notified().await;
+            self.next(owner, stop).await
+        };
+        tokio::pin!(process, prepare);
+        let mut prepared_next = None;
+        let processed = loop {
+            tokio::select! {
+                result = &mut process => break result,
+                next = &mut prepare, if prepared_next.is_none() => prepared_next = Some(next),
+            }
+        };
+        // A preparation under way must finish: it may have claimed a job.
+        if prepared_next.is_none() && body_sent.sent.load(Ordering::Acquire) {
+            prepared_next = Some(prepare.await);
+        }
+        let ahead = match prepared_next {
+            Some(Ok(Next::Job(prepared))) => Some(prepared),
+            // Stopping or idling was decided while this job was still running: decide again.
+            Some(Ok(Next::Stop | Next::Idle)) | None => None,
+            Some(Err(error)) => {
+                processed?;
+                return Err(error);
+            }
+        };
+        if let Err(error) = processed {
+            if let Some(prepared) = ahead {
+                let _ = self.release(owner, &prepared.job).await;
+            }
+            return Err(error);
+        }
+        Ok(ahead)
+    }
+
+    /// Gives back a job claimed ahead that will not be processed (the worker is stopping).
+    async fn release(&self, owner: &str, job: &Job) -> Result<(), RunnerError> {
+        let now = self.now();
+        let owner = owner.to_owned();
+        let id = job.id;
+        // Cancelled or taken over meanwhile: nothing left to give back either way.
+        let _check = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).release(id, &owner, now))
+            .await??;
+        Ok(())
     }
 
     /// How long an idle worker sleeps: until the next deferred job or governor slot is due,
@@ -463,7 +538,12 @@ impl Runner {
     /// Acts on what [`next`](Self::next) found: a file that cannot be sent fails, a job whose
     /// login is gone waits for one, a job the governor holds back waits for its slot (none of
     /// these cost a request), and an admitted job is sent.
-    async fn process(&self, owner: &str, prepared: Prepared) -> Result<(), RunnerError> {
+    async fn process(
+        &self,
+        owner: &str,
+        prepared: Prepared,
+        body_sent: Option<Arc<BodySent>>,
+    ) -> Result<(), RunnerError> {
         let Prepared {
             job,
             checked,
@@ -489,7 +569,14 @@ impl Runner {
                 .await?;
             return Ok(());
         }
-        self.send(owner, job, checked, auth).await
+        // Admitted ahead of time, then Imgur said 429 to the upload before it: wait with the rest.
+        if let Some(until) = self.held_for_all(&job.client_id) {
+            let until = Some(until.as_millis());
+            self.put_back(owner, &job, until, WaitReason::RateLimited, None, false)
+                .await?;
+            return Ok(());
+        }
+        self.send(owner, job, checked, auth, body_sent).await
     }
 
     /// Sends an admitted job and records the outcome.
@@ -499,6 +586,7 @@ impl Runner {
         job: Job,
         checked: CheckedFile,
         auth: Auth,
+        body_sent: Option<Arc<BodySent>>,
     ) -> Result<(), RunnerError> {
         if job.account.is_some()
             && job.attempts > 1
@@ -527,6 +615,12 @@ impl Runner {
             let last_reported = Arc::new(AtomicU64::new(0));
             Arc::new(move |progress: UploadProgress| {
                 sent.store(progress.sent, Ordering::Relaxed);
+                if progress.sent == progress.total
+                    && let Some(body_sent) = &body_sent
+                    && !body_sent.sent.swap(true, Ordering::AcqRel)
+                {
+                    body_sent.notify.notify_one();
+                }
                 // Report every 64 KiB step and the end, not every chunk.
                 let previous = last_reported.load(Ordering::Relaxed);
                 if progress.sent >= previous + 65_536 || progress.sent == progress.total {
@@ -885,6 +979,21 @@ impl Runner {
             .collect()
     }
 
+    /// Until when every job of `client_id` is held (a 429), if it is now.
+    fn held_for_all(&self, client_id: &str) -> Option<UnixMillis> {
+        let now = self.now();
+        let held = self
+            .shared
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.get(client_id)
+            .filter(|(priority, until)| {
+                *priority == Priority::Interactive && until.as_millis() > now
+            })
+            .map(|(_, until)| *until)
+    }
+
     fn held_until_min(&self) -> Option<UnixMillis> {
         let held = self
             .shared
@@ -909,6 +1018,13 @@ impl Runner {
     fn now(&self) -> i64 {
         self.shared.clock.now().as_millis()
     }
+}
+
+/// Signalled once an upload's whole body has been handed to the connection.
+#[derive(Debug, Default)]
+struct BodySent {
+    sent: AtomicBool,
+    notify: Notify,
 }
 
 /// What a worker does next.

@@ -30,6 +30,17 @@ async fn world() -> World {
 }
 
 async fn world_with_clock(clock: Arc<dyn upshot_core::clock::Clock>) -> World {
+    world_with(
+        clock,
+        RunnerConfig {
+            workers: 1,
+            ..RunnerConfig::default()
+        },
+    )
+    .await
+}
+
+async fn world_with(clock: Arc<dyn upshot_core::clock::Clock>, runner: RunnerConfig) -> World {
     let mut config = ServerConfig::default();
     config
         .apps
@@ -45,10 +56,7 @@ async fn world_with_clock(clock: Arc<dyn upshot_core::clock::Clock>) -> World {
         &paths,
         Url::parse(&server.base_url()).unwrap(),
         CLIENT_ID,
-        RunnerConfig {
-            workers: 1,
-            ..RunnerConfig::default()
-        },
+        runner,
         clock,
         credentials.clone(),
     )
@@ -364,4 +372,109 @@ async fn a_429_of_any_shape_defers_the_queue_until_the_reset_and_it_resumes_then
         }
         assert_eq!(world.server.controls().state().uploads.len(), 2);
     }
+}
+
+/// Two workers that never poll: only wake-ups end an idle worker's sleep.
+async fn two_workers_that_never_poll() -> World {
+    world_with(
+        Arc::new(SystemClock),
+        RunnerConfig {
+            workers: 2,
+            poll_interval: std::time::Duration::from_secs(3600),
+            ..RunnerConfig::default()
+        },
+    )
+    .await
+}
+
+async fn enqueue_pngs(world: &World, count: u32, seed: u32) -> Vec<upshot_core::queue::JobId> {
+    let mut ids = Vec::new();
+    for index in 0..count {
+        let bytes = fake_imgur::samples::png(16 + index, 16 + seed % 200, (seed + index) as u8);
+        let id = world
+            .service
+            .enqueue_bytes(bytes, Origin::Cli, None)
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+/// Regression: an idle worker could miss the wake-up of the job that ended its wait (it was
+/// told between looking at the queue and starting to sleep) and slept a whole poll interval,
+/// holding up `upshot upload` by up to a second. With an hour's poll, a missed wake-up hangs.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_worker_is_woken_when_the_last_job_finishes() {
+    let world = two_workers_that_never_poll().await;
+    for round in 0..40 {
+        let ids = enqueue_pngs(&world, 1, round * 10).await;
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let run = world
+            .service
+            .runner()
+            .run(StopWhen::Finished(ids.clone()), shutdown);
+        tokio::time::timeout(std::time::Duration::from_secs(30), run)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: a worker slept through its wake-up"))
+            .unwrap();
+        let job = world.service.job(ids[0]).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Done);
+    }
+}
+
+/// Each worker claims its next job while Imgur answers the current one. Every job is still
+/// uploaded exactly once, and a job claimed ahead by a worker told to stop is given back to the
+/// queue, not left `uploading` until its lease runs out.
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_claimed_ahead_are_uploaded_once_or_given_back_at_a_stop() {
+    let world = two_workers_that_never_poll().await;
+    let ids = enqueue_pngs(&world, 30, 1000).await;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world
+        .service
+        .runner()
+        .run(StopWhen::Finished(ids.clone()), shutdown)
+        .await
+        .unwrap();
+    let uploads = world.server.controls().state().uploads;
+    assert_eq!(uploads.len(), 30, "each job once");
+    for id in &ids {
+        let job = world.service.job(*id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Done);
+        assert_eq!(job.attempts, 1);
+    }
+
+    // Slow answers, so a stop lands while jobs are in flight and the next ones claimed ahead.
+    world
+        .server
+        .controls()
+        .inject(fake_imgur::Fault::Latency { millis: 300 }, 100, None);
+    let ids = enqueue_pngs(&world, 10, 2000).await;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let runner = world.service.runner().clone();
+    let running = tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let mut done = 0;
+    for id in &ids {
+        let job = world.service.job(*id).await.unwrap().unwrap();
+        match job.state {
+            JobState::Done => done += 1,
+            JobState::Queued => assert_eq!(job.attempts, 0, "given back untouched"),
+            other => panic!("job {id} left {other:?} after the stop"),
+        }
+    }
+    assert!((2..10).contains(&done), "{done} done before the stop");
+    assert_eq!(
+        world.server.controls().state().uploads.len(),
+        30 + done,
+        "nothing sent that is not done"
+    );
 }

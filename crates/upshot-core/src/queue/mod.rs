@@ -311,6 +311,19 @@ impl<'c> JobQueue<'c> {
         )
     }
 
+    /// Gives a claimed job back untouched (it was claimed ahead and its worker is stopping):
+    /// queued again in its place, the claim's attempt given back.
+    pub fn release(&self, id: JobId, owner: &str, now: i64) -> Result<LeaseCheck, StoreError> {
+        self.update_held(
+            id,
+            owner,
+            "state = 'queued', run_after = NULL, wait_reason = NULL, \
+             attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL, \
+             bytes_sent = 0, updated_at = ?3",
+            params![id.0, owner, now],
+        )
+    }
+
     /// Holds every queued or deferred job of `account` until the user logs in again (`deferred`,
     /// no `run_after`, reason `log_in_again`). Jobs being uploaded are deferred by their own
     /// workers. Returns how many were held.
