@@ -110,6 +110,38 @@ impl ImgurClient {
         url
     }
 
+    /// Loads the authorize page the browser is about to be sent to. Since mid-2025 Imgur has at
+    /// times answered it with an HTML error page; a user sent there sees only that, so the app
+    /// checks first and can say so plainly. An error or unreadable page comes back as an
+    /// [`ImgurError`] whose message names what Imgur answered.
+    pub async fn check_authorize_page(&self, url: &Url) -> Result<(), ImgurError> {
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|error| ImgurError::network(&error, RateLimitSnapshot::default()))?;
+        let status = response.status().as_u16();
+        let now = unix_now();
+        let rate_limits = RateLimitSnapshot::from_headers(response.headers(), now);
+        if (200..400).contains(&status) {
+            return Ok(());
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ImgurError::network(&error, rate_limits.clone()))?;
+        let mut error = read_failure(status, &body, false, &rate_limits, now);
+        error.message = format!(
+            "Imgur's login page is not working right now (HTTP {status}: {}). Uploads go on anonymously; try logging in later.",
+            error.message.trim_end_matches('.')
+        );
+        if error.kind == crate::ErrorKind::Permanent {
+            error.kind = crate::ErrorKind::RetryLater;
+        }
+        Err(error)
+    }
+
     /// Uploads an image or video. A file is streamed from disk with progress reports; a URL is
     /// fetched by Imgur. Costs 10 credits and one POST.
     pub async fn upload(

@@ -29,6 +29,16 @@ pub struct GlobalOptions {
     /// Where the queue, history and sandbox files live.
     #[arg(long, global = true, env = "UPSHOT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Your Imgur application's client secret (needed to keep a login fresh; kept in the
+    /// keychain once given).
+    #[arg(
+        long,
+        global = true,
+        env = "UPSHOT_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
     /// Use the built-in Imgur-compatible sandbox server instead of Imgur (no account needed).
     #[arg(long, global = true)]
     pub sandbox: bool,
@@ -57,6 +67,86 @@ pub enum Command {
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Log in with Imgur: uploads then go to your account.
+    Login(LoginArgs),
+    /// Log out: forget the tokens (queued uploads of the account wait for a new login).
+    Logout,
+    /// Who is logged in.
+    Whoami(JsonArgs),
+    /// Your account's images, newest first.
+    Images(ImagesArgs),
+    /// Your account's albums.
+    Albums(JsonArgs),
+    /// Make albums and add images to them.
+    #[command(subcommand)]
+    Album(AlbumCommand),
+}
+
+/// `upshot login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Complete the login with the address the browser was sent to after you approved.
+    #[arg(long, value_name = "URL")]
+    pub callback: Option<String>,
+    /// Print `{"url", "state"}` as JSON and return (complete later with --callback).
+    #[arg(long)]
+    pub json: bool,
+    /// Do not open the browser; only print the address.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+/// Just `--json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `upshot images`.
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Page, from 0 (100 images each).
+    #[arg(long, default_value_t = 0)]
+    pub page: u32,
+    /// As JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `upshot album`.
+#[derive(Debug, Subcommand)]
+pub enum AlbumCommand {
+    /// Create an album, with images (Imgur ids or history numbers) in it.
+    Create {
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Make an anonymous album (images by their deletehashes) even when logged in.
+        #[arg(long)]
+        anonymous: bool,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+        /// Images to put in it.
+        #[arg(value_name = "IMAGE")]
+        images: Vec<String>,
+    },
+    /// Add images to an album (its id when logged in, its deletehash when anonymous).
+    Add {
+        /// The album.
+        album: String,
+        /// Images to add (Imgur ids or history numbers).
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+        /// The album is anonymous (given by its deletehash) even when logged in.
+        #[arg(long)]
+        anonymous: bool,
+    },
 }
 
 /// `upshot upload`.
@@ -83,6 +173,9 @@ pub struct UploadArgs {
     /// How many files are sent at once.
     #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
+    /// Upload anonymously even when logged in.
+    #[arg(long)]
+    pub anonymous: bool,
     /// Queue the files, make at most one attempt now that the budget allows, print each file's
     /// status (uploaded, queued, deferred with when, failed) and return.
     #[arg(long)]
@@ -166,9 +259,13 @@ pub enum HistoryCommand {
 /// `upshot delete`.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// The upload's Imgur id (or its history number).
-    #[arg(required_unless_present = "last", conflicts_with = "last")]
-    pub id: Option<String>,
+    /// The uploads' Imgur ids (or history numbers); several are deleted one after another.
+    #[arg(
+        required_unless_present = "last",
+        conflicts_with = "last",
+        value_name = "ID"
+    )]
+    pub ids: Vec<String>,
     /// The most recent upload.
     #[arg(long)]
     pub last: bool,

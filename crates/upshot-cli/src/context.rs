@@ -2,10 +2,15 @@
 
 use crate::cli::GlobalOptions;
 use std::path::PathBuf;
+use std::sync::Arc;
+use upshot_core::auth::{DEEP_LINK_CALLBACK, VaultChoice, VaultKind};
+use upshot_core::clock::SystemClock;
 use upshot_core::runner::RunnerConfig;
-use upshot_core::sandbox::{SANDBOX_PORT, Sandbox};
+use upshot_core::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_PORT, Sandbox};
+use upshot_core::service::LoginOptions;
 use upshot_core::service::{ServiceError, UploadService};
 use upshot_core::{AppPaths, CoreError, LinkFormat, ResolvedSettings, SettingsOverrides};
+use upshot_imgur::Secret;
 use url::Url;
 
 /// The config directory: `UPSHOT_CONFIG_DIR` when set (tests and portable installs), else the
@@ -41,6 +46,8 @@ pub struct Connection {
     pub client_id: String,
     /// The sandbox, when `--sandbox` was given.
     pub sandbox: Option<Sandbox>,
+    /// The client secret given (flag or environment), or the sandbox's.
+    pub client_secret: Option<Secret>,
 }
 
 impl Connection {
@@ -67,6 +74,7 @@ impl Connection {
                 api_base: sandbox.api_base().clone(),
                 client_id: sandbox.client_id().to_owned(),
                 sandbox: Some(sandbox),
+                client_secret: Some(Secret::new(SANDBOX_CLIENT_SECRET)),
             });
         }
         let client_id = settings
@@ -77,11 +85,12 @@ impl Connection {
             api_base: settings.api_base.clone(),
             client_id,
             sandbox: None,
+            client_secret: global.client_secret.clone().map(Secret::new),
         })
     }
 
     /// The upload service for this connection.
-    pub fn service(
+    pub async fn service(
         &self,
         settings: &ResolvedSettings,
         workers: u16,
@@ -90,12 +99,29 @@ impl Connection {
             workers: usize::from(workers.max(1)),
             ..RunnerConfig::default()
         };
-        UploadService::open(
+        let service = UploadService::open_with_login(
             &settings.paths,
             self.api_base.clone(),
             &self.client_id,
             config,
-        )
+            Arc::new(SystemClock),
+            login_options(self.client_secret.clone()),
+        )?;
+        if let Some(session) = service.auth()
+            && session.secret_store() == VaultKind::File
+            && std::env::var_os("UPSHOT_SECRET_STORE").is_none()
+            && session_has_login(session).await
+        {
+            eprintln!(
+                "upshot: no system keychain answered; the login is kept in {} (readable only by you).",
+                settings
+                    .paths
+                    .data_dir
+                    .join(upshot_core::auth::vault::SECRETS_FILE)
+                    .display()
+            );
+        }
+        Ok(service)
     }
 
     /// Stops an owned sandbox.
@@ -135,4 +161,30 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// How the CLI logs in: tokens in the keychain (or, with `UPSHOT_SECRET_STORE=file` or no
+/// keychain, a private file), the deep-link callback, and a loopback one when
+/// `UPSHOT_OAUTH_CALLBACK` names the application's registered `http://127.0.0.1:PORT/…` callback.
+pub fn login_options(client_secret: Option<Secret>) -> LoginOptions {
+    let vault = match std::env::var("UPSHOT_SECRET_STORE").as_deref() {
+        Ok("file") => VaultChoice::File,
+        _ => VaultChoice::Auto,
+    };
+    let mut callbacks = vec![DEEP_LINK_CALLBACK.to_owned()];
+    if let Ok(extra) = std::env::var("UPSHOT_OAUTH_CALLBACK")
+        && !extra.is_empty()
+    {
+        callbacks.push(extra);
+    }
+    let callbacks: Vec<&str> = callbacks.iter().map(String::as_str).collect();
+    LoginOptions {
+        vault,
+        client_secret,
+        callbacks: upshot_core::auth::callback::accepted_callbacks(&callbacks),
+    }
+}
+
+async fn session_has_login(session: &upshot_core::auth::AuthSession) -> bool {
+    matches!(session.account().await, Ok(Some(_)))
 }

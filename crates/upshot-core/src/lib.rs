@@ -7,6 +7,7 @@
 //! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
 //! app works with no account and no network.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod governor;

@@ -9,6 +9,7 @@
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
 //! account's jobs until the user logs in again, `permanent` fails the job with its reason.
 
+use crate::auth::TokenAnswer;
 use crate::clock::{Clock, UnixMillis};
 use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
 use crate::history::{HistoryId, NewHistoryEntry};
@@ -16,6 +17,7 @@ use crate::media::{CheckedFile, check_file};
 use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck, NewJob, WaitReason};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
+use futures_util::future::BoxFuture;
 use rand::Rng;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -121,9 +123,16 @@ pub enum QueueEvent {
 
 /// Where the tokens of logged-in accounts come from. The anonymous Client ID needs none.
 pub trait Credentials: Send + Sync {
-    /// The access token for `account`, or `None` when it is logged out (its jobs then wait for a
-    /// login).
-    fn access_token(&self, account: &str) -> Option<Secret>;
+    /// A token to upload as `account` with (refreshed first when it is about to expire).
+    fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer>;
+
+    /// Imgur refused `rejected` as invalid: refresh once and answer the new token, or that the
+    /// account is logged out.
+    fn token_rejected<'a>(
+        &'a self,
+        account: &'a str,
+        rejected: &'a Secret,
+    ) -> BoxFuture<'a, TokenAnswer>;
 }
 
 /// No accounts: every logged-in job waits for a login.
@@ -131,12 +140,20 @@ pub trait Credentials: Send + Sync {
 pub struct NoAccounts;
 
 impl Credentials for NoAccounts {
-    fn access_token(&self, _account: &str) -> Option<Secret> {
-        None
+    fn access_token<'a>(&'a self, _account: &'a str) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(async { TokenAnswer::LoggedOut })
+    }
+
+    fn token_rejected<'a>(
+        &'a self,
+        _account: &'a str,
+        _rejected: &'a Secret,
+    ) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(async { TokenAnswer::LoggedOut })
     }
 }
 
-/// Tokens held in memory (tests, and the CLI until the keychain-backed session lands).
+/// Tokens held in memory, never refreshed (tests).
 #[derive(Debug, Default)]
 pub struct StaticCredentials(Mutex<HashMap<String, Secret>>);
 
@@ -149,15 +166,45 @@ impl StaticCredentials {
             None => tokens.remove(account),
         };
     }
-}
 
-impl Credentials for StaticCredentials {
-    fn access_token(&self, account: &str) -> Option<Secret> {
+    fn answer(&self, account: &str) -> TokenAnswer {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(account)
             .cloned()
+            .map_or(TokenAnswer::LoggedOut, TokenAnswer::Token)
+    }
+}
+
+impl Credentials for StaticCredentials {
+    fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(async move { self.answer(account) })
+    }
+
+    /// Nothing to refresh with: a refused token means the account is logged out.
+    fn token_rejected<'a>(
+        &'a self,
+        _account: &'a str,
+        _rejected: &'a Secret,
+    ) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(async { TokenAnswer::LoggedOut })
+    }
+}
+
+impl Credentials for crate::auth::AuthSession {
+    fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(self.token_for(account))
+    }
+
+    fn token_rejected<'a>(
+        &'a self,
+        account: &'a str,
+        rejected: &'a Secret,
+    ) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(crate::auth::AuthSession::token_rejected(
+            self, account, rejected,
+        ))
     }
 }
 
@@ -488,7 +535,6 @@ impl Runner {
         let owner = owner.to_owned();
         let stop = stop.clone();
         let governor = self.shared.governor.clone();
-        let credentials = self.shared.credentials.clone();
         self.shared
             .pool
             .run(move |conn| -> Result<Next, RunnerError> {
@@ -520,11 +566,9 @@ impl Runner {
                 if prepared.checked.is_err() {
                     return Ok(Next::Job(Box::new(prepared)));
                 }
-                prepared.auth = match &prepared.job.account {
-                    None => Some(Auth::client_id(&prepared.job.client_id)),
-                    Some(account) => credentials.access_token(account).map(Auth::bearer),
-                };
-                if prepared.auth.is_some() {
+                // A logged-in job's token may need a refresh (a request): `process` gets it.
+                if prepared.job.account.is_none() {
+                    prepared.auth = Some(Auth::client_id(&prepared.job.client_id));
                     let priority = Priority::from_level(prepared.job.priority);
                     let cost = governor.config().upload_request();
                     prepared.admission =
@@ -558,8 +602,30 @@ impl Runner {
                     .await;
             }
         };
-        let Some(auth) = auth else {
-            return self.hold_for_login(owner, &job, None).await;
+        let (auth, admission) = match (auth, &job.account) {
+            (Some(auth), _) => (auth, admission),
+            (None, None) => return self.hold_for_login(owner, &job, None).await,
+            (None, Some(account)) => match self.shared.credentials.access_token(account).await {
+                TokenAnswer::Token(token) => {
+                    let admission = self.admit(&job).await?;
+                    (Auth::bearer(token), Some(admission))
+                }
+                TokenAnswer::LoggedOut => return self.hold_for_login(owner, &job, None).await,
+                TokenAnswer::TryLater(reason) => {
+                    let until = self.now() + duration_ms(self.backoff(job.attempts));
+                    let message = format!("Could not refresh the login: {reason}");
+                    return self
+                        .put_back(
+                            owner,
+                            &job,
+                            Some(until),
+                            WaitReason::Backoff,
+                            Some((ErrorKind::RetryLater, &message)),
+                            false,
+                        )
+                        .await;
+                }
+            },
         };
         if let Some(Admission::Wait { until, reason }) = admission {
             let priority = Priority::from_level(job.priority);
@@ -576,7 +642,20 @@ impl Runner {
                 .await?;
             return Ok(());
         }
-        self.send(owner, job, checked, auth, body_sent).await
+        self.send(owner, job, checked, auth, body_sent, false).await
+    }
+
+    /// Asks the governor whether `job`'s upload may go now (recording it when it may).
+    async fn admit(&self, job: &Job) -> Result<Admission, RunnerError> {
+        let governor = self.shared.governor.clone();
+        let client_id = job.client_id.clone();
+        let priority = Priority::from_level(job.priority);
+        let cost = governor.config().upload_request();
+        Ok(
+            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??,
+        )
     }
 
     /// Sends an admitted job and records the outcome.
@@ -587,6 +666,7 @@ impl Runner {
         checked: CheckedFile,
         auth: Auth,
         body_sent: Option<Arc<BodySent>>,
+        refreshed: bool,
     ) -> Result<(), RunnerError> {
         if job.account.is_some()
             && job.attempts > 1
@@ -651,7 +731,65 @@ impl Runner {
                 self.finish_done(owner, &job, response.data, Some(response.rate_limits))
                     .await
             }
+            Err(error) if error.kind == ErrorKind::Reauth && !refreshed => {
+                self.retry_with_fresh_token(owner, job, checked, auth.clone(), error)
+                    .await
+            }
             Err(error) => self.handle_failure(owner, &job, error).await,
+        }
+    }
+
+    /// Imgur refused the login's token (`403 The access token provided is invalid.`): refresh
+    /// it once and send again once. A login Imgur no longer accepts holds the account's jobs.
+    async fn retry_with_fresh_token(
+        &self,
+        owner: &str,
+        job: Job,
+        checked: CheckedFile,
+        auth: Auth,
+        error: ImgurError,
+    ) -> Result<(), RunnerError> {
+        let (Some(account), Auth::Bearer { access_token }) = (job.account.clone(), &auth) else {
+            return self.handle_failure(owner, &job, error).await;
+        };
+        match self
+            .shared
+            .credentials
+            .token_rejected(&account, access_token)
+            .await
+        {
+            TokenAnswer::Token(token) => match self.admit(&job).await? {
+                Admission::Now => {
+                    tracing::info!(job = %job.id, "login refreshed after Imgur refused its token; sending again");
+                    Box::pin(self.send(owner, job, checked, Auth::bearer(token), None, true)).await
+                }
+                Admission::Wait { until, reason } => {
+                    self.hold(&job.client_id, Priority::from_level(job.priority), until);
+                    self.put_back(
+                        owner,
+                        &job,
+                        Some(until.as_millis()),
+                        WaitReason::from(reason),
+                        None,
+                        true,
+                    )
+                    .await
+                }
+            },
+            TokenAnswer::LoggedOut => self.handle_failure(owner, &job, error).await,
+            TokenAnswer::TryLater(reason) => {
+                let until = self.now() + duration_ms(self.backoff(job.attempts));
+                let message = format!("{error} Could not refresh the login: {reason}");
+                self.put_back(
+                    owner,
+                    &job,
+                    Some(until),
+                    WaitReason::Backoff,
+                    Some((ErrorKind::RetryLater, &message)),
+                    true,
+                )
+                .await
+            }
         }
     }
 

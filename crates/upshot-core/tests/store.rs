@@ -29,7 +29,15 @@ fn migrates_an_empty_file_and_reopens_idempotently() {
     assert_eq!(user_version(&db), SCHEMA_VERSION);
     assert_eq!(
         tables(&db),
-        ["history", "jobs", "ledger", "queue_flags", "rate_headers"]
+        [
+            "accounts",
+            "history",
+            "jobs",
+            "ledger",
+            "login_states",
+            "queue_flags",
+            "rate_headers"
+        ]
     );
     // Rows survive a reopen, and reopening applies nothing twice.
     db.connect()

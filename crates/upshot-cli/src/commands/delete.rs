@@ -1,4 +1,4 @@
-//! `upshot delete ID|--last`: delete an upload on Imgur and mark it deleted in the history.
+//! `upshot delete ID...|--last`: delete uploads on Imgur and mark them deleted in the history.
 
 use super::print_json;
 use crate::cli::{DeleteArgs, GlobalOptions};
@@ -9,24 +9,38 @@ use upshot_core::service::ServiceError;
 pub async fn run(global: &GlobalOptions, args: &DeleteArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
     let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1)?;
-    let entry = match &args.id {
-        Some(id) => service.find_upload(id).await?,
-        None => service.last_upload().await?.ok_or_else(|| {
+    let service = connection.service(&settings, 1).await?;
+    let asked: Vec<String> = if args.last {
+        let entry = service.last_upload().await?.ok_or_else(|| {
             ServiceError::NotFound("There is no upload to delete in the history.".to_owned())
-        })?,
-    };
-    if entry.deleted_at.is_some() {
-        eprintln!("{} was already deleted.", entry.imgur_id);
+        })?;
+        vec![entry.imgur_id]
     } else {
-        let deleted = service.delete_upload(&entry).await?;
-        if args.json {
-            print_json(&deleted);
-        } else {
-            eprintln!("Deleted {} ({}).", deleted.imgur_id, deleted.link);
+        args.ids.clone()
+    };
+    let mut failed = 0usize;
+    for outcome in service.delete_uploads(&asked).await {
+        match outcome.result {
+            Ok(deleted) if args.json => print_json(&deleted),
+            Ok(deleted) => eprintln!("Deleted {} ({}).", deleted.imgur_id, deleted.link),
+            Err(error) => {
+                failed += 1;
+                if args.json {
+                    print_json(&serde_json::json!({
+                        "asked": outcome.asked,
+                        "error": error.to_string(),
+                    }));
+                } else {
+                    eprintln!("upshot: {}: {error}", outcome.asked);
+                }
+            }
         }
     }
     drop(service);
     connection.close().await;
-    Ok(Status::Success)
+    Ok(if failed == 0 {
+        Status::Success
+    } else {
+        Status::SomeFailed
+    })
 }

@@ -11,7 +11,7 @@ use upshot_core::{CoreError, LinkFormat};
 pub async fn run(global: &GlobalOptions, command: &HistoryCommand) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
     let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1)?;
+    let service = connection.service(&settings, 1).await?;
     match command {
         HistoryCommand::List { limit, json } => {
             show(

@@ -1,5 +1,6 @@
 //! One module per command; each returns how it ended.
 
+mod account;
 mod config;
 mod delete;
 mod history;
@@ -22,6 +23,12 @@ pub async fn run(cli: Cli) -> Status {
         Command::Quota(args) => quota::run(&cli.global, args).await,
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await.map_err(Into::into),
         Command::Config(command) => config::run(&cli.global, command).map_err(Into::into),
+        Command::Login(args) => account::login(&cli.global, args).await,
+        Command::Logout => account::logout(&cli.global).await,
+        Command::Whoami(args) => account::whoami(&cli.global, args).await,
+        Command::Images(args) => account::images(&cli.global, args).await,
+        Command::Albums(args) => account::albums(&cli.global, args).await,
+        Command::Album(command) => account::album(&cli.global, command).await,
     };
     match result {
         Ok(status) => status,
@@ -31,7 +38,8 @@ pub async fn run(cli: Cli) -> Status {
                 // Imgur refused or failed: the command was tried.
                 ServiceError::Imgur(_)
                 | ServiceError::Budget { .. }
-                | ServiceError::NotFound(_) => Status::SomeFailed,
+                | ServiceError::NotFound(_)
+                | ServiceError::Auth(_) => Status::SomeFailed,
                 _ => Status::Setup,
             }
         }

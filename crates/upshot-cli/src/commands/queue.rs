@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Statu
         QueueCommand::Run { jobs, .. } => *jobs,
         _ => 2,
     };
-    let service = connection.service(&settings, workers)?;
+    let service = connection.service(&settings, workers).await?;
     let status = match command {
         QueueCommand::List { all, json } => {
             let filter = if *all {

@@ -11,7 +11,7 @@ use upshot_core::when;
 pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
     let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1)?;
+    let service = connection.service(&settings, 1).await?;
     let server = if args.local {
         None
     } else {

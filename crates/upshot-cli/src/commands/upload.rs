@@ -44,7 +44,7 @@ struct ErrorLine {
 pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, args.format)?;
     let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, args.jobs)?;
+    let service = connection.service(&settings, args.jobs).await?;
 
     let files: Vec<FileUpload> = args
         .files
@@ -54,6 +54,7 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
             title: args.title.clone(),
             description: args.description.clone(),
             album: args.album.clone(),
+            anonymous: args.anonymous,
         })
         .collect();
     let events = service.runner().subscribe();

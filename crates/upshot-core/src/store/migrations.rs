@@ -60,8 +60,20 @@ CREATE TABLE queue_flags (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 /// the last hour's POSTs are range probes rather than scans of two days of rows.
 const MIGRATION_2: &str = "CREATE INDEX ledger_time ON ledger(at);";
 
+/// Migration 3: logging in. The `state` of each login under way (single use, expiring), and
+/// the account logged in per Client ID. Tokens are not here: they live in the keychain.
+const MIGRATION_3: &str = r#"
+CREATE TABLE login_states (
+  state TEXT PRIMARY KEY, client_id TEXT NOT NULL, created_at INTEGER NOT NULL, used_at INTEGER
+);
+CREATE TABLE accounts (
+  client_id TEXT PRIMARY KEY, username TEXT NOT NULL, account_id INTEGER,
+  expires_at INTEGER NOT NULL, logged_in_at INTEGER NOT NULL, logged_out_reason TEXT
+);
+"#;
+
 /// Every migration, in order.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// The schema version this build writes: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

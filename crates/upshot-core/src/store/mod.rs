@@ -126,7 +126,7 @@ pub(crate) fn create_private_dirs(dir: &Path) -> Result<(), StoreError> {
 
 /// Creates the database file empty and 0600 before SQLite opens it (SQLite gives its `-wal` and
 /// `-shm` files the database's mode), or tightens an existing file's mode to 0600.
-fn create_private_file(path: &Path) -> Result<(), StoreError> {
+pub(crate) fn create_private_file(path: &Path) -> Result<(), StoreError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -2,6 +2,7 @@
 //! governor, the workers, the history. Both faces open an [`UploadService`] and call it; neither
 //! touches SQL or HTTP itself.
 
+use crate::auth::{AuthError, AuthSession, SecretVault, VaultChoice};
 use crate::clock::{Clock, SystemClock};
 use crate::error::CoreError;
 use crate::governor::{
@@ -30,6 +31,8 @@ pub struct FileUpload {
     pub description: Option<String>,
     /// Album: its deletehash when anonymous, its id when logged in.
     pub album: Option<String>,
+    /// Upload anonymously even when an account is logged in (`--anonymous`).
+    pub anonymous: bool,
 }
 
 /// Why a service call failed.
@@ -72,6 +75,9 @@ pub enum ServiceError {
     /// No such entry.
     #[error("{0}")]
     NotFound(String),
+    /// Logging in, or the logged-in account, failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 impl From<crate::governor::GovernorError> for ServiceError {
@@ -79,6 +85,8 @@ impl From<crate::governor::GovernorError> for ServiceError {
         Self::Runner(RunnerError::Governor(error))
     }
 }
+
+mod account;
 
 /// The uploader service of one data directory, talking to one API with one Client ID.
 #[derive(Debug, Clone)]
@@ -89,6 +97,19 @@ pub struct UploadService {
     governor: Arc<QuotaGovernor>,
     runner: Runner,
     spool: Spool,
+    /// The login, when the service was opened with one.
+    auth: Option<Arc<AuthSession>>,
+}
+
+/// How a service logs in (see [`UploadService::open_with_login`]).
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    /// Keychain or file for the tokens and the client secret.
+    pub vault: VaultChoice,
+    /// The client secret given on the command line or in the environment.
+    pub client_secret: Option<upshot_imgur::Secret>,
+    /// The registered callbacks a login may come back to.
+    pub callbacks: Vec<Url>,
 }
 
 impl UploadService {
@@ -137,7 +158,39 @@ impl UploadService {
             governor,
             runner,
             spool: Spool::new(&paths.data_dir),
+            auth: None,
         })
+    }
+
+    /// [`open_with`](Self::open_with) whose credentials are the logged-in account of
+    /// `client_id` (tokens in the keychain, refreshed when due). Uploads go to that account
+    /// unless a file says `anonymous`.
+    pub fn open_with_login(
+        paths: &AppPaths,
+        api_base: Url,
+        client_id: &str,
+        config: RunnerConfig,
+        clock: Arc<dyn Clock>,
+        login: LoginOptions,
+    ) -> Result<Self, ServiceError> {
+        AppPaths::ensure_private_dir(&paths.data_dir)?;
+        let db = Database::open_in(&paths.data_dir)?;
+        let client =
+            ImgurClient::new(ClientConfig::new(api_base.clone())).map_err(CoreError::from)?;
+        let vault = Arc::new(SecretVault::open(&paths.data_dir, login.vault));
+        let session = Arc::new(AuthSession::new(
+            client,
+            client_id,
+            db,
+            vault,
+            clock.clone(),
+            login.client_secret,
+            login.callbacks,
+        ));
+        let mut service =
+            Self::open_with(paths, api_base, client_id, config, clock, session.clone())?;
+        service.auth = Some(session);
+        Ok(service)
     }
 
     /// The workers (run them, subscribe to their events).
@@ -162,6 +215,11 @@ impl UploadService {
         files: &[FileUpload],
         origin: Origin,
     ) -> Result<Vec<(PathBuf, Result<JobId, FileRejected>)>, ServiceError> {
+        let account = if files.iter().any(|file| !file.anonymous) {
+            self.upload_account().await?
+        } else {
+            None
+        };
         let mut checked_files = Vec::with_capacity(files.len());
         let mut jobs = Vec::new();
         for file in files {
@@ -172,6 +230,9 @@ impl UploadService {
                 job.description = file.description.clone();
                 job.album = file.album.clone();
                 job.bytes_total = checked.size;
+                if !file.anonymous {
+                    job.account = account.clone();
+                }
                 jobs.push(job);
             });
             checked_files.push((file.path.clone(), checked));
@@ -232,6 +293,7 @@ impl UploadService {
         let mut job = NewJob::new(&path, origin, &self.client_id);
         job.spooled = true;
         job.title = title;
+        job.account = self.upload_account().await?;
         job.bytes_total = checked.size;
         let ids = self.runner.enqueue(vec![job]).await?;
         ids.into_iter()

@@ -1,0 +1,481 @@
+//! The account logged in for a Client ID: starting and completing a login, keeping its tokens
+//! fresh, and logging out. The CLI and the desktop app share it (and the database and
+//! keychain behind it), so a login made in one is seen by the other.
+
+use super::callback::{Grant, parse_callback};
+use super::state::LoginStates;
+use super::vault::{SecretVault, VaultKind};
+use super::{AuthError, TokenAnswer};
+use crate::clock::{Clock, UnixMillis};
+use crate::queue::JobQueue;
+use crate::store::{Database, SqlContext, StoreError};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use upshot_imgur::{ErrorKind, ImgurClient, Secret};
+use url::Url;
+
+/// Tokens are refreshed this long before they expire, so no upload starts with a token that
+/// runs out on the way.
+pub const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// The logged-in account (no secrets: those stay in the vault).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Imgur username.
+    pub username: String,
+    /// Imgur account id.
+    pub account_id: Option<u64>,
+    /// When the access token expires (it is refreshed before).
+    pub expires_at: UnixMillis,
+    /// When the login was completed.
+    pub logged_in_at: UnixMillis,
+    /// Set when Imgur no longer accepts the login: why, and that the user must log in again.
+    pub logged_out_reason: Option<String>,
+    /// Where the tokens are kept.
+    pub secret_store: VaultKind,
+}
+
+impl Account {
+    /// Whether uploads can go to this account now.
+    pub fn is_active(&self) -> bool {
+        self.logged_out_reason.is_none()
+    }
+}
+
+/// A login under way: the page to open and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginStart {
+    /// Imgur's authorize page for this login.
+    pub url: Url,
+    /// The state the callback must carry back.
+    pub state: String,
+}
+
+/// The two tokens, kept together as one vault entry.
+#[derive(Serialize, Deserialize)]
+struct StoredTokens {
+    access_token: String,
+    refresh_token: String,
+}
+
+/// The login of one Client ID against one API.
+#[derive(Debug)]
+pub struct AuthSession {
+    client: ImgurClient,
+    client_id: String,
+    db: Database,
+    vault: Arc<SecretVault>,
+    clock: Arc<dyn Clock>,
+    /// From `--client-secret` or `UPSHOT_CLIENT_SECRET`; else the vault's.
+    client_secret: Option<Secret>,
+    callbacks: Vec<Url>,
+    /// One refresh at a time: two workers finding the token stale refresh it once.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl AuthSession {
+    /// A session for `client_id`. `callbacks` are the registered callback addresses a login may
+    /// come back to.
+    pub fn new(
+        client: ImgurClient,
+        client_id: &str,
+        db: Database,
+        vault: Arc<SecretVault>,
+        clock: Arc<dyn Clock>,
+        client_secret: Option<Secret>,
+        callbacks: Vec<Url>,
+    ) -> Self {
+        Self {
+            client,
+            client_id: client_id.to_owned(),
+            db,
+            vault,
+            clock,
+            client_secret,
+            callbacks,
+            refresh_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The Client ID.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Where secrets are kept.
+    pub fn secret_store(&self) -> VaultKind {
+        self.vault.kind()
+    }
+
+    /// The callbacks a login may come back to.
+    pub fn callbacks(&self) -> &[Url] {
+        &self.callbacks
+    }
+
+    /// Starts a login: a fresh state and the authorize page's address, after checking that the
+    /// page works (Imgur's has been seen broken; then this says so and nothing changes).
+    pub async fn start_login(&self) -> Result<LoginStart, AuthError> {
+        let now = self.now();
+        let client_id = self.client_id.clone();
+        let state = self
+            .blocking(move |db| {
+                let conn = db.connect()?;
+                LoginStates::new(&conn).start(&client_id, now)
+            })
+            .await??;
+        let url = self.client.authorize_url(&self.client_id, &state);
+        self.client
+            .check_authorize_page(&url)
+            .await
+            .map_err(|error| AuthError::AuthorizePageBroken {
+                message: error.message,
+            })?;
+        Ok(LoginStart { url, state })
+    }
+
+    /// Completes a login from the callback address (deep link, loopback or pasted): checks it
+    /// and its state, then keeps the tokens. Jobs that waited for this account to log in again
+    /// are queued again.
+    pub async fn complete_login(&self, callback: &str) -> Result<Account, AuthError> {
+        let parsed = parse_callback(callback, &self.callbacks)?;
+        let now = self.now();
+        let client_id = self.client_id.clone();
+        let state = parsed.state.clone();
+        self.blocking(move |db| {
+            let conn = db.connect()?;
+            LoginStates::new(&conn).consume(&state, &client_id, now)
+        })
+        .await??
+        .map_err(AuthError::State)?;
+        self.keep_grant(&parsed.grant, now).await
+    }
+
+    /// Stores a client secret in the vault (so refreshes work without the flag next time).
+    pub async fn remember_client_secret(&self, secret: Secret) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        let key = client_secret_key(&self.client_id);
+        tokio::task::spawn_blocking(move || vault.set(&key, &secret))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))??;
+        Ok(())
+    }
+
+    /// The account logged in (or logged out by Imgur, with the reason), if any.
+    pub async fn account(&self) -> Result<Option<Account>, AuthError> {
+        let client_id = self.client_id.clone();
+        let store = self.vault.kind();
+        Ok(self
+            .blocking(move |db| read_account(&db.connect()?, &client_id, store))
+            .await??)
+    }
+
+    /// The account uploads go to by default: the logged-in one, unless Imgur logged it out.
+    pub async fn active_username(&self) -> Result<Option<String>, AuthError> {
+        Ok(self
+            .account()
+            .await?
+            .filter(Account::is_active)
+            .map(|account| account.username))
+    }
+
+    /// Logs out: forgets the tokens and the account. Returns who was logged in. The account's
+    /// queued uploads stay queued, waiting for a login.
+    pub async fn logout(&self) -> Result<Option<String>, AuthError> {
+        let account = self.account().await?;
+        self.forget_tokens().await?;
+        let client_id = self.client_id.clone();
+        let now = self.now();
+        let username = account.as_ref().map(|account| account.username.clone());
+        let held = username.clone();
+        self.blocking(move |db| -> Result<(), StoreError> {
+            let conn = db.connect()?;
+            conn.execute("DELETE FROM accounts WHERE client_id = ?1", [&client_id])
+                .ctx(&conn)?;
+            if let Some(username) = held {
+                JobQueue::new(&conn).hold_for_login(&username, now)?;
+            }
+            Ok(())
+        })
+        .await??;
+        if let Some(username) = &username {
+            tracing::info!(account = %username, "logged out");
+        }
+        Ok(username)
+    }
+
+    /// A token to upload as `username` with: refreshed first when it expires within
+    /// [`REFRESH_AHEAD_MS`].
+    pub async fn token_for(&self, username: &str) -> TokenAnswer {
+        match self.try_token_for(username).await {
+            Ok(answer) => answer,
+            Err(error) => TokenAnswer::TryLater(error.to_string()),
+        }
+    }
+
+    /// Imgur refused `rejected` as invalid: refresh once (unless another task already did).
+    pub async fn token_rejected(&self, username: &str, rejected: &Secret) -> TokenAnswer {
+        match self.refresh(username, Some(rejected)).await {
+            Ok(token) => TokenAnswer::Token(token),
+            Err(AuthError::LoggedOut { .. } | AuthError::NotLoggedIn) => TokenAnswer::LoggedOut,
+            Err(error) => TokenAnswer::TryLater(error.to_string()),
+        }
+    }
+
+    /// The access token for account calls (whoami, albums), refreshed when due.
+    pub async fn bearer(&self) -> Result<(Account, Secret), AuthError> {
+        let account = self
+            .account()
+            .await?
+            .filter(Account::is_active)
+            .ok_or(AuthError::NotLoggedIn)?;
+        match self.try_token_for(&account.username).await? {
+            TokenAnswer::Token(token) => Ok((account, token)),
+            TokenAnswer::LoggedOut => Err(AuthError::LoggedOut {
+                username: account.username,
+            }),
+            TokenAnswer::TryLater(reason) => Err(AuthError::RefreshFailed { reason }),
+        }
+    }
+
+    async fn try_token_for(&self, username: &str) -> Result<TokenAnswer, AuthError> {
+        let Some(account) = self.account().await? else {
+            return Ok(TokenAnswer::LoggedOut);
+        };
+        if account.username != username || !account.is_active() {
+            return Ok(TokenAnswer::LoggedOut);
+        }
+        let Some(tokens) = self.tokens().await? else {
+            return Ok(TokenAnswer::LoggedOut);
+        };
+        if account.expires_at.as_millis() - self.now() > REFRESH_AHEAD_MS {
+            return Ok(TokenAnswer::Token(Secret::new(tokens.access_token)));
+        }
+        match self.refresh(username, None).await {
+            Ok(token) => Ok(TokenAnswer::Token(token)),
+            Err(AuthError::LoggedOut { .. } | AuthError::NotLoggedIn) => Ok(TokenAnswer::LoggedOut),
+            // Not expired yet: use it while a refresh cannot be made.
+            Err(error) if account.expires_at.as_millis() > self.now() => {
+                tracing::warn!("could not refresh the login ahead of time: {error}");
+                Ok(TokenAnswer::Token(Secret::new(tokens.access_token)))
+            }
+            Err(error) => Ok(TokenAnswer::TryLater(error.to_string())),
+        }
+    }
+
+    /// Trades the refresh token for a new access token (keeping a rotated refresh token).
+    /// `stale`: the token found wanting; when the stored one differs, another task refreshed
+    /// meanwhile and its token is returned without asking Imgur again. `Invalid refresh token`
+    /// logs the account out: its jobs wait for a new login and the user is told.
+    async fn refresh(&self, username: &str, stale: Option<&Secret>) -> Result<Secret, AuthError> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        let tokens = self.tokens().await?.ok_or(AuthError::NotLoggedIn)?;
+        if let Some(stale) = stale
+            && stale.expose() != tokens.access_token
+        {
+            return Ok(Secret::new(tokens.access_token));
+        }
+        let account = self.account().await?.ok_or(AuthError::NotLoggedIn)?;
+        if stale.is_none() && account.expires_at.as_millis() - self.now() > REFRESH_AHEAD_MS {
+            // Refreshed by another task while this one waited for the lock.
+            return Ok(Secret::new(tokens.access_token));
+        }
+        let secret = self
+            .client_secret()
+            .await?
+            .ok_or(AuthError::NoClientSecret)?;
+        let refresh_token = Secret::new(tokens.refresh_token);
+        match self
+            .client
+            .refresh_token(&self.client_id, &secret, &refresh_token)
+            .await
+        {
+            Ok(answer) => {
+                let grant = answer.data;
+                let refreshed = Grant {
+                    access_token: grant.access_token.clone(),
+                    refresh_token: grant.refresh_token,
+                    expires_in: grant.expires_in,
+                    account_username: grant
+                        .account_username
+                        .unwrap_or_else(|| username.to_owned()),
+                    account_id: grant.account_id.or(account.account_id),
+                };
+                self.keep_grant(&refreshed, self.now()).await?;
+                tracing::info!(account = %username, "login refreshed");
+                Ok(grant.access_token)
+            }
+            Err(error) if error.kind == ErrorKind::Reauth => {
+                let reason = format!(
+                    "Imgur no longer accepts this login ({}); log in again",
+                    error.message.trim_end_matches('.')
+                );
+                self.logged_out_by_imgur(username, &reason).await?;
+                Err(AuthError::LoggedOut {
+                    username: username.to_owned(),
+                })
+            }
+            Err(error) => Err(AuthError::RefreshFailed {
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    /// Keeps a grant: tokens into the vault, the account into the database, and the account's
+    /// jobs that waited for a login queued again.
+    async fn keep_grant(&self, grant: &Grant, now: i64) -> Result<Account, AuthError> {
+        let tokens = StoredTokens {
+            access_token: grant.access_token.expose().to_owned(),
+            refresh_token: grant.refresh_token.expose().to_owned(),
+        };
+        let json =
+            serde_json::to_string(&tokens).map_err(|error| AuthError::Task(error.to_string()))?;
+        let vault = self.vault.clone();
+        let key = tokens_key(&self.client_id);
+        tokio::task::spawn_blocking(move || vault.set(&key, &Secret::new(json)))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))??;
+        let client_id = self.client_id.clone();
+        let username = grant.account_username.clone();
+        let account_id = grant.account_id.and_then(|id| i64::try_from(id).ok());
+        let expires_at = now.saturating_add(
+            i64::try_from(grant.expires_in)
+                .unwrap_or(i64::MAX / 2_000)
+                .saturating_mul(1000),
+        );
+        let store = self.vault.kind();
+        let account = self
+            .blocking(move |db| -> Result<Option<Account>, StoreError> {
+                let conn = db.connect()?;
+                let previous: Option<i64> = conn
+                    .query_row(
+                        "SELECT logged_in_at FROM accounts WHERE client_id = ?1 AND username = ?2",
+                        params![client_id, username],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .ctx(&conn)?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO accounts \
+                     (client_id, username, account_id, expires_at, logged_in_at, logged_out_reason) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                    params![
+                        client_id,
+                        username,
+                        account_id,
+                        expires_at,
+                        previous.unwrap_or(now)
+                    ],
+                )
+                .ctx(&conn)?;
+                JobQueue::new(&conn).release_login(&username, now)?;
+                read_account(&conn, &client_id, store)
+            })
+            .await??;
+        account.ok_or(AuthError::NotLoggedIn)
+    }
+
+    async fn logged_out_by_imgur(&self, username: &str, reason: &str) -> Result<(), AuthError> {
+        self.forget_tokens().await?;
+        let client_id = self.client_id.clone();
+        let username_owned = username.to_owned();
+        let reason = reason.to_owned();
+        let now = self.now();
+        let held = self
+            .blocking(move |db| -> Result<usize, StoreError> {
+                let conn = db.connect()?;
+                conn.execute(
+                    "UPDATE accounts SET logged_out_reason = ?3 WHERE client_id = ?1 AND username = ?2",
+                    params![client_id, username_owned, reason],
+                )
+                .ctx(&conn)?;
+                JobQueue::new(&conn).hold_for_login(&username_owned, now)
+            })
+            .await??;
+        tracing::warn!(account = %username, held, "Imgur logged the account out; its uploads wait for a new login");
+        Ok(())
+    }
+
+    async fn forget_tokens(&self) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        let key = tokens_key(&self.client_id);
+        tokio::task::spawn_blocking(move || vault.delete(&key))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))??;
+        Ok(())
+    }
+
+    async fn tokens(&self) -> Result<Option<StoredTokens>, AuthError> {
+        let vault = self.vault.clone();
+        let key = tokens_key(&self.client_id);
+        let stored = tokio::task::spawn_blocking(move || vault.get(&key))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))??;
+        match stored {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(json.expose())
+                .map(Some)
+                // Never quote the content: it is the tokens.
+                .map_err(|_| AuthError::CorruptTokens),
+        }
+    }
+
+    async fn client_secret(&self) -> Result<Option<Secret>, AuthError> {
+        if let Some(secret) = &self.client_secret {
+            return Ok(Some(secret.clone()));
+        }
+        let vault = self.vault.clone();
+        let key = client_secret_key(&self.client_id);
+        Ok(tokio::task::spawn_blocking(move || vault.get(&key))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))??)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|error| AuthError::Task(error.to_string()))
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().as_millis()
+    }
+}
+
+fn tokens_key(client_id: &str) -> String {
+    format!("tokens:{client_id}")
+}
+
+fn client_secret_key(client_id: &str) -> String {
+    format!("client-secret:{client_id}")
+}
+
+fn read_account(
+    conn: &rusqlite::Connection,
+    client_id: &str,
+    store: VaultKind,
+) -> Result<Option<Account>, StoreError> {
+    conn.query_row(
+        "SELECT username, account_id, expires_at, logged_in_at, logged_out_reason \
+         FROM accounts WHERE client_id = ?1",
+        [client_id],
+        |row| {
+            Ok(Account {
+                username: row.get(0)?,
+                account_id: row
+                    .get::<_, Option<i64>>(1)?
+                    .and_then(|id| u64::try_from(id).ok()),
+                expires_at: UnixMillis(row.get(2)?),
+                logged_in_at: UnixMillis(row.get(3)?),
+                logged_out_reason: row.get(4)?,
+                secret_store: store,
+            })
+        },
+    )
+    .optional()
+    .ctx(conn)
+}

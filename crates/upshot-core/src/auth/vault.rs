@@ -1,0 +1,221 @@
+//! Where the client secret and the tokens are kept: the OS keychain (Secret Service, Keychain,
+//! Credential Manager, through `keyring`), or where none is available, a file only the user
+//! can read. Never the settings, never a log.
+
+use crate::store::{create_private_dirs, create_private_file};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use upshot_imgur::Secret;
+
+/// The keychain's service name for Upshot's entries.
+const KEYCHAIN_SERVICE: &str = "app.upshot.desktop";
+
+/// The file used when there is no keychain.
+pub const SECRETS_FILE: &str = "secrets.json";
+
+/// Which store holds the secrets (shown to the user: a file is less safe than a keychain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultKind {
+    /// The OS keychain.
+    Keychain,
+    /// `secrets.json` in the data directory, readable only by the user (0600).
+    File,
+}
+
+/// Which store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultChoice {
+    /// The keychain when one answers, else the file.
+    Auto,
+    /// The file, even when a keychain exists (`UPSHOT_SECRET_STORE=file`; tests).
+    File,
+}
+
+/// The keychain or the file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The keychain refused or failed.
+    #[error("the system keychain failed: {0}; unlock it, or set UPSHOT_SECRET_STORE=file")]
+    Keychain(String),
+    /// The secrets file could not be read or written.
+    #[error("cannot use the secrets file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong (never its content).
+        reason: String,
+    },
+}
+
+impl VaultError {
+    /// A stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Keychain(_) => "keychain_failed",
+            Self::File { .. } => "secrets_file_failed",
+        }
+    }
+}
+
+/// The secrets store.
+#[derive(Debug)]
+pub struct SecretVault {
+    kind: VaultKind,
+    file: PathBuf,
+    /// Serialises read-modify-write of the file within the process.
+    file_lock: Mutex<()>,
+}
+
+impl SecretVault {
+    /// Opens the store for `data_dir`: the keychain when `choice` allows and one answers, else
+    /// the file. Asking the keychain may block (D-Bus): call from a blocking context.
+    pub fn open(data_dir: &Path, choice: VaultChoice) -> Self {
+        let kind = match choice {
+            VaultChoice::File => VaultKind::File,
+            VaultChoice::Auto if keychain_answers() => VaultKind::Keychain,
+            VaultChoice::Auto => {
+                tracing::warn!(
+                    "no system keychain answered; secrets are kept in a file only you can read"
+                );
+                VaultKind::File
+            }
+        };
+        Self {
+            kind,
+            file: data_dir.join(SECRETS_FILE),
+            file_lock: Mutex::new(()),
+        }
+    }
+
+    /// Where the secrets are.
+    pub fn kind(&self) -> VaultKind {
+        self.kind
+    }
+
+    /// The secrets file (used when [`kind`](Self::kind) is [`VaultKind::File`]).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The secret stored under `key`.
+    pub fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
+        match self.kind {
+            VaultKind::Keychain => match entry(key)?.get_password() {
+                Ok(value) => Ok(Some(Secret::new(value))),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(error) => Err(VaultError::Keychain(error.to_string())),
+            },
+            VaultKind::File => {
+                let _guard = self.lock();
+                Ok(self.read_file()?.remove(key).map(Secret::new))
+            }
+        }
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError> {
+        match self.kind {
+            VaultKind::Keychain => entry(key)?
+                .set_password(value.expose())
+                .map_err(|error| VaultError::Keychain(error.to_string())),
+            VaultKind::File => {
+                let _guard = self.lock();
+                let mut secrets = self.read_file()?;
+                secrets.insert(key.to_owned(), value.expose().to_owned());
+                self.write_file(&secrets)
+            }
+        }
+    }
+
+    /// Forgets `key` (nothing happens when it is not there).
+    pub fn delete(&self, key: &str) -> Result<(), VaultError> {
+        match self.kind {
+            VaultKind::Keychain => match entry(key)?.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(error) => Err(VaultError::Keychain(error.to_string())),
+            },
+            VaultKind::File => {
+                let _guard = self.lock();
+                let mut secrets = self.read_file()?;
+                if secrets.remove(key).is_some() {
+                    self.write_file(&secrets)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.file_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn file_error(&self, reason: impl ToString) -> VaultError {
+        VaultError::File {
+            path: self.file.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn read_file(&self) -> Result<BTreeMap<String, String>, VaultError> {
+        match std::fs::read(&self.file) {
+            Ok(bytes) if bytes.is_empty() => Ok(BTreeMap::new()),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                // serde's message may quote the content: say only where it broke.
+                .map_err(|error| {
+                    self.file_error(format!(
+                        "it is not valid JSON (line {}, column {}); remove it and log in again",
+                        error.line(),
+                        error.column()
+                    ))
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(error) => Err(self.file_error(error)),
+        }
+    }
+
+    /// Writes the whole map to a 0600 temporary file, syncs it and renames it over the old one.
+    fn write_file(&self, secrets: &BTreeMap<String, String>) -> Result<(), VaultError> {
+        if let Some(parent) = self.file.parent() {
+            create_private_dirs(parent).map_err(|error| self.file_error(error))?;
+        }
+        let temp = self.file.with_extension("json.tmp");
+        let _ = std::fs::remove_file(&temp);
+        create_private_file(&temp).map_err(|error| self.file_error(error))?;
+        let json = serde_json::to_vec_pretty(secrets).map_err(|error| self.file_error(error))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|error| self.file_error(error))?;
+        file.write_all(&json)
+            .and_then(|()| file.sync_all())
+            .map_err(|error| self.file_error(error))?;
+        std::fs::rename(&temp, &self.file).map_err(|error| self.file_error(error))
+    }
+}
+
+fn entry(key: &str) -> Result<keyring::Entry, VaultError> {
+    keyring::Entry::new(KEYCHAIN_SERVICE, key)
+        .map_err(|error| VaultError::Keychain(error.to_string()))
+}
+
+/// Whether a keychain answers: reading an entry that does not exist must say "no entry".
+fn keychain_answers() -> bool {
+    match entry("probe").map(|entry| entry.get_password()) {
+        Ok(Ok(_)) | Ok(Err(keyring::Error::NoEntry)) => true,
+        Ok(Err(error)) => {
+            tracing::debug!("the system keychain does not answer: {error}");
+            false
+        }
+        Err(error) => {
+            tracing::debug!("the system keychain does not answer: {error}");
+            false
+        }
+    }
+}
