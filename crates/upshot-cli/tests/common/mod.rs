@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub const CLIENT_ID: &str = "cli-test-client";
+pub const CLIENT_SECRET: &str = "cli-test-secret";
 
 pub struct Env {
     pub server: RunningServer,
@@ -18,7 +19,7 @@ impl Env {
         let mut config = ServerConfig::default();
         config.apps.push(RegisteredApp {
             client_id: CLIENT_ID.to_owned(),
-            client_secret: "cli-test-secret".to_owned(),
+            client_secret: CLIENT_SECRET.to_owned(),
             callback: "upshot://oauth/callback".to_owned(),
         });
         let server = fake_imgur::start(config).await.unwrap();
@@ -42,6 +43,10 @@ impl Env {
         command
             .env_remove("UPSHOT_API_BASE")
             .env_remove("UPSHOT_CLIENT_ID")
+            .env_remove("UPSHOT_CLIENT_SECRET")
+            .env_remove("UPSHOT_OAUTH_CALLBACK")
+            // Never the developer's keychain: the secrets file in the test's data folder.
+            .env("UPSHOT_SECRET_STORE", "file")
             .env("UPSHOT_CONFIG_DIR", self.config_dir())
             .env("UPSHOT_DATA_DIR", self.data_dir())
             .kill_on_drop(true);
@@ -88,4 +93,24 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Approves a login on the fake authorize page as a browser would, for the authorize address
+/// `url`; returns the address the browser is sent to.
+pub async fn approve(server: &RunningServer, url: &str, username: &str) -> String {
+    let url = url::Url::parse(url).unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("username".into(), username.into()));
+    form.push(("action".into(), "allow".into()));
+    let answer = browser
+        .post(format!("{}/oauth2/authorize", server.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    answer.headers()["location"].to_str().unwrap().to_owned()
 }

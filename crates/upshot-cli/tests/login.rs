@@ -1,0 +1,292 @@
+//! `upshot login`, `whoami`, `upload` as the user, `images`, `albums`, `album`, `delete` and
+//! `logout`: the real binary against the fake Imgur server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{CLIENT_SECRET, Env, approve, stderr, stdout};
+use serde_json::Value;
+
+fn json_lines(output: &std::process::Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_in_upload_to_the_account_use_albums_and_log_out() {
+    let env = Env::start().await;
+
+    // Not logged in yet.
+    let whoami = env
+        .upshot_on_server()
+        .args(["whoami", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(whoami.status.success(), "{}", stderr(&whoami));
+    assert_eq!(json_lines(&whoami)[0]["logged_in"], false);
+
+    // Start: the address and the state as JSON.
+    let start = env
+        .upshot_on_server()
+        .args(["login", "--json", "--client-secret", CLIENT_SECRET])
+        .output()
+        .await
+        .unwrap();
+    assert!(start.status.success(), "{}", stderr(&start));
+    let start = &json_lines(&start)[0];
+    let url = start["url"].as_str().unwrap();
+    let state = start["state"].as_str().unwrap();
+    assert!(url.contains("response_type=token"), "{url}");
+    assert!(url.contains(state));
+    assert!(state.len() >= 32);
+
+    // The browser comes back; the user pastes the address.
+    let callback = approve(&env.server, url, "carol").await;
+    let done = env
+        .upshot_on_server()
+        .args(["login", "--callback", &callback])
+        .output()
+        .await
+        .unwrap();
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        stderr(&done).contains("Logged in as carol"),
+        "{}",
+        stderr(&done)
+    );
+    // Nothing secret on the terminal.
+    let token = url::form_urlencoded::parse(callback.split_once('#').unwrap().1.as_bytes())
+        .find(|(key, _)| key == "access_token")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(!stderr(&done).contains(&token) && !stdout(&done).contains(&token));
+
+    // The same address again is refused: a login works once.
+    let again = env
+        .upshot_on_server()
+        .args(["login", "--callback", &callback])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already completed"),
+        "{}",
+        stderr(&again)
+    );
+
+    let whoami = env
+        .upshot_on_server()
+        .args(["whoami", "--json"])
+        .output()
+        .await
+        .unwrap();
+    let who = &json_lines(&whoami)[0];
+    assert_eq!(who["logged_in"], true);
+    assert_eq!(who["account"]["username"], "carol");
+    assert_eq!(who["account"]["secret_store"], "file");
+
+    // Uploads go to the account, unless --anonymous.
+    let mine = env.png("mine.png", 20, 20);
+    let anon = env.png("anon.png", 21, 20);
+    let up = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&mine)
+        .output()
+        .await
+        .unwrap();
+    assert!(up.status.success(), "{}", stderr(&up));
+    let mine_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
+    let up = env
+        .upshot_on_server()
+        .args(["upload", "--json", "--anonymous"])
+        .arg(&anon)
+        .output()
+        .await
+        .unwrap();
+    assert!(up.status.success(), "{}", stderr(&up));
+    let anon_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
+    let state = env.server.controls().state();
+    let account_of = |id: &str| {
+        state
+            .uploads
+            .iter()
+            .find(|upload| upload.id == id)
+            .unwrap()
+            .account
+            .clone()
+    };
+    assert_eq!(account_of(&mine_id).as_deref(), Some("carol"));
+    assert_eq!(account_of(&anon_id), None);
+
+    // My images.
+    let images = env
+        .upshot_on_server()
+        .args(["images", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(images.status.success(), "{}", stderr(&images));
+    let ids: Vec<String> = json_lines(&images)
+        .iter()
+        .map(|image| image["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, vec![mine_id.clone()]);
+
+    // An account album with the image, listed; then an upload straight into it.
+    let created = env
+        .upshot_on_server()
+        .args(["album", "create", "--json", "--title", "Trip"])
+        .arg(&mine_id)
+        .output()
+        .await
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let album_id = json_lines(&created)[0]["id"].as_str().unwrap().to_owned();
+    let more = env.png("more.png", 22, 20);
+    let up = env
+        .upshot_on_server()
+        .args(["upload", "--json", "--album", &album_id])
+        .arg(&more)
+        .output()
+        .await
+        .unwrap();
+    assert!(up.status.success(), "{}", stderr(&up));
+    let albums = env
+        .upshot_on_server()
+        .args(["albums", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(albums.status.success(), "{}", stderr(&albums));
+    let albums = json_lines(&albums);
+    assert_eq!(albums.len(), 1);
+    assert_eq!(albums[0]["title"], "Trip");
+    assert_eq!(albums[0]["images_count"], 2, "{albums:?}");
+
+    // An anonymous album from the anonymous upload (by its deletehash), then add to it.
+    let anon_album = env
+        .upshot_on_server()
+        .args(["album", "create", "--anonymous", "--json"])
+        .arg(&anon_id)
+        .output()
+        .await
+        .unwrap();
+    assert!(anon_album.status.success(), "{}", stderr(&anon_album));
+    let anon_album = &json_lines(&anon_album)[0];
+    let album_hash = anon_album["deletehash"].as_str().unwrap().to_owned();
+    let extra = env.png("extra.png", 23, 20);
+    let up = env
+        .upshot_on_server()
+        .args(["upload", "--json", "--anonymous"])
+        .arg(&extra)
+        .output()
+        .await
+        .unwrap();
+    let extra_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
+    let added = env
+        .upshot_on_server()
+        .args(["album", "add", "--anonymous", &album_hash, &extra_id])
+        .output()
+        .await
+        .unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    // Delete several at once from the history.
+    let deleted = env
+        .upshot_on_server()
+        .args(["delete", "--json", &mine_id, &anon_id])
+        .output()
+        .await
+        .unwrap();
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    let state = env.server.controls().state();
+    for id in [&mine_id, &anon_id] {
+        assert!(state.uploads.iter().find(|u| &u.id == id).unwrap().deleted);
+    }
+
+    // Log out: tokens gone, uploads anonymous again.
+    let out = env.upshot_on_server().arg("logout").output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Logged out of carol"));
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets.json")).unwrap();
+    assert!(!secrets.contains(&token), "the token is forgotten");
+    let whoami = env
+        .upshot_on_server()
+        .args(["whoami", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(json_lines(&whoami)[0]["logged_in"], false);
+    let images = env.upshot_on_server().arg("images").output().await.unwrap();
+    assert_eq!(images.status.code(), Some(1));
+    assert!(
+        stderr(&images).contains("not logged in"),
+        "{}",
+        stderr(&images)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
+    let env = Env::start().await;
+    let denied = "upshot://oauth/callback#error=access_denied&state=whatever";
+    let output = env
+        .upshot_on_server()
+        .args(["login", "--callback", denied])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cancelled on Imgur's page"),
+        "{}",
+        stderr(&output)
+    );
+
+    let forged =
+        "upshot://oauth/callback#access_token=a&refresh_token=b&account_username=eve&state=forged";
+    let output = env
+        .upshot_on_server()
+        .args(["login", "--callback", forged])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("does not belong to a login started by Upshot"));
+    assert!(
+        !env.data_dir().join("secrets.json").exists(),
+        "nothing kept"
+    );
+
+    env.server
+        .controls()
+        .inject(fake_imgur::Fault::AuthorizeBroken, 1, None);
+    let output = env
+        .upshot_on_server()
+        .args(["login", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("login page is not working"),
+        "{}",
+        stderr(&output)
+    );
+    // Uploads go on anonymously.
+    let file = env.png("still.png", 12, 12);
+    let up = env
+        .upshot_on_server()
+        .arg("upload")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(up.status.success(), "{}", stderr(&up));
+}
