@@ -91,6 +91,12 @@ step crates-test cargo test --workspace --exclude upshot-desktop --locked
 step desktop-test cargo test -p upshot-desktop --locked
 step desktop-build cargo build -p upshot-desktop --locked
 step desktop-smoke bash src-tauri/scripts/smoke.sh
+# A login completed through the deep link in the real app (second launch, and a URL that
+# starts the app); uses the CLI and the fake server's debug builds.
+step desktop-deep-link bash -c 'cargo build -p upshot-cli -p fake-imgur --locked && bash src-tauri/scripts/deep-link.sh'
+
+# --- Fuzzing: the login callback parser, for a bounded time -------------------------------
+step fuzz-callback env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
 
 summary
 exit "$FAILED"

@@ -2,25 +2,36 @@
 //!
 //! Every command returns `Result<T, Error>`; Tauri serializes the error, so the UI always
 //! receives `{ "code": "...", "message": "..." }` and can branch on `code` without parsing
-//! text.
+//! text. Errors from the core keep the core's codes (`reused_state`, `not_logged_in`, …).
 
 use serde::Serialize;
 
-/// What kind of failure an [`Error`] is, as a stable snake_case string for the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Codes of failures that belong to the shell itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// A failure inside the shell or Tauri itself; nothing the user can fix.
     Internal,
+    /// The app's core (settings, database, sandbox) could not start.
+    Startup,
+}
+
+impl ErrorCode {
+    /// The code as the UI sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::Startup => "startup",
+        }
+    }
 }
 
 /// An error as the UI sees it: a machine-readable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
-    /// What kind of failure this is.
-    pub code: ErrorCode,
+    /// What kind of failure this is (snake_case).
+    pub code: String,
     /// A sentence for the user.
     pub message: String,
 }
@@ -29,7 +40,7 @@ impl Error {
     /// An error with the given code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code,
+            code: code.as_str().to_owned(),
             message: message.into(),
         }
     }
@@ -38,6 +49,27 @@ impl Error {
 impl From<tauri::Error> for Error {
     fn from(error: tauri::Error) -> Self {
         Self::new(ErrorCode::Internal, error.to_string())
+    }
+}
+
+impl From<upshot_core::auth::AuthError> for Error {
+    fn from(error: upshot_core::auth::AuthError) -> Self {
+        Self {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<upshot_core::ServiceError> for Error {
+    fn from(error: upshot_core::ServiceError) -> Self {
+        match error {
+            upshot_core::ServiceError::Auth(auth) => auth.into(),
+            other => Self {
+                code: "service".to_owned(),
+                message: other.to_string(),
+            },
+        }
     }
 }
 
@@ -53,6 +85,13 @@ mod tests {
             json,
             serde_json::json!({ "code": "internal", "message": "the webview crashed" })
         );
+    }
+
+    #[test]
+    fn core_errors_keep_their_codes() {
+        let error: Error = upshot_core::auth::AuthError::NotLoggedIn.into();
+        assert_eq!(error.code, "not_logged_in");
+        assert!(error.message.contains("upshot login"), "{}", error.message);
     }
 
     #[test]

@@ -1,14 +1,20 @@
 //! Upshot's desktop shell.
 //!
-//! A thin Tauri layer over `upshot-core`: it owns windows, commands and events and nothing
-//! else. The work behind each command lives in the core crates, so the CLI and the app stay
-//! two faces of one core.
+//! A thin Tauri layer over `upshot-core`: it owns windows, commands, events and the deep link,
+//! and nothing else. The work behind each command lives in the core crates, so the CLI and the
+//! app stay two faces of one core.
 
+mod core;
 mod error;
+mod login;
 mod window;
 
 pub use error::{Error, ErrorCode};
+pub use login::LOGIN_FINISHED;
 pub use window::MAIN_WINDOW;
+
+use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
 
 /// Builds the Tauri app from `tauri.conf.json`, opens the main window and runs until the
 /// last window closes.
@@ -17,11 +23,71 @@ pub use window::MAIN_WINDOW;
 ///
 /// Fails when Tauri cannot start, for example without a display or a usable webview.
 pub fn run() -> Result<(), Error> {
-    tauri::Builder::default()
+    init_logging();
+    let app = tauri::Builder::default()
+        // First: a second launch (say, the browser opening upshot://oauth/callback#…) hands its
+        // URL to this instance through the deep-link plugin and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![
+            login::login_start,
+            login::login_complete,
+            login::account,
+            login::logout,
+        ])
         .setup(|app| {
+            let core = tauri::async_runtime::block_on(core::AppCore::open())?;
+            app.manage(core);
+            register_deep_link(app);
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                login::open_urls(
+                    &handle,
+                    event.urls().iter().map(ToString::to_string).collect(),
+                );
+            });
+            // A URL that started the app is not lost.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                login::open_urls(app.handle(), urls.iter().map(ToString::to_string).collect());
+            }
             window::open_main_window(app.handle())?;
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .map_err(Error::from)
+        .build(tauri::generate_context!())?;
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(core) = handle.try_state::<core::AppCore>()
+        {
+            core.stop();
+        }
+    });
+    Ok(())
+}
+
+/// Registers `upshot://` with the desktop at run time where the platform allows it (Linux,
+/// Windows); installed bundles also declare it. A failure (no `xdg-mime`, say) is logged: a
+/// pasted callback still works.
+fn register_deep_link(app: &tauri::App) {
+    #[cfg(any(target_os = "linux", windows))]
+    if let Err(error) = app.deep_link().register_all() {
+        tracing::warn!("could not register upshot:// with the desktop: {error}");
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
+    let _ = app;
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UPSHOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

@@ -1,4 +1,15 @@
 import "./style.css";
+import { invoke, isTauri } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import {
+  afterLogin,
+  describeAccount,
+  fromAccount,
+  type Account,
+  type AccountState,
+  type CommandError,
+  type LoginFinished,
+} from "./account";
 import { describeStatus, type AppStatus } from "./status";
 
 function element<T extends HTMLElement>(id: string): T {
@@ -41,3 +52,74 @@ dropZone.addEventListener("drop", (event) => {
 });
 
 show({ kind: "ready" });
+
+// --- The Imgur account ------------------------------------------------------------------
+const accountPanel = element<HTMLElement>("account");
+const accountTitle = element<HTMLElement>("account-title");
+const accountDetail = element<HTMLElement>("account-detail");
+const loginButton = element<HTMLButtonElement>("login");
+const logoutButton = element<HTMLButtonElement>("logout");
+const pasteForm = element<HTMLFormElement>("paste-form");
+const pasteInput = element<HTMLInputElement>("paste");
+
+let accountState: AccountState = { kind: "anonymous" };
+
+function showAccount(state: AccountState): void {
+  accountState = state;
+  const view = describeAccount(state);
+  accountTitle.textContent = view.title;
+  accountDetail.textContent = view.detail;
+  loginButton.hidden = !view.showLogin;
+  logoutButton.hidden = !view.showLogout;
+  pasteForm.hidden = !view.showPaste;
+  accountPanel.dataset.tone = view.tone;
+}
+
+function asCommandError(error: unknown): CommandError {
+  if (error && typeof error === "object" && "message" in error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return { code: String(code ?? "internal"), message: String(message) };
+  }
+  return { code: "internal", message: String(error) };
+}
+
+if (isTauri()) {
+  loginButton.addEventListener("click", async () => {
+    try {
+      const url = await invoke<string>("login_start");
+      showAccount({ kind: "waiting", url });
+    } catch (error) {
+      showAccount({ kind: "error", error: asCommandError(error), previous: accountState });
+    }
+  });
+  logoutButton.addEventListener("click", async () => {
+    try {
+      await invoke("logout");
+      showAccount({ kind: "anonymous" });
+    } catch (error) {
+      showAccount({ kind: "error", error: asCommandError(error), previous: accountState });
+    }
+  });
+  pasteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const callback = pasteInput.value.trim();
+    if (!callback) return;
+    try {
+      // The outcome also arrives as `login-finished`, which updates the panel.
+      await invoke<Account>("login_complete", { callback });
+      pasteInput.value = "";
+    } catch {
+      // Shown through `login-finished`.
+    }
+  });
+  void listen<LoginFinished>("login-finished", (event) => {
+    showAccount(afterLogin(event.payload, accountState));
+  });
+  invoke<Account | null>("account")
+    .then((account) => showAccount(fromAccount(account)))
+    .catch((error) => showAccount({ kind: "error", error: asCommandError(error), previous: accountState }));
+} else {
+  // `npm run dev` in a plain browser: no shell to log in through.
+  showAccount({ kind: "anonymous" });
+  loginButton.disabled = true;
+}

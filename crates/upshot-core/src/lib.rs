@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod governor;
 pub mod history;

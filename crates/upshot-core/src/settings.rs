@@ -178,6 +178,20 @@ pub struct SettingsOverrides {
     pub link_format: Option<LinkFormat>,
 }
 
+impl SettingsOverrides {
+    /// The overrides the environment gives (`UPSHOT_API_BASE`, `UPSHOT_CLIENT_ID`,
+    /// `UPSHOT_DATA_DIR`): what the desktop app, which takes no flags, goes by.
+    pub fn from_env() -> Self {
+        let text = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        Self {
+            api_base: text("UPSHOT_API_BASE"),
+            client_id: text("UPSHOT_CLIENT_ID"),
+            data_dir: text("UPSHOT_DATA_DIR").map(PathBuf::from),
+            link_format: None,
+        }
+    }
+}
+
 /// The settings in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedSettings {

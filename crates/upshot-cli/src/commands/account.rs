@@ -5,6 +5,7 @@ use crate::cli::{AlbumCommand, GlobalOptions, ImagesArgs, JsonArgs, LoginArgs};
 use crate::context::{Connection, settings};
 use crate::exit::Status;
 use std::io::{BufRead, IsTerminal};
+use upshot_core::auth::loopback::LoopbackListener;
 use upshot_core::auth::{AuthError, AuthSession};
 use upshot_core::clock::UnixMillis;
 use upshot_core::service::{ServiceError, UploadService};
@@ -48,6 +49,24 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
                 return Ok(Status::Success);
             }
             println!("{}", start.url);
+            // An application registered with a loopback callback: listen for it.
+            if let Some(registered) = auth.callbacks().iter().find(|url| url.scheme() == "http") {
+                let listener = LoopbackListener::bind(registered)
+                    .await
+                    .map_err(AuthError::from)?;
+                if !args.no_browser && open::that_detached(start.url.as_str()).is_err() {
+                    eprintln!("upshot: could not open a browser; open the address above by hand.");
+                }
+                eprintln!(
+                    "upshot: approve Upshot in the browser; waiting for it to come back to {} (10 minutes).",
+                    listener.callback()
+                );
+                let callback = listener
+                    .receive(std::time::Duration::from_secs(600))
+                    .await
+                    .map_err(AuthError::from)?;
+                return finish(connection, service, &callback).await;
+            }
             eprintln!(
                 "upshot: open the address above and approve Upshot. The browser then goes to \
                  upshot://oauth/callback: the desktop app completes the login from there; \
@@ -74,7 +93,15 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
             line
         }
     };
-    let account = auth.complete_login(&callback).await?;
+    finish(connection, service, &callback).await
+}
+
+async fn finish(
+    connection: Connection,
+    service: UploadService,
+    callback: &str,
+) -> Result<Status, ServiceError> {
+    let account = session(&service)?.complete_login(callback).await?;
     eprintln!(
         "Logged in as {} (login kept in the {}). Uploads now go to this account; --anonymous uploads without it.",
         account.username,

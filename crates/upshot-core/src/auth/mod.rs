@@ -82,6 +82,9 @@ pub enum AuthError {
     /// A request to Imgur failed.
     #[error(transparent)]
     Imgur(#[from] upshot_imgur::ImgurError),
+    /// The loopback callback listener failed or nothing came back.
+    #[error(transparent)]
+    Loopback(#[from] loopback::LoopbackError),
     /// A background task stopped.
     #[error("an internal task stopped unexpectedly: {0}")]
     Task(String),
@@ -104,6 +107,7 @@ impl AuthError {
             Self::Vault(error) => error.code(),
             Self::Store(_) => "database",
             Self::Imgur(_) => "imgur",
+            Self::Loopback(_) => "loopback",
             Self::Task(_) => "internal",
         }
     }

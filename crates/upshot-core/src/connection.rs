@@ -1,0 +1,121 @@
+//! Which server and Client ID a face of Upshot talks to: Imgur with the configured Client ID,
+//! or the built-in sandbox (for the CLI with `--sandbox`; for the app whenever no Client ID is
+//! configured). The CLI and the desktop app both open their [`UploadService`] through here.
+
+use crate::auth::callback::accepted_callbacks;
+use crate::auth::{DEEP_LINK_CALLBACK, VaultChoice};
+use crate::clock::SystemClock;
+use crate::runner::RunnerConfig;
+use crate::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_PORT, Sandbox};
+use crate::service::{LoginOptions, ServiceError, UploadService};
+use crate::{CoreError, ResolvedSettings};
+use std::path::PathBuf;
+use std::sync::Arc;
+use upshot_imgur::Secret;
+use url::Url;
+
+/// Where requests go and as which Client ID; owns the sandbox while it is in use.
+#[derive(Debug)]
+pub struct Connection {
+    /// The API base.
+    pub api_base: Url,
+    /// The Client ID.
+    pub client_id: String,
+    /// The sandbox, when one is used.
+    pub sandbox: Option<Sandbox>,
+    /// The client secret given (flag or environment), or the sandbox's.
+    pub client_secret: Option<Secret>,
+}
+
+impl Connection {
+    /// Imgur with the configured Client ID (an error says how to set one), or the sandbox when
+    /// `sandbox` is true. The sandbox's fixed port keeps its links alive across runs; when the
+    /// port is taken by something else, any free port still works.
+    pub async fn open(
+        settings: &ResolvedSettings,
+        sandbox: bool,
+        client_secret: Option<Secret>,
+    ) -> Result<Self, CoreError> {
+        if sandbox {
+            let sandbox = match Sandbox::join_or_start(&settings.paths, SANDBOX_PORT).await {
+                Ok(sandbox) => sandbox,
+                Err(_) => Sandbox::join_or_start(&settings.paths, 0).await?,
+            };
+            return Ok(Self {
+                api_base: sandbox.api_base().clone(),
+                client_id: sandbox.client_id().to_owned(),
+                sandbox: Some(sandbox),
+                client_secret: Some(Secret::new(SANDBOX_CLIENT_SECRET)),
+            });
+        }
+        let client_id = settings
+            .client_id
+            .clone()
+            .ok_or(CoreError::MissingClientId)?;
+        Ok(Self {
+            api_base: settings.api_base.clone(),
+            client_id,
+            sandbox: None,
+            client_secret,
+        })
+    }
+
+    /// The upload service for this connection, logged in as the account of its Client ID
+    /// when there is one.
+    pub fn service(
+        &self,
+        settings: &ResolvedSettings,
+        workers: usize,
+    ) -> Result<UploadService, ServiceError> {
+        let config = RunnerConfig {
+            workers: workers.max(1),
+            ..RunnerConfig::default()
+        };
+        UploadService::open_with_login(
+            &settings.paths,
+            self.api_base.clone(),
+            &self.client_id,
+            config,
+            Arc::new(SystemClock),
+            login_options(self.client_secret.clone()),
+        )
+    }
+
+    /// Stops an owned sandbox.
+    pub async fn close(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+/// The config directory: `UPSHOT_CONFIG_DIR` when set (tests and portable installs), else the
+/// platform's.
+pub fn config_dir() -> Result<PathBuf, CoreError> {
+    match std::env::var_os("UPSHOT_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => crate::AppPaths::platform_config_dir(),
+    }
+}
+
+/// How to log in: tokens in the keychain (or a private file with `UPSHOT_SECRET_STORE=file`, or
+/// where no keychain answers); callbacks: the deep link, and a loopback one when
+/// `UPSHOT_OAUTH_CALLBACK` names the application's registered `http://127.0.0.1:PORT/…`.
+pub fn login_options(client_secret: Option<Secret>) -> LoginOptions {
+    let vault = match std::env::var("UPSHOT_SECRET_STORE").as_deref() {
+        Ok("file") => VaultChoice::File,
+        _ => VaultChoice::Auto,
+    };
+    let mut callbacks = vec![DEEP_LINK_CALLBACK.to_owned()];
+    if let Ok(extra) = std::env::var("UPSHOT_OAUTH_CALLBACK")
+        && !extra.is_empty()
+    {
+        callbacks.push(extra);
+    }
+    let callbacks: Vec<&str> = callbacks.iter().map(String::as_str).collect();
+    LoginOptions {
+        vault,
+        client_secret,
+        callbacks: accepted_callbacks(&callbacks),
+    }
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End to end: a login completed through the deep link, in the real app on a headless X server.
+#
+#   bash src-tauri/scripts/deep-link.sh
+#
+# 1. The app runs (first instance) against a fake Imgur server. `upshot login --json` starts a
+#    login; the fake authorize page is approved as a browser would, which sends the browser to
+#    upshot://oauth/callback#…; the desktop hands that URL to a second launch of the app,
+#    which must pass it to the running one (single instance + deep link) and exit. The login
+#    must then be complete (`upshot whoami`), with the state checked by the core.
+# 2. A callback URL that *starts* the app must not be lost either.
+# Needs Xvfb, dbus-daemon, xwininfo, curl, python3, and the debug builds of upshot-desktop,
+# upshot and fake-imgur.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+APP="$TARGET/upshot-desktop"
+UPSHOT="$TARGET/upshot"
+FAKE="$TARGET/fake-imgur"
+TIMEOUT=40
+
+log() { printf '[deep-link] %s\n' "$*"; }
+for binary in "$APP" "$UPSHOT" "$FAKE"; do
+    [ -x "$binary" ] || { log "missing $binary (cargo build -p upshot-desktop -p upshot-cli -p fake-imgur)"; exit 1; }
+done
+
+WORK="$(mktemp -d)"
+PIDS=()
+APP_PID=""
+cleanup() {
+    [ -n "$APP_PID" ] && { kill -TERM -- "-$APP_PID" 2>/dev/null || true; }
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -n "${DBUS_PID:-}" ] && kill "$DBUS_PID" 2>/dev/null || true
+    sleep 0.3
+    [ -n "$APP_PID" ] && { kill -KILL -- "-$APP_PID" 2>/dev/null || true; }
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+    log "FAILED: $*"
+    for file in "$WORK"/app*.log; do
+        [ -f "$file" ] || continue
+        log "$(basename "$file"):"
+        sed 's/^/    /' "$file" >&2
+    done
+    exit 1
+}
+
+# A display and one session bus for both launches (the single-instance plugin meets on it).
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$WORK/display" 2>"$WORK/xvfb.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+[ -s "$WORK/display" ] || fail "Xvfb did not start"
+export DISPLAY=":$(tr -d '[:space:]' <"$WORK/display")"
+eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 | {
+    read -r address; read -r pid
+    printf 'export DBUS_SESSION_BUS_ADDRESS=%q; DBUS_PID=%q\n' "$address" "$pid"
+})"
+
+# The fake Imgur server, with an application whose callback is the deep link.
+"$FAKE" --port 0 --client-id e2e-client --client-secret e2e-secret >"$WORK/fake.out" 2>"$WORK/fake.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$WORK/fake.out" ] && break; sleep 0.1; done
+API="$(head -n1 "$WORK/fake.out")"
+[ -n "$API" ] || fail "fake-imgur printed no address"
+
+mkdir -p "$WORK/home" "$WORK/xdg/config" "$WORK/xdg/data" "$WORK/xdg/cache"
+export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" \
+    XDG_CACHE_HOME="$WORK/xdg/cache"
+export UPSHOT_API_BASE="$API" UPSHOT_CLIENT_ID=e2e-client UPSHOT_CLIENT_SECRET=e2e-secret \
+    UPSHOT_SECRET_STORE=file UPSHOT_CONFIG_DIR="$WORK/config" UPSHOT_DATA_DIR="$WORK/data"
+
+start_app() { # NAME [URL]
+    local name="$1"
+    shift
+    setsid "$APP" "$@" >"$WORK/app-$name.log" 2>&1 </dev/null &
+    APP_PID=$!
+    local deadline=$((SECONDS + TIMEOUT))
+    until xwininfo -root -tree 2>/dev/null | grep -q '"Upshot"'; do
+        kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before its window appeared"
+        [ "$SECONDS" -lt "$deadline" ] || fail "no window after ${TIMEOUT}s"
+        sleep 0.3
+    done
+}
+stop_app() {
+    kill -TERM -- "-$APP_PID" 2>/dev/null || true
+    for _ in $(seq 30); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$APP_PID" 2>/dev/null || true
+    APP_PID=""
+    for _ in $(seq 30); do xwininfo -root -tree 2>/dev/null | grep -q '"Upshot"' || break; sleep 0.2; done
+}
+
+# Starts a login with the CLI and approves it on the fake authorize page; prints the callback.
+approved_callback() {
+    local url
+    url="$("$UPSHOT" login --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')"
+    python3 - "$url" "$API" <<'PY'
+import sys, urllib.parse, urllib.request
+url, api = sys.argv[1], sys.argv[2]
+form = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+form.update(username="e2e-user", action="allow")
+class Keep(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+opener = urllib.request.build_opener(Keep)
+try:
+    opener.open(api + "/oauth2/authorize", urllib.parse.urlencode(form).encode())
+    sys.exit("the authorize page did not redirect")
+except urllib.error.HTTPError as answer:
+    print(answer.headers["Location"])
+PY
+}
+
+logged_in_as() {
+    "$UPSHOT" whoami --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["account"]["username"] if d.get("logged_in") else "")'
+}
+
+wait_for_login() {
+    local deadline=$((SECONDS + TIMEOUT))
+    until [ "$(logged_in_as)" = "e2e-user" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "not logged in ${TIMEOUT}s after $1"
+        sleep 0.3
+    done
+}
+
+# 1. A second launch hands the callback to the running app.
+start_app first
+log "app running on $DISPLAY against $API"
+[ -z "$(logged_in_as)" ] || fail "logged in before the test began"
+CALLBACK="$(approved_callback)"
+case "$CALLBACK" in upshot://oauth/callback\#*) ;; *) fail "unexpected callback: $CALLBACK" ;; esac
+timeout 30 "$APP" "$CALLBACK" >"$WORK/app-second.log" 2>&1 </dev/null \
+    || fail "the second launch did not hand over its URL and exit"
+wait_for_login "the second launch"
+kill -0 "$APP_PID" 2>/dev/null || fail "the first instance is gone"
+log "a second launch's deep link completed the login in the running app"
+
+# The same callback again is refused (single use) and the login stays.
+timeout 30 "$APP" "$CALLBACK" >"$WORK/app-replay.log" 2>&1 </dev/null || true
+sleep 1
+[ "$(logged_in_as)" = "e2e-user" ] || fail "a replayed callback changed the login"
+grep -q "a login callback was refused" "$WORK/app-first.log" || fail "the replay was not refused"
+
+# 2. A callback that starts the app is not lost.
+stop_app
+"$UPSHOT" logout >/dev/null 2>&1
+[ -z "$(logged_in_as)" ] || fail "still logged in after logout"
+CALLBACK="$(approved_callback)"
+start_app started "$CALLBACK"
+wait_for_login "starting the app with the callback"
+log "a callback that started the app completed the login"
+
+# No token in the app's logs.
+TOKEN="$(python3 -c 'import sys,urllib.parse; print(dict(urllib.parse.parse_qsl(sys.argv[1].split("#",1)[1]))["access_token"])' "$CALLBACK")"
+if grep -qF "$TOKEN" "$WORK"/app*.log; then fail "a token reached the app's log"; fi
+log "ok"
