@@ -210,6 +210,38 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
         assert!(state.uploads.iter().find(|u| &u.id == id).unwrap().deleted);
     }
 
+    // An account image the history does not know (uploaded elsewhere) is deleted by its id.
+    let elsewhere = reqwest::Client::new()
+        .post(format!("{}/3/image", env.server.base_url()))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part(
+            "image",
+            reqwest::multipart::Part::bytes(fake_imgur::samples::png(9, 9, 9)).file_name("x.png"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let elsewhere_id = elsewhere["data"]["id"].as_str().unwrap().to_owned();
+    let deleted = env
+        .upshot_on_server()
+        .args(["delete", &elsewhere_id])
+        .output()
+        .await
+        .unwrap();
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    let state = env.server.controls().state();
+    assert!(
+        state
+            .uploads
+            .iter()
+            .find(|u| u.id == elsewhere_id)
+            .unwrap()
+            .deleted
+    );
+
     // Log out: tokens gone, uploads anonymous again.
     let out = env.upshot_on_server().arg("logout").output().await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

@@ -21,8 +21,12 @@ pub async fn run(global: &GlobalOptions, args: &DeleteArgs) -> Result<Status, Se
     let mut failed = 0usize;
     for outcome in service.delete_uploads(&asked).await {
         match outcome.result {
-            Ok(deleted) if args.json => print_json(&deleted),
-            Ok(deleted) => eprintln!("Deleted {} ({}).", deleted.imgur_id, deleted.link),
+            Ok(Some(deleted)) if args.json => print_json(&deleted),
+            Ok(Some(deleted)) => eprintln!("Deleted {} ({}).", deleted.imgur_id, deleted.link),
+            Ok(None) if args.json => {
+                print_json(&serde_json::json!({ "imgur_id": outcome.asked, "deleted": true }))
+            }
+            Ok(None) => eprintln!("Deleted {} from your account.", outcome.asked),
             Err(error) => {
                 failed += 1;
                 if args.json {

@@ -14,8 +14,9 @@ use upshot_imgur::{Album, AlbumCreated, AlbumImages, Auth, Image, NewAlbum};
 pub struct Deleted {
     /// What was asked for (an Imgur id or a history id).
     pub asked: String,
-    /// The entry as it is now (marked deleted), or why it could not be deleted.
-    pub result: Result<HistoryEntry, ServiceError>,
+    /// The entry as it is now (marked deleted; `None` for an account image the history did not
+    /// know), or why it could not be deleted.
+    pub result: Result<Option<HistoryEntry>, ServiceError>,
 }
 
 impl UploadService {
@@ -113,12 +114,19 @@ impl UploadService {
 
     /// Deletes each of `ids` (Imgur ids or history ids) on Imgur and marks it deleted in the
     /// history; one failing does not stop the others, and one already deleted costs nothing.
+    /// An id the history does not know is deleted as the logged-in account's image (`None` in
+    /// the outcome's entry: there is no history row to show).
     pub async fn delete_uploads(&self, ids: &[String]) -> Vec<Deleted> {
         let mut outcomes = Vec::with_capacity(ids.len());
         for asked in ids {
             let result = match self.find_upload(asked).await {
-                Ok(entry) if entry.deleted_at.is_some() => Ok(entry),
-                Ok(entry) => self.delete_upload(&entry).await,
+                Ok(entry) if entry.deleted_at.is_some() => Ok(Some(entry)),
+                Ok(entry) => self.delete_upload(&entry).await.map(Some),
+                Err(ServiceError::NotFound(message)) => match self.upload_account().await {
+                    Ok(Some(_)) => self.delete_account_image(asked).await.map(|()| None),
+                    Ok(None) => Err(ServiceError::NotFound(message)),
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             };
             outcomes.push(Deleted {
@@ -127,6 +135,21 @@ impl UploadService {
             });
         }
         outcomes
+    }
+
+    /// Deletes an image of the logged-in account by its Imgur id (one not in the history).
+    pub async fn delete_account_image(&self, id: &str) -> Result<(), ServiceError> {
+        let auth = self.bearer().await?;
+        self.spend(RequestCost::CALL).await?;
+        let response = self.client.delete_image(&auth, id).await;
+        self.observe(&response).await;
+        response?;
+        Ok(())
+    }
+
+    /// The account's token, for calls that need it.
+    pub(super) async fn account_auth(&self) -> Result<Auth, ServiceError> {
+        self.bearer().await
     }
 
     async fn bearer(&self) -> Result<Auth, ServiceError> {

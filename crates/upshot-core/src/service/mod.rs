@@ -541,7 +541,8 @@ impl UploadService {
         })
     }
 
-    /// Deletes an upload on Imgur (by its deletehash) and marks it deleted in the history.
+    /// Deletes an upload on Imgur and marks it deleted in the history: by its deletehash
+    /// anonymously, or, without one, by its id as the logged-in account that owns it.
     pub async fn delete_upload(&self, entry: &HistoryEntry) -> Result<HistoryEntry, ServiceError> {
         let using = self.client.api_base().as_str().to_owned();
         if entry.api_base.trim_end_matches('/') != using.trim_end_matches('/') {
@@ -550,15 +551,12 @@ impl UploadService {
                 using,
             });
         }
-        let handle = entry
-            .deletehash
-            .clone()
-            .unwrap_or_else(|| entry.imgur_id.clone());
+        let (auth, handle) = match &entry.deletehash {
+            Some(hash) => (Auth::client_id(&self.client_id), hash.clone()),
+            None => (self.account_auth().await?, entry.imgur_id.clone()),
+        };
         self.spend(RequestCost::CALL).await?;
-        let response = self
-            .client
-            .delete_image(&Auth::client_id(&self.client_id), &handle)
-            .await;
+        let response = self.client.delete_image(&auth, &handle).await;
         self.observe(&response).await;
         match response {
             Ok(_) => {}
