@@ -127,12 +127,14 @@ pub trait Credentials: Send + Sync {
     fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer>;
 
     /// Imgur refused `rejected` as invalid: refresh once and answer the new token, or that the
-    /// account is logged out.
+    /// account is logged out. Credentials that cannot refresh keep this default: logged out.
     fn token_rejected<'a>(
         &'a self,
-        account: &'a str,
-        rejected: &'a Secret,
-    ) -> BoxFuture<'a, TokenAnswer>;
+        _account: &'a str,
+        _rejected: &'a Secret,
+    ) -> BoxFuture<'a, TokenAnswer> {
+        Box::pin(async { TokenAnswer::LoggedOut })
+    }
 }
 
 /// No accounts: every logged-in job waits for a login.
@@ -141,14 +143,6 @@ pub struct NoAccounts;
 
 impl Credentials for NoAccounts {
     fn access_token<'a>(&'a self, _account: &'a str) -> BoxFuture<'a, TokenAnswer> {
-        Box::pin(async { TokenAnswer::LoggedOut })
-    }
-
-    fn token_rejected<'a>(
-        &'a self,
-        _account: &'a str,
-        _rejected: &'a Secret,
-    ) -> BoxFuture<'a, TokenAnswer> {
         Box::pin(async { TokenAnswer::LoggedOut })
     }
 }
@@ -180,15 +174,6 @@ impl StaticCredentials {
 impl Credentials for StaticCredentials {
     fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer> {
         Box::pin(async move { self.answer(account) })
-    }
-
-    /// Nothing to refresh with: a refused token means the account is logged out.
-    fn token_rejected<'a>(
-        &'a self,
-        _account: &'a str,
-        _rejected: &'a Secret,
-    ) -> BoxFuture<'a, TokenAnswer> {
-        Box::pin(async { TokenAnswer::LoggedOut })
     }
 }
 
