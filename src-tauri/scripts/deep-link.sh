@@ -152,6 +152,28 @@ start_app started "$CALLBACK"
 wait_for_login "starting the app with the callback"
 log "a callback that started the app completed the login"
 
+# 3. Imgur revokes the login while the app's workers upload for the account: the upload waits
+#    for a new login (nothing lost) and the app tells its UI.
+python3 - "$API" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_fake/revoke", json.dumps({"account": "e2e-user"}).encode(),
+                                 {"Content-Type": "application/json"})
+assert json.load(urllib.request.urlopen(request))["revoked"] > 0
+PY
+"$UPSHOT" queue pause >/dev/null 2>&1
+python3 -c 'import base64,sys; sys.stdout.buffer.write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="))' >"$WORK/pixel.png"
+"$UPSHOT" upload --no-wait --json "$WORK/pixel.png" >"$WORK/queued.json" 2>/dev/null
+grep -q '"status":"queued"' "$WORK/queued.json" || fail "the upload was not queued: $(cat "$WORK/queued.json")"
+"$UPSHOT" queue resume >/dev/null 2>&1
+deadline=$((SECONDS + TIMEOUT))
+until grep -q "an upload waits for a new login; the UI was told" "$WORK/app-started.log"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "the app's workers did not hold the upload for a login"
+    sleep 0.3
+done
+"$UPSHOT" queue list --json | grep -q '"log_in_again"' || fail "the upload is not waiting for a login"
+[ -z "$(logged_in_as)" ] || fail "still shown as logged in after Imgur revoked the login"
+log "a revoked login holds the app's upload and the app tells its UI"
+
 # No token in the app's logs.
 TOKEN="$(python3 -c 'import sys,urllib.parse; print(dict(urllib.parse.parse_qsl(sys.argv[1].split("#",1)[1]))["access_token"])' "$CALLBACK")"
 if grep -qF "$TOKEN" "$WORK"/app*.log; then fail "a token reached the app's log"; fi

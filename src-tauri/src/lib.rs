@@ -10,7 +10,7 @@ mod login;
 mod window;
 
 pub use error::{Error, ErrorCode};
-pub use login::LOGIN_FINISHED;
+pub use login::{ACCOUNT_CHANGED, LOGIN_FINISHED};
 pub use window::MAIN_WINDOW;
 
 use tauri::Manager;
@@ -44,6 +44,7 @@ pub fn run() -> Result<(), Error> {
         .setup(|app| {
             let core = tauri::async_runtime::block_on(core::AppCore::open())?;
             app.manage(core);
+            login::forward_logouts(app.handle());
             register_deep_link(app);
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

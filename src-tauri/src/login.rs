@@ -13,6 +13,10 @@ use upshot_core::auth::{Account, AuthSession, DEEP_LINK_CALLBACK};
 /// The event the UI listens to.
 pub const LOGIN_FINISHED: &str = "login-finished";
 
+/// Sent when the account's state may have changed behind the UI's back (Imgur logged it out
+/// during an upload): the UI asks `account` again.
+pub const ACCOUNT_CHANGED: &str = "account-changed";
+
 /// What the UI is told when a login ends.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -108,4 +112,28 @@ pub fn open_urls(app: &AppHandle, urls: Vec<String>) {
             let _ = complete(&app, &url).await;
         });
     }
+}
+
+/// Tells the UI whenever an upload starts waiting for a login: Imgur logged the account out.
+pub fn forward_logouts(app: &AppHandle) {
+    let app = app.clone();
+    let mut events = app.state::<AppCore>().service.runner().subscribe();
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        use upshot_core::queue::WaitReason;
+        use upshot_core::runner::QueueEvent;
+        loop {
+            match events.recv().await {
+                Ok(QueueEvent::Waiting {
+                    reason: WaitReason::LogInAgain,
+                    ..
+                }) => {
+                    tracing::info!("an upload waits for a new login; the UI was told");
+                    let _ = app.emit(ACCOUNT_CHANGED, ());
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }

@@ -115,9 +115,16 @@ if (isTauri()) {
   void listen<LoginFinished>("login-finished", (event) => {
     showAccount(afterLogin(event.payload, accountState));
   });
-  invoke<Account | null>("account")
-    .then((account) => showAccount(fromAccount(account)))
-    .catch((error) => showAccount({ kind: "error", error: asCommandError(error), previous: accountState }));
+  const refreshAccount = (): void => {
+    invoke<Account | null>("account")
+      .then((account) => showAccount(fromAccount(account)))
+      .catch((error) => showAccount({ kind: "error", error: asCommandError(error), previous: accountState }));
+  };
+  // Imgur logged the account out during an upload: say so now, not at the next start.
+  void listen("account-changed", refreshAccount);
+  // A login or logout made with the CLI meanwhile shows when the window comes back.
+  window.addEventListener("focus", refreshAccount);
+  refreshAccount();
 } else {
   // `npm run dev` in a plain browser: no shell to log in through.
   showAccount({ kind: "anonymous" });
