@@ -25,6 +25,8 @@ log() { printf '[install-deps] %s\n' "$*"; }
 #   chromium                      a browser for UI tests, from Debian, never downloaded by npm
 #   curl, git                     fetching and version control in CI
 #   x11-utils                     xwininfo: the desktop smoke test waits for the app's window
+#   desktop-file-utils, xdg-utils the app registers upshot:// with the desktop at run time
+#   python3                       the deep-link end-to-end script reads JSON and plays the browser
 PACKAGES=(
     libwebkit2gtk-4.1-dev
     libayatana-appindicator3-dev
@@ -41,6 +43,9 @@ PACKAGES=(
     curl
     git
     x11-utils
+    desktop-file-utils
+    xdg-utils
+    python3
 )
 
 as_root() {

@@ -128,6 +128,12 @@ wait_for_login() {
 # 1. A second launch hands the callback to the running app.
 start_app first
 log "app running on $DISPLAY against $API"
+# The scheme was registered with the desktop at run time.
+grep -ls 'x-scheme-handler/upshot' "$XDG_DATA_HOME"/applications/*.desktop >/dev/null \
+    || fail "no .desktop entry for upshot:// in $XDG_DATA_HOME/applications"
+handler="$(xdg-mime query default x-scheme-handler/upshot 2>/dev/null || true)"
+[ -n "$handler" ] || fail "upshot:// has no default handler"
+log "upshot:// is registered ($handler)"
 [ -z "$(logged_in_as)" ] || fail "logged in before the test began"
 CALLBACK="$(approved_callback)"
 case "$CALLBACK" in upshot://oauth/callback\#*) ;; *) fail "unexpected callback: $CALLBACK" ;; esac
