@@ -1,12 +1,11 @@
-//! The app's handle on `upshot-core`: settings from the settings file and the environment,
-//! Imgur with the configured Client ID or the sandbox when none is configured, the upload
-//! service (logged in when an account is), and its workers running for as long as the app.
+//! The app's handle on `upshot-core`: the connection the core chooses for the app (Imgur, or
+//! the sandbox when no Client ID is configured), the upload service, and its workers running
+//! for as long as the app.
 
 use crate::{Error, ErrorCode};
-use upshot_core::connection::{Connection, config_dir};
+use upshot_core::UploadService;
+use upshot_core::connection::Connection;
 use upshot_core::runner::StopWhen;
-use upshot_core::{ResolvedSettings, SettingsOverrides, UploadService};
-use upshot_imgur::Secret;
 
 /// What every command reaches through Tauri's managed state.
 pub struct AppCore {
@@ -23,21 +22,13 @@ impl AppCore {
     pub async fn open() -> Result<Self, Error> {
         let startup =
             |error: &dyn std::fmt::Display| Error::new(ErrorCode::Startup, error.to_string());
-        let dir = config_dir().map_err(|error| startup(&error))?;
-        let settings = ResolvedSettings::resolve(dir, SettingsOverrides::from_env())
-            .map_err(|error| startup(&error))?;
-        let sandbox = settings.client_id.is_none();
-        let client_secret = std::env::var("UPSHOT_CLIENT_SECRET")
-            .ok()
-            .filter(|secret| !secret.is_empty())
-            .map(Secret::new);
-        let connection = Connection::open(&settings, sandbox, client_secret)
+        let (settings, connection) = Connection::open_for_app()
             .await
             .map_err(|error| startup(&error))?;
         let service = connection
             .service(&settings, 2)
             .map_err(|error| startup(&error))?;
-        if sandbox {
+        if connection.sandbox.is_some() {
             tracing::info!(api = %connection.api_base, "no Client ID configured: sandbox mode");
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -63,10 +63,10 @@ impl Connection {
         workers: u16,
     ) -> Result<UploadService, ServiceError> {
         let service = self.0.service(settings, usize::from(workers))?;
-        if let Some(session) = service.auth()
-            && session.secret_store() == VaultKind::File
-            && std::env::var_os("UPSHOT_SECRET_STORE").is_none()
-            && matches!(session.account().await, Ok(Some(_)))
+        if std::env::var_os("UPSHOT_SECRET_STORE").is_none()
+            && let Some(session) = service.auth()
+            && let Ok(Some(account)) = session.account().await
+            && account.secret_store == VaultKind::File
         {
             eprintln!(
                 "upshot: no system keychain answered; the login is kept in {} (readable only by you).",

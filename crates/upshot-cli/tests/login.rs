@@ -7,6 +7,15 @@ mod common;
 use common::{CLIENT_SECRET, Env, approve, stderr, stdout};
 use serde_json::Value;
 
+/// `upshot ARGS...` against the fake server, run to the end.
+async fn run(env: &Env, args: &[&str]) -> std::process::Output {
+    env.upshot_on_server().args(args).output().await.unwrap()
+}
+
+fn path(file: &std::path::Path) -> &str {
+    file.to_str().unwrap()
+}
+
 fn json_lines(output: &std::process::Output) -> Vec<Value> {
     stdout(output)
         .lines()
@@ -19,22 +28,12 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     let env = Env::start().await;
 
     // Not logged in yet.
-    let whoami = env
-        .upshot_on_server()
-        .args(["whoami", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let whoami = run(&env, &["whoami", "--json"]).await;
     assert!(whoami.status.success(), "{}", stderr(&whoami));
     assert_eq!(json_lines(&whoami)[0]["logged_in"], false);
 
     // Start: the address and the state as JSON.
-    let start = env
-        .upshot_on_server()
-        .args(["login", "--json", "--client-secret", CLIENT_SECRET])
-        .output()
-        .await
-        .unwrap();
+    let start = run(&env, &["login", "--json", "--client-secret", CLIENT_SECRET]).await;
     assert!(start.status.success(), "{}", stderr(&start));
     let start = &json_lines(&start)[0];
     let url = start["url"].as_str().unwrap();
@@ -45,12 +44,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
 
     // The browser comes back; the user pastes the address.
     let callback = approve(&env.server, url, "carol").await;
-    let done = env
-        .upshot_on_server()
-        .args(["login", "--callback", &callback])
-        .output()
-        .await
-        .unwrap();
+    let done = run(&env, &["login", "--callback", &callback]).await;
     assert!(done.status.success(), "{}", stderr(&done));
     assert!(
         stderr(&done).contains("Logged in as carol"),
@@ -66,12 +60,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     assert!(!stderr(&done).contains(&token) && !stdout(&done).contains(&token));
 
     // The same address again is refused: a login works once.
-    let again = env
-        .upshot_on_server()
-        .args(["login", "--callback", &callback])
-        .output()
-        .await
-        .unwrap();
+    let again = run(&env, &["login", "--callback", &callback]).await;
     assert_eq!(again.status.code(), Some(1));
     assert!(
         stderr(&again).contains("already completed"),
@@ -79,12 +68,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
         stderr(&again)
     );
 
-    let whoami = env
-        .upshot_on_server()
-        .args(["whoami", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let whoami = run(&env, &["whoami", "--json"]).await;
     let who = &json_lines(&whoami)[0];
     assert_eq!(who["logged_in"], true);
     assert_eq!(who["account"]["username"], "carol");
@@ -93,22 +77,10 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     // Uploads go to the account, unless --anonymous.
     let mine = env.png("mine.png", 20, 20);
     let anon = env.png("anon.png", 21, 20);
-    let up = env
-        .upshot_on_server()
-        .args(["upload", "--json"])
-        .arg(&mine)
-        .output()
-        .await
-        .unwrap();
+    let up = run(&env, &["upload", "--json", path(&mine)]).await;
     assert!(up.status.success(), "{}", stderr(&up));
     let mine_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
-    let up = env
-        .upshot_on_server()
-        .args(["upload", "--json", "--anonymous"])
-        .arg(&anon)
-        .output()
-        .await
-        .unwrap();
+    let up = run(&env, &["upload", "--json", "--anonymous", path(&anon)]).await;
     assert!(up.status.success(), "{}", stderr(&up));
     let anon_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
     let state = env.server.controls().state();
@@ -125,12 +97,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     assert_eq!(account_of(&anon_id), None);
 
     // My images.
-    let images = env
-        .upshot_on_server()
-        .args(["images", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let images = run(&env, &["images", "--json"]).await;
     assert!(images.status.success(), "{}", stderr(&images));
     let ids: Vec<String> = json_lines(&images)
         .iter()
@@ -139,30 +106,21 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     assert_eq!(ids, vec![mine_id.clone()]);
 
     // An account album with the image, listed; then an upload straight into it.
-    let created = env
-        .upshot_on_server()
-        .args(["album", "create", "--json", "--title", "Trip"])
-        .arg(&mine_id)
-        .output()
-        .await
-        .unwrap();
+    let created = run(
+        &env,
+        &["album", "create", "--json", "--title", "Trip", &mine_id],
+    )
+    .await;
     assert!(created.status.success(), "{}", stderr(&created));
     let album_id = json_lines(&created)[0]["id"].as_str().unwrap().to_owned();
     let more = env.png("more.png", 22, 20);
-    let up = env
-        .upshot_on_server()
-        .args(["upload", "--json", "--album", &album_id])
-        .arg(&more)
-        .output()
-        .await
-        .unwrap();
+    let up = run(
+        &env,
+        &["upload", "--json", "--album", &album_id, path(&more)],
+    )
+    .await;
     assert!(up.status.success(), "{}", stderr(&up));
-    let albums = env
-        .upshot_on_server()
-        .args(["albums", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let albums = run(&env, &["albums", "--json"]).await;
     assert!(albums.status.success(), "{}", stderr(&albums));
     let albums = json_lines(&albums);
     assert_eq!(albums.len(), 1);
@@ -170,40 +128,26 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     assert_eq!(albums[0]["images_count"], 2, "{albums:?}");
 
     // An anonymous album from the anonymous upload (by its deletehash), then add to it.
-    let anon_album = env
-        .upshot_on_server()
-        .args(["album", "create", "--anonymous", "--json"])
-        .arg(&anon_id)
-        .output()
-        .await
-        .unwrap();
+    let anon_album = run(
+        &env,
+        &["album", "create", "--anonymous", "--json", &anon_id],
+    )
+    .await;
     assert!(anon_album.status.success(), "{}", stderr(&anon_album));
     let anon_album = &json_lines(&anon_album)[0];
     let album_hash = anon_album["deletehash"].as_str().unwrap().to_owned();
     let extra = env.png("extra.png", 23, 20);
-    let up = env
-        .upshot_on_server()
-        .args(["upload", "--json", "--anonymous"])
-        .arg(&extra)
-        .output()
-        .await
-        .unwrap();
+    let up = run(&env, &["upload", "--json", "--anonymous", path(&extra)]).await;
     let extra_id = json_lines(&up)[0]["id"].as_str().unwrap().to_owned();
-    let added = env
-        .upshot_on_server()
-        .args(["album", "add", "--anonymous", &album_hash, &extra_id])
-        .output()
-        .await
-        .unwrap();
+    let added = run(
+        &env,
+        &["album", "add", "--anonymous", &album_hash, &extra_id],
+    )
+    .await;
     assert!(added.status.success(), "{}", stderr(&added));
 
     // Delete several at once from the history.
-    let deleted = env
-        .upshot_on_server()
-        .args(["delete", "--json", &mine_id, &anon_id])
-        .output()
-        .await
-        .unwrap();
+    let deleted = run(&env, &["delete", "--json", &mine_id, &anon_id]).await;
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     let state = env.server.controls().state();
     for id in [&mine_id, &anon_id] {
@@ -225,12 +169,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
         .await
         .unwrap();
     let elsewhere_id = elsewhere["data"]["id"].as_str().unwrap().to_owned();
-    let deleted = env
-        .upshot_on_server()
-        .args(["delete", &elsewhere_id])
-        .output()
-        .await
-        .unwrap();
+    let deleted = run(&env, &["delete", &elsewhere_id]).await;
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     let state = env.server.controls().state();
     assert!(
@@ -243,19 +182,14 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
     );
 
     // Log out: tokens gone, uploads anonymous again.
-    let out = env.upshot_on_server().arg("logout").output().await.unwrap();
+    let out = run(&env, &["logout"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("Logged out of carol"));
     let secrets = std::fs::read_to_string(env.data_dir().join("secrets.json")).unwrap();
     assert!(!secrets.contains(&token), "the token is forgotten");
-    let whoami = env
-        .upshot_on_server()
-        .args(["whoami", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let whoami = run(&env, &["whoami", "--json"]).await;
     assert_eq!(json_lines(&whoami)[0]["logged_in"], false);
-    let images = env.upshot_on_server().arg("images").output().await.unwrap();
+    let images = run(&env, &["images"]).await;
     assert_eq!(images.status.code(), Some(1));
     assert!(
         stderr(&images).contains("not logged in"),
@@ -268,12 +202,7 @@ async fn log_in_upload_to_the_account_use_albums_and_log_out() {
 async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
     let env = Env::start().await;
     let denied = "upshot://oauth/callback#error=access_denied&state=whatever";
-    let output = env
-        .upshot_on_server()
-        .args(["login", "--callback", denied])
-        .output()
-        .await
-        .unwrap();
+    let output = run(&env, &["login", "--callback", denied]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("cancelled on Imgur's page"),
@@ -283,12 +212,7 @@ async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
 
     let forged =
         "upshot://oauth/callback#access_token=a&refresh_token=b&account_username=eve&state=forged";
-    let output = env
-        .upshot_on_server()
-        .args(["login", "--callback", forged])
-        .output()
-        .await
-        .unwrap();
+    let output = run(&env, &["login", "--callback", forged]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("does not belong to a login started by Upshot"));
     assert!(
@@ -299,12 +223,7 @@ async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
     env.server
         .controls()
         .inject(fake_imgur::Fault::AuthorizeBroken, 1, None);
-    let output = env
-        .upshot_on_server()
-        .args(["login", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let output = run(&env, &["login", "--json"]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("login page is not working"),
@@ -313,12 +232,6 @@ async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
     );
     // Uploads go on anonymously.
     let file = env.png("still.png", 12, 12);
-    let up = env
-        .upshot_on_server()
-        .arg("upload")
-        .arg(&file)
-        .output()
-        .await
-        .unwrap();
+    let up = run(&env, &["upload", path(&file)]).await;
     assert!(up.status.success(), "{}", stderr(&up));
 }

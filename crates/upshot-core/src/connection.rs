@@ -8,7 +8,7 @@ use crate::clock::SystemClock;
 use crate::runner::RunnerConfig;
 use crate::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_PORT, Sandbox};
 use crate::service::{LoginOptions, ServiceError, UploadService};
-use crate::{CoreError, ResolvedSettings};
+use crate::{CoreError, ResolvedSettings, SettingsOverrides};
 use std::path::PathBuf;
 use std::sync::Arc;
 use upshot_imgur::Secret;
@@ -58,6 +58,20 @@ impl Connection {
             sandbox: None,
             client_secret,
         })
+    }
+
+    /// How the desktop app (which takes no flags) connects: settings from the file and the
+    /// environment, the sandbox when no Client ID is configured, the client secret from
+    /// `UPSHOT_CLIENT_SECRET`.
+    pub async fn open_for_app() -> Result<(ResolvedSettings, Self), CoreError> {
+        let settings = ResolvedSettings::resolve(config_dir()?, SettingsOverrides::from_env())?;
+        let sandbox = settings.client_id.is_none();
+        let client_secret = std::env::var("UPSHOT_CLIENT_SECRET")
+            .ok()
+            .filter(|secret| !secret.is_empty())
+            .map(Secret::new);
+        let connection = Self::open(&settings, sandbox, client_secret).await?;
+        Ok((settings, connection))
     }
 
     /// The upload service for this connection, logged in as the account of its Client ID

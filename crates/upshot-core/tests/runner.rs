@@ -137,13 +137,7 @@ async fn a_logged_in_upload_that_arrived_before_a_crash_is_not_sent_again() {
     let id = upload_then_die(&world, Some("alice"), &Auth::bearer(token)).await;
     assert_eq!(world.server.controls().state().uploads.len(), 1);
 
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    world
-        .service
-        .runner()
-        .run(StopWhen::Finished(vec![id]), shutdown)
-        .await
-        .unwrap();
+    run_until(&world, StopWhen::Finished(vec![id])).await;
 
     let job = world.service.job(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Done);
@@ -168,13 +162,7 @@ async fn a_logged_in_upload_that_arrived_before_a_crash_is_not_sent_again() {
 async fn an_anonymous_upload_in_flight_at_a_crash_is_sent_again_once() {
     let world = world().await;
     let id = upload_then_die(&world, None, &Auth::client_id(CLIENT_ID)).await;
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    world
-        .service
-        .runner()
-        .run(StopWhen::Finished(vec![id]), shutdown)
-        .await
-        .unwrap();
+    run_until(&world, StopWhen::Finished(vec![id])).await;
     let job = world.service.job(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Done);
     // Anonymous uploads cannot be looked up afterwards: the documented bound is one duplicate.
@@ -196,13 +184,7 @@ async fn a_revoked_login_holds_the_accounts_jobs_instead_of_failing_them() {
         jobs.push(job);
     }
     let ids = world.service.runner().enqueue(jobs).await.unwrap();
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    world
-        .service
-        .runner()
-        .run(StopWhen::Settled(ids.clone()), shutdown)
-        .await
-        .unwrap();
+    run_until(&world, StopWhen::Settled(ids.clone())).await;
     for id in ids {
         let job = world.service.job(id).await.unwrap().unwrap();
         assert_eq!(job.state, JobState::Deferred, "{job:?}");
@@ -236,13 +218,7 @@ async fn a_clipboard_image_is_spooled_before_it_is_queued_and_removed_after_uplo
     );
     assert_eq!(job.priority, 0, "clipboard uploads are interactive");
 
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    world
-        .service
-        .runner()
-        .run(StopWhen::Finished(vec![id]), shutdown)
-        .await
-        .unwrap();
+    run_until(&world, StopWhen::Finished(vec![id])).await;
     let job = world.service.job(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Done);
     assert!(
@@ -374,6 +350,12 @@ async fn a_429_of_any_shape_defers_the_queue_until_the_reset_and_it_resumes_then
     }
 }
 
+/// Runs the workers until `stop` says so.
+async fn run_until(world: &World, stop: StopWhen) {
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    world.service.runner().run(stop, shutdown).await.unwrap();
+}
+
 /// Two workers that never poll: only wake-ups end an idle worker's sleep.
 async fn two_workers_that_never_poll() -> World {
     world_with(
@@ -431,13 +413,7 @@ async fn an_idle_worker_is_woken_when_the_last_job_finishes() {
 async fn jobs_claimed_ahead_are_uploaded_once_or_given_back_at_a_stop() {
     let world = two_workers_that_never_poll().await;
     let ids = enqueue_pngs(&world, 30, 1000).await;
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    world
-        .service
-        .runner()
-        .run(StopWhen::Finished(ids.clone()), shutdown)
-        .await
-        .unwrap();
+    run_until(&world, StopWhen::Finished(ids.clone())).await;
     let uploads = world.server.controls().state().uploads;
     assert_eq!(uploads.len(), 30, "each job once");
     for id in &ids {

@@ -4,6 +4,7 @@ use super::print_json;
 use crate::cli::{AlbumCommand, GlobalOptions, ImagesArgs, JsonArgs, LoginArgs};
 use crate::context::{Connection, settings};
 use crate::exit::Status;
+use crate::progress::now_millis;
 use std::io::{BufRead, IsTerminal};
 use upshot_core::auth::loopback::LoopbackListener;
 use upshot_core::auth::{AuthError, AuthSession};
@@ -238,11 +239,4 @@ pub async fn album(global: &GlobalOptions, command: &AlbumCommand) -> Result<Sta
     }
     close(connection, service).await;
     Ok(Status::Success)
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

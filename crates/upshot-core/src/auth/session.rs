@@ -4,7 +4,7 @@
 
 use super::callback::{Grant, parse_callback};
 use super::state::LoginStates;
-use super::vault::{SecretVault, VaultKind};
+use super::vault::{SecretVault, VaultError, VaultKind};
 use super::{AuthError, TokenAnswer};
 use crate::clock::{Clock, UnixMillis};
 use crate::queue::JobQueue;
@@ -72,6 +72,10 @@ pub struct AuthSession {
     callbacks: Vec<Url>,
     /// One refresh at a time: two workers finding the token stale refresh it once.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// The current access token, so an upload does not ask the keychain each time. It belongs
+    /// to the grant whose expiry it is stored with: the database's `expires_at` changes with
+    /// every grant in any process, so a grant made elsewhere is noticed and read afresh.
+    current: std::sync::Mutex<Option<(i64, Secret)>>,
 }
 
 impl AuthSession {
@@ -95,17 +99,13 @@ impl AuthSession {
             client_secret,
             callbacks,
             refresh_lock: tokio::sync::Mutex::new(()),
+            current: std::sync::Mutex::new(None),
         }
     }
 
     /// The Client ID.
     pub fn client_id(&self) -> &str {
         &self.client_id
-    }
-
-    /// Where secrets are kept.
-    pub fn secret_store(&self) -> VaultKind {
-        self.vault.kind()
     }
 
     /// The callbacks a login may come back to.
@@ -153,20 +153,16 @@ impl AuthSession {
 
     /// Stores a client secret in the vault (so refreshes work without the flag next time).
     pub async fn remember_client_secret(&self, secret: Secret) -> Result<(), AuthError> {
-        let vault = self.vault.clone();
         let key = client_secret_key(&self.client_id);
-        tokio::task::spawn_blocking(move || vault.set(&key, &secret))
-            .await
-            .map_err(|error| AuthError::Task(error.to_string()))??;
-        Ok(())
+        self.in_vault(move |vault| vault.set(&key, &secret)).await
     }
 
     /// The account logged in (or logged out by Imgur, with the reason), if any.
     pub async fn account(&self) -> Result<Option<Account>, AuthError> {
         let client_id = self.client_id.clone();
-        let store = self.vault.kind();
+        let vault = self.vault.clone();
         Ok(self
-            .blocking(move |db| read_account(&db.connect()?, &client_id, store))
+            .blocking(move |db| read_account(&db.connect()?, &client_id, &vault))
             .await??)
     }
 
@@ -245,11 +241,11 @@ impl AuthSession {
         if account.username != username || !account.is_active() {
             return Ok(TokenAnswer::LoggedOut);
         }
-        let Some(tokens) = self.tokens().await? else {
+        let Some(access) = self.access_token_of(account.expires_at.as_millis()).await? else {
             return Ok(TokenAnswer::LoggedOut);
         };
         if account.expires_at.as_millis() - self.now() > REFRESH_AHEAD_MS {
-            return Ok(TokenAnswer::Token(Secret::new(tokens.access_token)));
+            return Ok(TokenAnswer::Token(access));
         }
         match self.refresh(username, None).await {
             Ok(token) => Ok(TokenAnswer::Token(token)),
@@ -257,7 +253,7 @@ impl AuthSession {
             // Not expired yet: use it while a refresh cannot be made.
             Err(error) if account.expires_at.as_millis() > self.now() => {
                 tracing::warn!("could not refresh the login ahead of time: {error}");
-                Ok(TokenAnswer::Token(Secret::new(tokens.access_token)))
+                Ok(TokenAnswer::Token(access))
             }
             Err(error) => Ok(TokenAnswer::TryLater(error.to_string())),
         }
@@ -330,11 +326,9 @@ impl AuthSession {
         };
         let json =
             serde_json::to_string(&tokens).map_err(|error| AuthError::Task(error.to_string()))?;
-        let vault = self.vault.clone();
         let key = tokens_key(&self.client_id);
-        tokio::task::spawn_blocking(move || vault.set(&key, &Secret::new(json)))
-            .await
-            .map_err(|error| AuthError::Task(error.to_string()))??;
+        self.in_vault(move |vault| vault.set(&key, &Secret::new(json)))
+            .await?;
         let client_id = self.client_id.clone();
         let username = grant.account_username.clone();
         let account_id = grant.account_id.and_then(|id| i64::try_from(id).ok());
@@ -343,7 +337,8 @@ impl AuthSession {
                 .unwrap_or(i64::MAX / 2_000)
                 .saturating_mul(1000),
         );
-        let store = self.vault.kind();
+        *self.lock_current() = Some((expires_at, grant.access_token.clone()));
+        let vault = self.vault.clone();
         let account = self
             .blocking(move |db| -> Result<Option<Account>, StoreError> {
                 let conn = db.connect()?;
@@ -369,7 +364,7 @@ impl AuthSession {
                 )
                 .ctx(&conn)?;
                 JobQueue::new(&conn).release_login(&username, now)?;
-                read_account(&conn, &client_id, store)
+                read_account(&conn, &client_id, &vault)
             })
             .await??;
         account.ok_or(AuthError::NotLoggedIn)
@@ -397,20 +392,36 @@ impl AuthSession {
     }
 
     async fn forget_tokens(&self) -> Result<(), AuthError> {
-        let vault = self.vault.clone();
+        *self.lock_current() = None;
         let key = tokens_key(&self.client_id);
-        tokio::task::spawn_blocking(move || vault.delete(&key))
-            .await
-            .map_err(|error| AuthError::Task(error.to_string()))??;
-        Ok(())
+        self.in_vault(move |vault| vault.delete(&key)).await
+    }
+
+    /// The access token of the grant that expires at `expires_at`: from memory when that grant
+    /// is the one held, else from the vault (and then held).
+    async fn access_token_of(&self, expires_at: i64) -> Result<Option<Secret>, AuthError> {
+        if let Some((held_for, token)) = self.lock_current().as_ref()
+            && *held_for == expires_at
+        {
+            return Ok(Some(token.clone()));
+        }
+        let Some(tokens) = self.tokens().await? else {
+            return Ok(None);
+        };
+        let token = Secret::new(tokens.access_token);
+        *self.lock_current() = Some((expires_at, token.clone()));
+        Ok(Some(token))
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<(i64, Secret)>> {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn tokens(&self) -> Result<Option<StoredTokens>, AuthError> {
-        let vault = self.vault.clone();
         let key = tokens_key(&self.client_id);
-        let stored = tokio::task::spawn_blocking(move || vault.get(&key))
-            .await
-            .map_err(|error| AuthError::Task(error.to_string()))??;
+        let stored = self.in_vault(move |vault| vault.get(&key)).await?;
         match stored {
             None => Ok(None),
             Some(json) => serde_json::from_str(json.expose())
@@ -424,9 +435,17 @@ impl AuthSession {
         if let Some(secret) = &self.client_secret {
             return Ok(Some(secret.clone()));
         }
-        let vault = self.vault.clone();
         let key = client_secret_key(&self.client_id);
-        Ok(tokio::task::spawn_blocking(move || vault.get(&key))
+        self.in_vault(move |vault| vault.get(&key)).await
+    }
+
+    /// Runs `f` on the vault off the async threads (the keychain may block on D-Bus).
+    async fn in_vault<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SecretVault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let vault = self.vault.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&vault))
             .await
             .map_err(|error| AuthError::Task(error.to_string()))??)
     }
@@ -454,10 +473,12 @@ fn client_secret_key(client_id: &str) -> String {
     format!("client-secret:{client_id}")
 }
 
+/// The account row of `client_id`; the vault is asked where it keeps secrets only when there
+/// is one (asking may mean a D-Bus round trip).
 fn read_account(
     conn: &rusqlite::Connection,
     client_id: &str,
-    store: VaultKind,
+    vault: &SecretVault,
 ) -> Result<Option<Account>, StoreError> {
     conn.query_row(
         "SELECT username, account_id, expires_at, logged_in_at, logged_out_reason \
@@ -472,7 +493,7 @@ fn read_account(
                 expires_at: UnixMillis(row.get(2)?),
                 logged_in_at: UnixMillis(row.get(3)?),
                 logged_out_reason: row.get(4)?,
-                secret_store: store,
+                secret_store: vault.kind(),
             })
         },
     )

@@ -147,12 +147,8 @@ impl UploadService {
         Ok(())
     }
 
-    /// The account's token, for calls that need it.
-    pub(super) async fn account_auth(&self) -> Result<Auth, ServiceError> {
-        self.bearer().await
-    }
-
-    async fn bearer(&self) -> Result<Auth, ServiceError> {
+    /// The logged-in account's token, for calls made as the account.
+    pub(super) async fn bearer(&self) -> Result<Auth, ServiceError> {
         let (_, token) = self.session()?.bearer().await?;
         Ok(Auth::bearer(token))
     }

@@ -553,7 +553,7 @@ impl UploadService {
         }
         let (auth, handle) = match &entry.deletehash {
             Some(hash) => (Auth::client_id(&self.client_id), hash.clone()),
-            None => (self.account_auth().await?, entry.imgur_id.clone()),
+            None => (self.bearer().await?, entry.imgur_id.clone()),
         };
         self.spend(RequestCost::CALL).await?;
         let response = self.client.delete_image(&auth, &handle).await;
