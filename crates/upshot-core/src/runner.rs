@@ -632,10 +632,20 @@ impl Runner {
 
     /// Asks the governor whether `job`'s upload may go now (recording it when it may).
     async fn admit(&self, job: &Job) -> Result<Admission, RunnerError> {
+        let cost = self.shared.governor.config().upload_request();
+        self.admit_as(job, Priority::from_level(job.priority), cost)
+            .await
+    }
+
+    /// Asks the governor whether a request of `cost` for `job`'s Client ID may go now.
+    async fn admit_as(
+        &self,
+        job: &Job,
+        priority: Priority,
+        cost: RequestCost,
+    ) -> Result<Admission, RunnerError> {
         let governor = self.shared.governor.clone();
         let client_id = job.client_id.clone();
-        let priority = Priority::from_level(job.priority);
-        let cost = governor.config().upload_request();
         Ok(
             tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
                 .await
@@ -829,14 +839,10 @@ impl Runner {
     async fn find_earlier_upload(&self, auth: &Auth, job: &Job) -> Option<Image> {
         let name = job.upload_name();
         for page in 0..3 {
-            let governor = self.shared.governor.clone();
-            let client_id = job.client_id.clone();
-            let admitted = tokio::task::spawn_blocking(move || {
-                governor.try_spend(&client_id, Priority::Interactive, RequestCost::CALL)
-            })
-            .await
-            .ok()
-            .and_then(Result::ok);
+            let admitted = self
+                .admit_as(job, Priority::Interactive, RequestCost::CALL)
+                .await
+                .ok();
             if admitted != Some(Admission::Now) {
                 return None;
             }
