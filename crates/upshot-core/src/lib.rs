@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod clock;
 pub mod connection;
+pub mod content_hash;
 pub mod error;
 pub mod governor;
 pub mod history;
@@ -23,6 +24,7 @@ pub mod service;
 pub mod settings;
 pub mod spool;
 pub mod store;
+pub mod watch;
 pub mod when;
 
 pub use error::CoreError;

@@ -309,6 +309,23 @@ impl Runner {
         Ok(ids)
     }
 
+    /// Tells the workers (and subscribers) about jobs queued through another handle on the same
+    /// database (a watched folder's own transaction), so they start at once instead of at the
+    /// next poll.
+    pub fn announce(&self, ids: &[JobId]) {
+        for id in ids {
+            self.emit(QueueEvent::Queued { job: *id });
+        }
+        if !ids.is_empty() {
+            self.shared.wake.notify_waiters();
+        }
+    }
+
+    /// The time on the runner's clock (ms since the epoch).
+    pub fn now_millis(&self) -> i64 {
+        self.now()
+    }
+
     /// Looks a job up.
     pub async fn job(&self, id: JobId) -> Result<Option<Job>, RunnerError> {
         Ok(self

@@ -34,7 +34,7 @@ pub const RATE_LIMITED_FLAG_PREFIX: &str = "rate_limited_until:";
 /// Every column of `jobs`, in the order [`RawJob::read`] reads them.
 const JOB_COLUMNS: &str = "id, source_path, origin, priority, client_id, account, album, title, \
     description, state, run_after, wait_reason, attempts, error_kind, error_message, bytes_sent, \
-    bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at";
+    bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at, content_hash";
 
 /// The queue over one connection. Cheap to make: build one wherever a connection is at hand.
 #[derive(Debug, Clone, Copy)]
@@ -380,6 +380,45 @@ impl<'c> JobQueue<'c> {
         self.require(id)
     }
 
+    /// Cancels a job that has not started sending (queued or deferred) and records why, e.g.
+    /// "removed from the watched folder before upload". Returns `false`, changing nothing, when
+    /// the job is being sent or is already finished: a worker holding it decides its fate.
+    pub fn cancel_unstarted(&self, id: JobId, reason: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'cancelled', run_after = NULL, wait_reason = NULL, \
+                 error_kind = NULL, error_message = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND state IN ('queued', 'deferred')",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, reason, now]))
+            .ctx(self.conn)?;
+        Ok(changed == 1)
+    }
+
+    /// Points a job that has not started sending at another file with the same content (the
+    /// file was renamed, or the original was removed and a copy remains). Returns `false` when
+    /// the job is being sent or finished.
+    pub fn repoint_unstarted(
+        &self,
+        id: JobId,
+        path: &std::path::Path,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let text = path.to_str().ok_or_else(|| StoreError::NonUtf8Path {
+            path: path.to_path_buf(),
+        })?;
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET source_path = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND state IN ('queued', 'deferred')",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, text, now]))
+            .ctx(self.conn)?;
+        Ok(changed == 1)
+    }
+
     /// Queues a failed or cancelled job again from scratch (attempts, error and lease cleared).
     /// A worker still sending it (cancelled mid-upload) gets [`LeaseCheck::Lost`] and stops.
     pub fn retry(&self, id: JobId, now: i64) -> Result<Job, StoreError> {
@@ -657,8 +696,8 @@ fn insert_job(conn: &Connection, job: &NewJob, now: i64) -> Result<JobId, StoreE
     let marker = format!("{:032x}", rand::random::<u128>());
     conn.prepare_cached(
         "INSERT INTO jobs (source_path, origin, priority, client_id, account, album, title, \
-         description, state, bytes_total, marker, spooled, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12, ?12)",
+         description, state, bytes_total, marker, spooled, created_at, updated_at, content_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12, ?12, ?13)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -673,7 +712,8 @@ fn insert_job(conn: &Connection, job: &NewJob, now: i64) -> Result<JobId, StoreE
             i64::try_from(job.bytes_total).unwrap_or(i64::MAX),
             marker,
             job.spooled,
-            now
+            now,
+            job.content_hash
         ])
     })
     .ctx(conn)?;
@@ -766,6 +806,7 @@ struct RawJob {
     history_id: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    content_hash: Option<String>,
 }
 
 impl RawJob {
@@ -795,6 +836,7 @@ impl RawJob {
             history_id: row.get(21)?,
             created_at: row.get(22)?,
             updated_at: row.get(23)?,
+            content_hash: row.get(24)?,
         })
     }
 
@@ -870,6 +912,7 @@ impl RawJob {
             history_id: self.history_id.map(HistoryId),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            content_hash: self.content_hash,
             waiting,
         })
     }

@@ -222,6 +222,9 @@ pub struct NewJob {
     pub spooled: bool,
     /// The file's size if known (0 if not), so progress and projections can show it early.
     pub bytes_total: u64,
+    /// BLAKE3 of the content, where the source hashed it (watched folders), so the same
+    /// content is recognised under another name or after a restart.
+    pub content_hash: Option<String>,
 }
 
 impl NewJob {
@@ -241,6 +244,7 @@ impl NewJob {
             description: None,
             spooled: false,
             bytes_total: 0,
+            content_hash: None,
         }
     }
 }
@@ -296,6 +300,8 @@ pub struct Job {
     pub created_at: i64,
     /// When it last changed (ms).
     pub updated_at: i64,
+    /// BLAKE3 of the content when the source hashed it.
+    pub content_hash: Option<String>,
     /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
     /// flag and a client id's rate limit).
     pub waiting: Option<Waiting>,

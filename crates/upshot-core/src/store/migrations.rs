@@ -72,8 +72,31 @@ CREATE TABLE accounts (
 );
 "#;
 
+/// Migration 4: watched folders. Each job may carry its content's BLAKE3, so the same content
+/// is recognised under another name, after a restart or in a copy; `watch_files` remembers
+/// every file a watched folder handed over (its size and modification time, so a rescan
+/// recognises it without reading it again), the job it went to, and whether the after-upload
+/// action (move, delete) was carried out.
+const MIGRATION_4: &str = r#"
+ALTER TABLE jobs ADD COLUMN content_hash TEXT;
+CREATE INDEX jobs_content_hash ON jobs(content_hash) WHERE content_hash IS NOT NULL;
+CREATE TABLE watch_files (
+  path         TEXT PRIMARY KEY,
+  folder       TEXT    NOT NULL,
+  size         INTEGER NOT NULL,
+  mtime_ns     INTEGER NOT NULL,
+  content_hash TEXT    NOT NULL,
+  job_id       INTEGER NOT NULL,
+  duplicate    INTEGER NOT NULL DEFAULT 0,
+  action_done  INTEGER NOT NULL DEFAULT 0,
+  seen_at      INTEGER NOT NULL
+);
+CREATE INDEX watch_files_folder ON watch_files(folder);
+CREATE INDEX watch_files_job ON watch_files(job_id);
+"#;
+
 /// Every migration, in order.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
 
 /// The schema version this build writes: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

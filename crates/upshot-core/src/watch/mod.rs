@@ -1,0 +1,24 @@
+//! Watched folders: whatever lands in them is uploaded once, when it is complete, and what
+//! arrived while Upshot was not running is caught up at start (docs/WATCH.md).
+//!
+//! - [`config`] holds the saved folders (`watch.json`), shared by the CLI and the app;
+//! - [`patterns`] says which paths a folder takes;
+//! - [`settle`] says when a file is complete;
+//! - [`scan`] catches up;
+//! - [`records`] is the database side of exactly once (content hash and path);
+//! - [`actions`] keeps, moves or deletes a file after a confirmed upload;
+//! - [`engine`] runs the [`Watcher`], tying them to notify's events and the queue.
+
+pub mod actions;
+mod batch;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod patterns;
+pub mod records;
+pub mod scan;
+pub mod settle;
+
+pub use config::{AfterUpload, WATCH_FILE, WatchList, WatchedFolder};
+pub use engine::{FolderSource, FolderStatus, WatchEvent, WatchOptions, Watcher};
+pub use error::WatchError;

@@ -1,0 +1,364 @@
+//! The database side of "exactly once": which files a watched folder handed over, with what
+//! content, to which job. Every decision is one `BEGIN IMMEDIATE` transaction, so the app and
+//! `upshot watch` watching the same folder never queue a file twice.
+
+use super::settle::FileStamp;
+use crate::queue::{JobId, JobQueue, NewJob};
+use crate::store::{SqlContext, StoreError};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A complete file, hashed, ready to be handed over.
+#[derive(Debug, Clone)]
+pub struct ReadyFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The watched folder's key ([`WatchedFolder::key`](super::WatchedFolder::key)).
+    pub folder: String,
+    /// Size and modification time when hashed.
+    pub stamp: FileStamp,
+    /// BLAKE3 of the content.
+    pub hash: String,
+    /// The job to queue if the content is new (origin, Client ID, account, album).
+    pub job: NewJob,
+    /// Queue it even when the same content was uploaded or queued before.
+    pub upload_copies: bool,
+}
+
+/// What became of a ready file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Admission {
+    /// Queued as a new job.
+    Queued {
+        /// The job.
+        job: JobId,
+    },
+    /// The same content is uploaded or queued already: reported, not sent again.
+    Duplicate {
+        /// The job with that content.
+        job: JobId,
+        /// Its link, when it is uploaded.
+        link: Option<String>,
+    },
+    /// Handed over before, unchanged (a rescan or a restart found it again).
+    Known,
+}
+
+/// What removing a file did to its job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Removal {
+    /// Nothing to do: not handed over, or already uploaded.
+    Nothing,
+    /// Its job had not started and was cancelled, with the reason.
+    Cancelled {
+        /// The job.
+        job: JobId,
+    },
+    /// Its job now sends a copy of the same content that is still there.
+    Repointed {
+        /// The job.
+        job: JobId,
+        /// The copy.
+        to: PathBuf,
+    },
+}
+
+/// The reason a cancelled job shows.
+pub const REMOVED_REASON: &str = "removed from the watched folder before it was uploaded";
+
+fn path_text(path: &Path) -> Result<&str, StoreError> {
+    path.to_str().ok_or_else(|| StoreError::NonUtf8Path {
+        path: path.to_path_buf(),
+    })
+}
+
+/// `watch_files` over one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchRecords<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> WatchRecords<'c> {
+    /// The records in `conn`'s database.
+    pub fn new(conn: &'c Connection) -> Self {
+        Self { conn }
+    }
+
+    fn immediate(&self) -> Result<Transaction<'c>, StoreError> {
+        Transaction::new_unchecked(self.conn, TransactionBehavior::Immediate).ctx(self.conn)
+    }
+
+    /// Every file of a folder the database knows, with its stamp when handed over (for scans).
+    pub fn known_stamps(&self, folder: &str) -> Result<HashMap<PathBuf, FileStamp>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, size, mtime_ns FROM watch_files WHERE folder = ?1")
+            .ctx(self.conn)?;
+        let rows = stmt
+            .query_map([folder], |row| {
+                let path: String = row.get(0)?;
+                let size: i64 = row.get(1)?;
+                Ok((
+                    PathBuf::from(path),
+                    FileStamp {
+                        size: u64::try_from(size).unwrap_or(0),
+                        mtime_ns: row.get(2)?,
+                    },
+                ))
+            })
+            .ctx(self.conn)?;
+        rows.collect::<Result<HashMap<_, _>, _>>().ctx(self.conn)
+    }
+
+    /// Hands over ready files in one transaction: each is queued, reported as a duplicate of
+    /// the job with the same content, or recognised as handed over already.
+    pub fn admit(&self, files: &[ReadyFile], now: i64) -> Result<Vec<Admission>, StoreError> {
+        let tx = self.immediate()?;
+        let queue = JobQueue::new(&tx);
+        let mut admissions = Vec::with_capacity(files.len());
+        for file in files {
+            let path = path_text(&file.path)?;
+            let stored: Option<(i64, i64, String)> = tx
+                .prepare_cached(
+                    "SELECT size, mtime_ns, content_hash FROM watch_files WHERE path = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row([path], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                        .optional()
+                })
+                .ctx(&tx)?;
+            let size = i64::try_from(file.stamp.size).unwrap_or(i64::MAX);
+            if stored.as_ref() == Some(&(size, file.stamp.mtime_ns, file.hash.clone())) {
+                admissions.push(Admission::Known);
+                continue;
+            }
+            let existing = if file.upload_copies {
+                None
+            } else {
+                live_job_with_content(&tx, &file.hash)?
+            };
+            let (job, duplicate, admission) = match existing {
+                Some((job, link)) => (job, true, Admission::Duplicate { job, link }),
+                None => {
+                    let mut new_job = file.job.clone();
+                    new_job.source_path = file.path.clone();
+                    new_job.bytes_total = file.stamp.size;
+                    new_job.content_hash = Some(file.hash.clone());
+                    let job = queue.enqueue(&new_job, now)?;
+                    (job, false, Admission::Queued { job })
+                }
+            };
+            tx.prepare_cached(
+                "INSERT INTO watch_files (path, folder, size, mtime_ns, content_hash, job_id, \
+                 duplicate, action_done, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8) \
+                 ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, \
+                 content_hash = ?5, job_id = ?6, duplicate = ?7, action_done = 0, seen_at = ?8",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    path,
+                    file.folder,
+                    size,
+                    file.stamp.mtime_ns,
+                    file.hash,
+                    job.0,
+                    duplicate,
+                    now
+                ])
+            })
+            .ctx(&tx)?;
+            admissions.push(admission);
+        }
+        tx.commit().ctx(self.conn)?;
+        Ok(admissions)
+    }
+
+    /// A file (or a directory, for everything below it) left the folder. A job that has not
+    /// started is given to a remaining copy of the same content, or cancelled with
+    /// [`REMOVED_REASON`]; an upload under way or done is left alone.
+    pub fn removed(&self, path: &Path, now: i64) -> Result<Vec<(PathBuf, Removal)>, StoreError> {
+        let tx = self.immediate()?;
+        let text = path_text(path)?;
+        let below = format!(
+            "{}{}",
+            text.trim_end_matches('/'),
+            std::path::MAIN_SEPARATOR
+        );
+        let rows: Vec<(String, i64, bool)> = tx
+            .prepare_cached(
+                "SELECT path, job_id, duplicate FROM watch_files \
+                 WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![text, below], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect()
+            })
+            .ctx(&tx)?;
+        let queue = JobQueue::new(&tx);
+        let mut outcomes = Vec::new();
+        for (gone, job, duplicate) in rows {
+            let gone_path = PathBuf::from(&gone);
+            if gone_path.exists() {
+                continue;
+            }
+            let job = JobId(job);
+            let state: Option<String> = tx
+                .prepare_cached("SELECT state FROM jobs WHERE id = ?1")
+                .and_then(|mut stmt| stmt.query_row([job.0], |row| row.get(0)).optional())
+                .ctx(&tx)?;
+            let unstarted = matches!(state.as_deref(), Some("queued" | "deferred"));
+            if !unstarted {
+                // Uploaded (or under way): the row keeps the content known.
+                outcomes.push((gone_path, Removal::Nothing));
+                continue;
+            }
+            tx.prepare_cached("DELETE FROM watch_files WHERE path = ?1")
+                .and_then(|mut stmt| stmt.execute([&gone]))
+                .ctx(&tx)?;
+            if duplicate {
+                outcomes.push((gone_path, Removal::Nothing));
+                continue;
+            }
+            let copies: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT path FROM watch_files WHERE job_id = ?1 AND duplicate = 1 \
+                     ORDER BY seen_at, path",
+                )
+                .and_then(|mut stmt| stmt.query_map([job.0], |row| row.get(0))?.collect())
+                .ctx(&tx)?;
+            let copy = copies.into_iter().find(|copy| Path::new(copy).is_file());
+            let outcome = match copy {
+                Some(copy) if queue.repoint_unstarted(job, Path::new(&copy), now)? => {
+                    tx.prepare_cached("UPDATE watch_files SET duplicate = 0 WHERE path = ?1")
+                        .and_then(|mut stmt| stmt.execute([&copy]))
+                        .ctx(&tx)?;
+                    Removal::Repointed {
+                        job,
+                        to: PathBuf::from(copy),
+                    }
+                }
+                _ => {
+                    if queue.cancel_unstarted(job, REMOVED_REASON, now)? {
+                        Removal::Cancelled { job }
+                    } else {
+                        Removal::Nothing
+                    }
+                }
+            };
+            outcomes.push((gone_path, outcome));
+        }
+        tx.commit().ctx(self.conn)?;
+        Ok(outcomes)
+    }
+
+    /// A file was renamed within watched folders: its record (and its job, if not started)
+    /// follows it, so the rename neither uploads it again nor cancels it.
+    pub fn renamed(
+        &self,
+        from: &Path,
+        to: &Path,
+        folder: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let tx = self.immediate()?;
+        let from_text = path_text(from)?;
+        let to_text = path_text(to)?;
+        let row: Option<(i64, bool)> = tx
+            .prepare_cached("SELECT job_id, duplicate FROM watch_files WHERE path = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([from_text], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .ctx(&tx)?;
+        let Some((job, duplicate)) = row else {
+            return Ok(false);
+        };
+        tx.prepare_cached("DELETE FROM watch_files WHERE path = ?1")
+            .and_then(|mut stmt| stmt.execute([to_text]))
+            .ctx(&tx)?;
+        tx.prepare_cached("UPDATE watch_files SET path = ?2, folder = ?3 WHERE path = ?1")
+            .and_then(|mut stmt| stmt.execute(params![from_text, to_text, folder]))
+            .ctx(&tx)?;
+        if !duplicate {
+            JobQueue::new(&tx).repoint_unstarted(JobId(job), to, now)?;
+        }
+        tx.commit().ctx(self.conn)?;
+        Ok(true)
+    }
+
+    /// Files whose content is confirmed uploaded and whose after-upload action is not carried
+    /// out yet (also after a crash), optionally only those of one job.
+    pub fn actions_due(&self, job: Option<JobId>) -> Result<Vec<DueAction>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id FROM watch_files w \
+                 JOIN jobs j ON j.id = w.job_id \
+                 WHERE w.action_done = 0 AND j.state = 'done' AND (?1 IS NULL OR w.job_id = ?1)",
+            )
+            .ctx(self.conn)?;
+        let rows = stmt
+            .query_map([job.map(|id| id.0)], |row| {
+                let path: String = row.get(0)?;
+                let size: i64 = row.get(2)?;
+                Ok(DueAction {
+                    path: PathBuf::from(path),
+                    folder: row.get(1)?,
+                    stamp: FileStamp {
+                        size: u64::try_from(size).unwrap_or(0),
+                        mtime_ns: row.get(3)?,
+                    },
+                    job: JobId(row.get(4)?),
+                })
+            })
+            .ctx(self.conn)?;
+        rows.collect::<Result<Vec<_>, _>>().ctx(self.conn)
+    }
+
+    /// Marks a file's after-upload action as carried out (or as nothing to do).
+    pub fn action_done(&self, path: &Path) -> Result<(), StoreError> {
+        let text = path_text(path)?;
+        self.conn
+            .prepare_cached("UPDATE watch_files SET action_done = 1 WHERE path = ?1")
+            .and_then(|mut stmt| stmt.execute([text]))
+            .ctx(self.conn)?;
+        Ok(())
+    }
+}
+
+/// A file whose after-upload action is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueAction {
+    /// The file.
+    pub path: PathBuf,
+    /// Its folder's key.
+    pub folder: String,
+    /// What it was when handed over: a file changed since is left alone.
+    pub stamp: FileStamp,
+    /// The job that uploaded its content.
+    pub job: JobId,
+}
+
+/// The job that holds this content and will not need sending again: queued, under way,
+/// waiting, or done with its image not deleted. Its link when done.
+fn live_job_with_content(
+    conn: &Connection,
+    hash: &str,
+) -> Result<Option<(JobId, Option<String>)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT j.id, h.link FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
+         WHERE j.content_hash = ?1 AND (j.state IN ('queued', 'uploading', 'deferred') \
+         OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([hash], |row| Ok((JobId(row.get(0)?), row.get(1)?)))
+            .optional()
+    })
+    .ctx(conn)
+}
