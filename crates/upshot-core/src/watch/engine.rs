@@ -138,6 +138,12 @@ pub enum WatchEvent {
         /// Why.
         reason: String,
     },
+    /// Events came faster than they were taken (or the system dropped some): the folder is
+    /// scanned again, so nothing is missed.
+    Overflowed {
+        /// The folder.
+        folder: PathBuf,
+    },
     /// A folder cannot be watched (missing, unreadable); it is looked for again.
     FolderFault {
         /// The folder.
@@ -519,10 +525,12 @@ impl Engine {
                 message: message.clone(),
             };
             folder.fault = Some(message);
+            self.settler.forget_folder(slot);
+            self.publish_status();
             self.emit(event);
+        } else {
+            self.settler.forget_folder(slot);
         }
-        self.settler.forget_folder(slot);
-        self.publish_status();
     }
 
     async fn retry_faults(&mut self) {
@@ -563,7 +571,7 @@ impl Engine {
             }
         };
         if event.need_rescan() {
-            self.rescans.insert(slot);
+            folder.overflowed.store(true, Ordering::Release);
             return;
         }
         match event.kind {
@@ -610,6 +618,9 @@ impl Engine {
             if folder.overflowed.swap(false, Ordering::AcqRel) {
                 tracing::info!(folder = %folder.config.path.display(), "events overflowed; rescanning");
                 self.rescans.insert(*slot);
+                let _ = self.events.send(WatchEvent::Overflowed {
+                    folder: folder.config.path.clone(),
+                });
             }
         }
         if !self.pending_renames.is_empty() {

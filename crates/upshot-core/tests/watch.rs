@@ -1,0 +1,532 @@
+//! Watched folders end to end: real folders, real file writes, the real watcher (notify), the
+//! queue's workers uploading to the fake Imgur server over HTTP. Every test ends by checking the
+//! server's state: each file arrived exactly once, and never a partial file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fake_imgur::{Limits, RegisteredApp, RunningServer, ServerConfig};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use upshot_core::AppPaths;
+use upshot_core::queue::{JobFilter, JobState};
+use upshot_core::runner::{RunnerConfig, StopWhen};
+use upshot_core::service::UploadService;
+use upshot_core::watch::{
+    AfterUpload, FolderSource, WatchEvent, WatchList, WatchOptions, WatchedFolder, Watcher,
+};
+use url::Url;
+
+const CLIENT_ID: &str = "watch-test";
+const SETTLE: Duration = Duration::from_millis(300);
+
+struct World {
+    server: RunningServer,
+    dir: tempfile::TempDir,
+    service: UploadService,
+    stop_workers: tokio::sync::watch::Sender<bool>,
+}
+
+impl World {
+    async fn new() -> Self {
+        let mut config = ServerConfig::default();
+        config.apps.push(RegisteredApp::new(CLIENT_ID, "secret"));
+        config.limits = Limits {
+            client_credits_per_day: 10_000_000,
+            user_credits_per_hour: 10_000_000,
+            posts_per_hour: 1_000_000,
+            ..Limits::default()
+        };
+        let server = fake_imgur::start(config).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+        };
+        let service = UploadService::open(
+            &paths,
+            Url::parse(&server.base_url()).unwrap(),
+            CLIENT_ID,
+            RunnerConfig {
+                workers: 2,
+                backoff_base: Duration::from_millis(50),
+                ..RunnerConfig::default()
+            },
+        )
+        .unwrap();
+        let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
+        let runner = service.runner().clone();
+        tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
+        Self {
+            server,
+            dir,
+            service,
+            stop_workers,
+        }
+    }
+
+    fn folder(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    }
+
+    fn watch(&self, folders: Vec<WatchedFolder>) -> Watcher {
+        self.watch_with(folders, WatchOptions::default())
+    }
+
+    fn watch_with(&self, folders: Vec<WatchedFolder>, options: WatchOptions) -> Watcher {
+        Watcher::start(
+            &self.service,
+            FolderSource::Given {
+                folders,
+                settle: SETTLE,
+            },
+            options,
+        )
+        .unwrap()
+    }
+
+    /// SHA-256 of every upload the server holds, with how many times each arrived.
+    fn uploaded(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for upload in self.server.controls().state().uploads {
+            *counts.entry(upload.sha256).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Waits until the server holds `count` uploads (and a little longer, so an extra upload
+    /// would show), then checks that they are exactly `files`' final contents, once each.
+    async fn expect_exactly(&self, files: &[PathBuf]) {
+        let contents: Vec<Vec<u8>> = files
+            .iter()
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        self.expect_contents(&contents).await;
+    }
+
+    /// [`expect_exactly`](Self::expect_exactly) by content (for files since removed).
+    async fn expect_contents(&self, contents: &[Vec<u8>]) {
+        let expected: HashMap<String, usize> =
+            contents.iter().map(|bytes| (sha256(bytes), 1)).collect();
+        wait_for("every file to arrive", Duration::from_secs(120), || {
+            self.server.controls().state().uploads.len() >= expected.len()
+        })
+        .await;
+        tokio::time::sleep(SETTLE * 3).await;
+        let uploaded = self.uploaded();
+        assert_eq!(
+            uploaded.len(),
+            expected.len(),
+            "distinct uploads differ from the files"
+        );
+        for (hash, count) in &uploaded {
+            assert_eq!(
+                expected.get(hash),
+                Some(&1),
+                "upload {hash} arrived {count}× or is not a final file"
+            );
+            assert_eq!(*count, 1, "upload {hash} arrived {count} times");
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.stop_workers.send(true);
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A valid PNG unique to `n` (below 2,500).
+fn png(n: usize) -> Vec<u8> {
+    fake_imgur::samples::png(8 + (n % 50) as u32, 8 + (n / 50) as u32, (n % 251) as u8)
+}
+
+fn folder(path: &Path) -> WatchedFolder {
+    WatchedFolder::new("t", path)
+}
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn next_event(
+    events: &mut broadcast::Receiver<WatchEvent>,
+    what: &str,
+    mut wanted: impl FnMut(&WatchEvent) -> bool,
+) -> WatchEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap();
+        if wanted(&event) {
+            return event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_writer_is_waited_for_and_only_the_complete_file_is_uploaded() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    let watcher = world.watch(vec![folder(&inbox)]);
+    let path = inbox.join("slow.png");
+    let bytes = png(1);
+    let mut file = std::fs::File::create(&path).unwrap();
+    // Ten chunks, each written well inside the settle window of the one before.
+    for chunk in bytes.chunks(bytes.len().div_ceil(10)) {
+        file.write_all(chunk).unwrap();
+        file.flush().unwrap();
+        tokio::time::sleep(SETTLE / 3).await;
+    }
+    drop(file);
+    world.expect_exactly(&[path]).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_saved_under_a_temporary_name_then_renamed_is_uploaded_once() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    let watcher = world.watch(vec![folder(&inbox)]);
+    let mut finals = Vec::new();
+    for (index, temporary) in [
+        "a.png.part",
+        "b.png.crdownload",
+        ".c.png.syncthing.tmp",
+        "d.png.tmp",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let temporary = inbox.join(temporary);
+        std::fs::write(&temporary, png(index)).unwrap();
+        let final_path = inbox.join(format!("renamed-{index}.png"));
+        tokio::time::sleep(SETTLE * 2).await; // Still under its temporary name: never taken.
+        std::fs::rename(&temporary, &final_path).unwrap();
+        finals.push(final_path);
+    }
+    world.expect_exactly(&finals).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_moved_in_is_uploaded_file_by_file() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    let mut watched = folder(&inbox);
+    watched.recursive = true;
+    let watcher = world.watch(vec![watched]);
+    let outside = world.folder("elsewhere/holiday");
+    std::fs::create_dir(outside.join("day2")).unwrap();
+    let mut files = Vec::new();
+    for n in 0..6 {
+        let relative = if n % 2 == 0 {
+            format!("{n}.png")
+        } else {
+            format!("day2/{n}.png")
+        };
+        std::fs::write(outside.join(&relative), png(n)).unwrap();
+        files.push(inbox.join("holiday").join(relative));
+    }
+    std::fs::rename(&outside, inbox.join("holiday")).unwrap();
+    world.expect_exactly(&files).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_a_thousand_files_is_uploaded_exactly_once_even_when_events_overflow() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    // A tiny event buffer forces the overflow path: the folder is rescanned, nothing is lost.
+    let watcher = world.watch_with(
+        vec![folder(&inbox)],
+        WatchOptions {
+            event_capacity: 64,
+            ..WatchOptions::default()
+        },
+    );
+    let mut events = watcher.subscribe();
+    let mut files = Vec::new();
+    for n in 0..1_000 {
+        let path = inbox.join(format!("burst-{n:04}.png"));
+        std::fs::write(&path, png(n)).unwrap();
+        files.push(path);
+    }
+    world.expect_exactly(&files).await;
+    let jobs = world.service.jobs(JobFilter::default()).await.unwrap();
+    assert_eq!(jobs.len(), 1_000, "one job per file");
+    let mut overflowed = false;
+    while let Ok(event) = events.try_recv() {
+        overflowed |= matches!(event, WatchEvent::Overflowed { .. });
+    }
+    assert!(
+        overflowed,
+        "the burst was meant to overflow the event buffer"
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_deleted_before_upload_has_its_job_cancelled_with_the_reason() {
+    let world = World::new().await;
+    world.service.pause().await.unwrap();
+    let inbox = world.folder("inbox");
+    let watcher = world.watch(vec![folder(&inbox)]);
+    let mut events = watcher.subscribe();
+    let doomed = inbox.join("doomed.png");
+    std::fs::write(&doomed, png(1)).unwrap();
+    let WatchEvent::Queued { job, .. } = next_event(&mut events, "the file to be queued", |e| {
+        matches!(e, WatchEvent::Queued { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    std::fs::remove_file(&doomed).unwrap();
+    next_event(
+        &mut events,
+        "the cancellation",
+        |e| matches!(e, WatchEvent::Cancelled { job: cancelled, .. } if *cancelled == job),
+    )
+    .await;
+    let cancelled = world.service.job(job).await.unwrap().unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(
+        cancelled
+            .error_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("removed"),
+        "{cancelled:?}"
+    );
+    let kept = inbox.join("kept.png");
+    std::fs::write(&kept, png(2)).unwrap();
+    next_event(&mut events, "the second file", |e| {
+        matches!(e, WatchEvent::Queued { .. })
+    })
+    .await;
+    world.service.resume().await.unwrap();
+    world.expect_exactly(&[kept]).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_or_rename_of_an_uploaded_file_reports_the_existing_link() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    let watcher = world.watch(vec![folder(&inbox)]);
+    let mut events = watcher.subscribe();
+    let original = inbox.join("original.png");
+    std::fs::write(&original, png(7)).unwrap();
+    world.expect_exactly(std::slice::from_ref(&original)).await;
+
+    std::fs::copy(&original, inbox.join("copy.png")).unwrap();
+    let duplicate = next_event(&mut events, "the copy to be recognised", |e| {
+        matches!(e, WatchEvent::Duplicate { .. })
+    })
+    .await;
+    let WatchEvent::Duplicate { link, .. } = duplicate else {
+        unreachable!()
+    };
+    let uploaded = world.server.controls().state().uploads;
+    assert!(
+        link.as_deref()
+            .is_some_and(|link| link.contains(&uploaded[0].id)),
+        "{link:?}"
+    );
+    std::fs::rename(&original, inbox.join("renamed.png")).unwrap();
+    tokio::time::sleep(SETTLE * 4).await;
+    world.expect_exactly(&[inbox.join("renamed.png")]).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_added_while_stopped_are_caught_up_and_earlier_ones_not_sent_again() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    let first: Vec<PathBuf> = (0..3)
+        .map(|n| inbox.join(format!("before-{n}.png")))
+        .collect();
+    for (n, path) in first.iter().enumerate() {
+        std::fs::write(path, png(n)).unwrap();
+    }
+    let watcher = world.watch(vec![folder(&inbox)]);
+    world.expect_exactly(&first).await;
+    watcher.stop().await;
+
+    let mut all = first.clone();
+    for n in 3..8 {
+        let path = inbox.join(format!("while-stopped-{n}.png"));
+        std::fs::write(&path, png(n)).unwrap();
+        all.push(path);
+    }
+    let watcher = world.watch(vec![folder(&inbox)]);
+    world.expect_exactly(&all).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_removed_and_recreated_is_picked_up_again_while_the_others_keep_working() {
+    let world = World::new().await;
+    let fragile = world.folder("fragile");
+    let steady = world.folder("steady");
+    let watcher = world.watch_with(
+        vec![folder(&fragile), folder(&steady)],
+        WatchOptions {
+            fault_retry: Duration::from_millis(200),
+            ..WatchOptions::default()
+        },
+    );
+    let mut events = watcher.subscribe();
+    let first = fragile.join("first.png");
+    std::fs::write(&first, png(1)).unwrap();
+    world.expect_exactly(std::slice::from_ref(&first)).await;
+
+    std::fs::remove_dir_all(&fragile).unwrap();
+    next_event(&mut events, "the fault", |e| {
+        matches!(e, WatchEvent::FolderFault { folder, message } if *folder == fragile && message.contains("does not exist"))
+    })
+    .await;
+    assert!(
+        watcher
+            .status()
+            .iter()
+            .any(|s| s.path == fragile && s.state == "fault")
+    );
+    let other = steady.join("other.png");
+    std::fs::write(&other, png(2)).unwrap();
+    world.expect_contents(&[png(1), png(2)]).await;
+
+    std::fs::create_dir(&fragile).unwrap();
+    next_event(
+        &mut events,
+        "the folder to come back",
+        |e| matches!(e, WatchEvent::Watching { folder, .. } if *folder == fragile),
+    )
+    .await;
+    let again = fragile.join("again.png");
+    std::fs::write(&again, png(3)).unwrap();
+    world.expect_contents(&[png(1), png(2), png(3)]).await;
+    watcher.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_symlink_loop_is_reported_and_the_rest_of_the_folder_still_works() {
+    let world = World::new().await;
+    let inbox = world.folder("inbox");
+    std::fs::create_dir(inbox.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&inbox, inbox.join("sub/loop")).unwrap();
+    let mut watched = folder(&inbox);
+    watched.recursive = true;
+    let watcher = world.watch(vec![watched]);
+    let mut events = watcher.subscribe();
+    let path = inbox.join("sub/shot.png");
+    std::fs::write(&path, png(4)).unwrap();
+    world.expect_exactly(std::slice::from_ref(&path)).await;
+    watcher.rescan();
+    next_event(&mut events, "the loop warning", |e| {
+        matches!(e, WatchEvent::FolderWarning { message, .. } if message.contains("symlink loop"))
+    })
+    .await;
+    assert!(
+        watcher.status()[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("symlink loop"))
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploaded_files_are_moved_or_deleted_as_the_folder_says() {
+    let world = World::new().await;
+    let moving = world.folder("moving");
+    let deleting = world.folder("deleting");
+    let mut move_folder = folder(&moving);
+    move_folder.after_upload = AfterUpload::Move {
+        subfolder: "uploaded".to_owned(),
+    };
+    let mut delete_folder = folder(&deleting);
+    delete_folder.after_upload = AfterUpload::Delete;
+    let watcher = world.watch(vec![move_folder, delete_folder]);
+    let moved = moving.join("m.png");
+    let deleted = deleting.join("d.png");
+    std::fs::write(&moved, png(1)).unwrap();
+    std::fs::write(&deleted, png(2)).unwrap();
+    let expected = HashMap::from([(sha256(&png(1)), 1), (sha256(&png(2)), 1)]);
+    wait_for("both files handled", Duration::from_secs(60), || {
+        !moved.exists() && !deleted.exists()
+    })
+    .await;
+    assert_eq!(
+        std::fs::read(moving.join("uploaded/m.png")).unwrap(),
+        png(1)
+    );
+    tokio::time::sleep(SETTLE * 3).await;
+    assert_eq!(
+        world.uploaded(),
+        expected,
+        "each uploaded once; the move is not a new file"
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_added_to_the_saved_list_by_another_process_is_watched_at_once() {
+    let world = World::new().await;
+    let list_file = world
+        .dir
+        .path()
+        .join("config")
+        .join(upshot_core::watch::WATCH_FILE);
+    WatchList::update(&list_file, |list| {
+        list.settle_ms = SETTLE.as_millis() as u64;
+        Ok(())
+    })
+    .unwrap();
+    let watcher = Watcher::start(
+        &world.service,
+        FolderSource::Saved(list_file.clone()),
+        WatchOptions::default(),
+    )
+    .unwrap();
+    let mut events = watcher.subscribe();
+    let later = world.folder("later");
+    WatchList::update(&list_file, |list| list.add(folder(&later)).map(|_| ())).unwrap();
+    next_event(&mut events, "the new folder", |e| {
+        matches!(e, WatchEvent::Watching { .. })
+    })
+    .await;
+    let path = later.join("x.png");
+    std::fs::write(&path, png(5)).unwrap();
+    world.expect_exactly(std::slice::from_ref(&path)).await;
+
+    WatchList::update(&list_file, |list| {
+        list.find_mut("1")?.enabled = false;
+        Ok(())
+    })
+    .unwrap();
+    wait_for("the pause", Duration::from_secs(10), || {
+        watcher.status().iter().any(|s| s.state == "paused")
+    })
+    .await;
+    std::fs::write(later.join("while-paused.png"), png(6)).unwrap();
+    tokio::time::sleep(SETTLE * 4).await;
+    assert_eq!(world.uploaded().len(), 1, "a paused folder queues nothing");
+    watcher.stop().await;
+}
