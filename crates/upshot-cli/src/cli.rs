@@ -80,6 +80,101 @@ pub enum Command {
     /// Make albums and add images to them.
     #[command(subcommand)]
     Album(AlbumCommand),
+    /// Upload whatever lands in watched folders (in the foreground), or manage the saved ones.
+    Watch(WatchArgs),
+}
+
+/// `upshot watch`: run in the foreground, or `add|remove|list|pause|resume|settle`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WatchArgs {
+    /// Manage the saved folders instead of watching.
+    #[command(subcommand)]
+    pub command: Option<WatchCommand>,
+    /// Folders to watch for this run only (the saved folders when none is named).
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// How folders named here are watched.
+    #[command(flatten)]
+    pub folder: FolderArgs,
+    /// How long a file must be still before it is uploaded (e.g. 1s, 500ms); default: the
+    /// saved setting, 1s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub settle: Option<std::time::Duration>,
+    /// Only queue what lands; leave uploading to the desktop app or `upshot queue run`.
+    #[arg(long)]
+    pub queue_only: bool,
+    /// One JSON object per event and per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Uploads at once.
+    #[arg(short = 'j', long, default_value_t = 2, value_name = "N")]
+    pub jobs: u16,
+}
+
+/// How one folder is watched.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FolderArgs {
+    /// Subfolders too.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Upload only names matching this pattern (repeatable; default: the image and video
+    /// types Imgur takes).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip names matching this pattern (repeatable; default: dotfiles, *.tmp, *.part,
+    /// *.crdownload, *~).
+    #[arg(long, value_name = "GLOB")]
+    pub ignore: Vec<String>,
+    /// Upload into this album (deletehash when anonymous, id when logged in).
+    #[arg(long, value_name = "ALBUM")]
+    pub album: Option<String>,
+    /// After a confirmed upload: keep, delete, or move:<subfolder>.
+    #[arg(long, value_name = "ACTION", default_value = "keep")]
+    pub after: String,
+    /// Upload copies of content uploaded before (default: report the existing link).
+    #[arg(long)]
+    pub upload_copies: bool,
+}
+
+/// `upshot watch add|remove|list|pause|resume|settle`.
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Save a folder to watch (by the desktop app and `upshot watch`).
+    Add {
+        /// The folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// How it is watched.
+        #[command(flatten)]
+        folder: FolderArgs,
+        /// Save it paused.
+        #[arg(long)]
+        paused: bool,
+    },
+    /// Stop watching a saved folder (by id or path); its files stay as they are.
+    Remove {
+        /// Id (see `list`) or path.
+        folder: String,
+    },
+    /// The saved folders.
+    List(JsonArgs),
+    /// Pause a saved folder: nothing is queued from it until `resume`.
+    Pause {
+        /// Id or path.
+        folder: String,
+    },
+    /// Resume a paused folder (what landed meanwhile is caught up).
+    Resume {
+        /// Id or path.
+        folder: String,
+    },
+    /// Show or set how long a file must be still before it is uploaded.
+    Settle {
+        /// E.g. 1s, 500ms, 2s.
+        #[arg(value_name = "DURATION", value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
 }
 
 /// `upshot login`.

@@ -8,6 +8,7 @@ mod queue;
 mod quota;
 mod sandbox;
 mod upload;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Status {
         Command::Images(args) => account::images(&cli.global, args).await,
         Command::Albums(args) => account::albums(&cli.global, args).await,
         Command::Album(command) => account::album(&cli.global, command).await,
+        Command::Watch(args) => watch::run(&cli.global, args).await,
     };
     match result {
         Ok(status) => status,

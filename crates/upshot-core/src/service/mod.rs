@@ -78,6 +78,9 @@ pub enum ServiceError {
     /// Logging in, or the logged-in account, failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A watched-folder setting or the folder list failed.
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
 }
 
 impl From<crate::governor::GovernorError> for ServiceError {
