@@ -8,6 +8,7 @@ mod measure;
 mod queue;
 mod simulate;
 mod upload;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -81,6 +82,19 @@ enum Which {
         #[arg(long)]
         trace: bool,
     },
+    /// Watched folders: a burst of files in 10 folders against `upshot watch`; exactly-once,
+    /// settle-to-queued latency, peak memory, idle CPU.
+    Watch {
+        /// Files in the burst.
+        #[arg(long, default_value_t = 10_000)]
+        files: usize,
+        /// Seconds the burst is spread over.
+        #[arg(long, default_value_t = 10)]
+        burst_secs: u64,
+        /// Seconds of idle CPU measurement.
+        #[arg(long, default_value_t = 60)]
+        idle_secs: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,11 +134,33 @@ fn main() -> ExitCode {
             seed,
             trace,
         }),
+        Some(Which::Watch {
+            files,
+            burst_secs,
+            idle_secs,
+        }) => watch::watch(
+            &bin_dir,
+            watch::WatchScenario {
+                files,
+                burst_secs,
+                idle_secs,
+            },
+        ),
         // Memory first: the peak RSS of children is a high-water mark over every child waited
         // for, and curl in the throughput run would otherwise set it.
         None => upload::memory(&bin_dir, 200)
             .and_then(|()| upload::throughput(&bin_dir, 200, 2, 2, 3))
-            .and_then(|()| simulate::simulate(simulate::Scenario::default())),
+            .and_then(|()| simulate::simulate(simulate::Scenario::default()))
+            .and_then(|()| {
+                watch::watch(
+                    &bin_dir,
+                    watch::WatchScenario {
+                        files: 10_000,
+                        burst_secs: 10,
+                        idle_secs: 60,
+                    },
+                )
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
