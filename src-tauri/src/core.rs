@@ -6,6 +6,7 @@ use crate::{Error, ErrorCode};
 use upshot_core::UploadService;
 use upshot_core::connection::Connection;
 use upshot_core::runner::StopWhen;
+use upshot_core::watch::{FolderSource, WATCH_FILE, WatchOptions, Watcher};
 
 /// What every command reaches through Tauri's managed state.
 pub struct AppCore {
@@ -15,6 +16,10 @@ pub struct AppCore {
     _connection: Connection,
     /// Tells the workers to finish what they are sending and stop.
     stop: tokio::sync::watch::Sender<bool>,
+    /// Watches the saved folders (`watch.json`, shared with `upshot watch`).
+    pub watcher: Watcher,
+    /// The saved folders' file.
+    pub watch_file: std::path::PathBuf,
 }
 
 impl AppCore {
@@ -38,10 +43,19 @@ impl AppCore {
                 tracing::error!("the upload workers stopped: {error}");
             }
         });
+        let watch_file = settings.paths.config_dir.join(WATCH_FILE);
+        let watcher = Watcher::start(
+            &service,
+            FolderSource::Saved(watch_file.clone()),
+            WatchOptions::default(),
+        )
+        .map_err(|error| startup(&error))?;
         Ok(Self {
             service,
             _connection: connection,
             stop,
+            watcher,
+            watch_file,
         })
     }
 

@@ -52,6 +52,15 @@ impl From<tauri::Error> for Error {
     }
 }
 
+impl From<upshot_core::watch::WatchError> for Error {
+    fn from(error: upshot_core::watch::WatchError) -> Self {
+        Self {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<upshot_core::auth::AuthError> for Error {
     fn from(error: upshot_core::auth::AuthError) -> Self {
         Self {

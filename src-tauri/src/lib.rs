@@ -7,6 +7,7 @@
 mod core;
 mod error;
 mod login;
+mod watch;
 mod window;
 
 pub use error::{Error, ErrorCode};
@@ -40,11 +41,16 @@ pub fn run() -> Result<(), Error> {
             login::login_complete,
             login::account,
             login::logout,
+            watch::watch_folders,
+            watch::watch_add,
+            watch::watch_remove,
+            watch::watch_set_enabled,
         ])
         .setup(|app| {
             let core = tauri::async_runtime::block_on(core::AppCore::open())?;
             app.manage(core);
             login::forward_logouts(app.handle());
+            watch::forward_events(app.handle());
             register_deep_link(app);
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
