@@ -78,12 +78,18 @@ impl World {
     }
 
     fn watch_with(&self, folders: Vec<WatchedFolder>, options: WatchOptions) -> Watcher {
+        self.watch_settling(folders, options, SETTLE)
+    }
+
+    fn watch_settling(
+        &self,
+        folders: Vec<WatchedFolder>,
+        options: WatchOptions,
+        settle: Duration,
+    ) -> Watcher {
         Watcher::start(
             &self.service,
-            FolderSource::Given {
-                folders,
-                settle: SETTLE,
-            },
+            FolderSource::Given { folders, settle },
             options,
         )
         .unwrap()
@@ -182,7 +188,9 @@ async fn next_event(
 async fn a_slow_writer_is_waited_for_and_only_the_complete_file_is_uploaded() {
     let world = World::new().await;
     let inbox = world.folder("inbox");
-    let watcher = world.watch(vec![folder(&inbox)]);
+    // A window wide enough that a loaded CI machine never stretches a pause past it.
+    let settle = Duration::from_secs(1);
+    let watcher = world.watch_settling(vec![folder(&inbox)], WatchOptions::default(), settle);
     let path = inbox.join("slow.png");
     let bytes = png(1);
     let mut file = std::fs::File::create(&path).unwrap();
@@ -190,7 +198,7 @@ async fn a_slow_writer_is_waited_for_and_only_the_complete_file_is_uploaded() {
     for chunk in bytes.chunks(bytes.len().div_ceil(10)) {
         file.write_all(chunk).unwrap();
         file.flush().unwrap();
-        tokio::time::sleep(SETTLE / 3).await;
+        tokio::time::sleep(settle / 8).await;
     }
     drop(file);
     world.expect_exactly(&[path]).await;
