@@ -36,7 +36,8 @@ fn migrates_an_empty_file_and_reopens_idempotently() {
             "ledger",
             "login_states",
             "queue_flags",
-            "rate_headers"
+            "rate_headers",
+            "watch_files"
         ]
     );
     // Rows survive a reopen, and reopening applies nothing twice.
