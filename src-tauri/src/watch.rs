@@ -4,46 +4,17 @@
 
 use crate::Error;
 use crate::core::AppCore;
-use serde::Serialize;
 use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, Manager, State};
-use upshot_core::watch::{AfterUpload, FolderStatus, WatchList, WatchedFolder};
+use upshot_core::watch::{AfterUpload, FolderView, WatchList, WatchedFolder};
 
 /// The event carrying each [`upshot_core::watch::WatchEvent`] to the UI.
 pub const WATCH_EVENT: &str = "watch-event";
 
-/// A saved folder with what the watcher says of it now.
-#[derive(Debug, Serialize)]
-pub struct FolderView {
-    /// The saved settings.
-    #[serde(flatten)]
-    pub folder: WatchedFolder,
-    /// `watching`, `paused` or `fault` (`starting` until the watcher has seen it).
-    pub state: String,
-    /// The fault, in words.
-    pub message: Option<String>,
-    /// Problems below it.
-    pub warnings: Vec<String>,
-}
-
 /// The saved folders and their state.
 #[tauri::command]
 pub fn watch_folders(core: State<'_, AppCore>) -> Result<Vec<FolderView>, Error> {
-    let list = WatchList::load(&core.watch_file)?;
-    let status = core.watcher.status();
-    Ok(list
-        .folders
-        .into_iter()
-        .map(|folder| {
-            let live: Option<&FolderStatus> = status.iter().find(|s| s.path == folder.path);
-            FolderView {
-                state: live.map_or("starting", |s| s.state).to_owned(),
-                message: live.and_then(|s| s.message.clone()),
-                warnings: live.map(|s| s.warnings.clone()).unwrap_or_default(),
-                folder,
-            }
-        })
-        .collect())
+    Ok(core.watcher.views(WatchList::load(&core.watch_file)?))
 }
 
 /// Saves a folder to watch; returns it with its id.

@@ -533,6 +533,10 @@ async fn a_folder_added_to_the_saved_list_by_another_process_is_watched_at_once(
         watcher.status().iter().any(|s| s.state == "paused")
     })
     .await;
+    let views = watcher.views(WatchList::load(&list_file).unwrap());
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].state, "paused");
+    assert_eq!(views[0].folder.path, later);
     std::fs::write(later.join("while-paused.png"), png(6)).unwrap();
     tokio::time::sleep(SETTLE * 4).await;
     assert_eq!(world.uploaded().len(), 1, "a paused folder queues nothing");

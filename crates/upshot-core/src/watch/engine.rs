@@ -9,7 +9,7 @@
 
 use super::actions::{ActionTaken, carry_out};
 use super::batch::{self, DueItem};
-use super::config::{WATCH_FILE, WatchList, WatchedFolder};
+use super::config::{WatchList, WatchedFolder};
 use super::error::WatchError;
 use super::patterns::FolderFilter;
 use super::records::{Admission, REMOVED_REASON, Removal, WatchRecords};
@@ -42,13 +42,6 @@ pub enum FolderSource {
         /// The settle window.
         settle: Duration,
     },
-}
-
-impl FolderSource {
-    /// The saved list in `config_dir`.
-    pub fn saved_in(config_dir: &Path) -> Self {
-        Self::Saved(config_dir.join(WATCH_FILE))
-    }
 }
 
 /// Knobs, mostly for tests and the benchmark.
@@ -176,6 +169,20 @@ pub struct FolderStatus {
     pub warnings: Vec<String>,
 }
 
+/// A saved folder with what a running watcher says of it now (the app's folder list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FolderView {
+    /// The saved settings.
+    #[serde(flatten)]
+    pub folder: WatchedFolder,
+    /// `watching`, `paused` or `fault`; `starting` until the watcher has taken it up.
+    pub state: String,
+    /// The fault, in words.
+    pub message: Option<String>,
+    /// Problems below it.
+    pub warnings: Vec<String>,
+}
+
 enum Command {
     Stop,
     Rescan,
@@ -260,6 +267,23 @@ impl Watcher {
             .lock()
             .map(|status| status.clone())
             .unwrap_or_default()
+    }
+
+    /// The saved `list` with each folder's live state.
+    pub fn views(&self, list: WatchList) -> Vec<FolderView> {
+        let status = self.status();
+        list.folders
+            .into_iter()
+            .map(|folder| {
+                let live = status.iter().find(|s| s.path == folder.path);
+                FolderView {
+                    state: live.map_or("starting", |s| s.state).to_owned(),
+                    message: live.and_then(|s| s.message.clone()),
+                    warnings: live.map(|s| s.warnings.clone()).unwrap_or_default(),
+                    folder,
+                }
+            })
+            .collect()
     }
 
     /// Scans every folder again (as after an overflow).

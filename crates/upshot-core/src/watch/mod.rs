@@ -20,5 +20,5 @@ pub mod scan;
 pub mod settle;
 
 pub use config::{AfterUpload, WATCH_FILE, WatchList, WatchedFolder};
-pub use engine::{FolderSource, FolderStatus, WatchEvent, WatchOptions, Watcher};
+pub use engine::{FolderSource, FolderStatus, FolderView, WatchEvent, WatchOptions, Watcher};
 pub use error::WatchError;

@@ -75,11 +75,6 @@ impl Settler {
         Self::default()
     }
 
-    /// How many paths wait.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// Nothing waits.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
