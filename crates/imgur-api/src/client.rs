@@ -9,7 +9,7 @@ use crate::models::{
 };
 use crate::rate_limit::{RateLimitSnapshot, unix_now};
 use crate::secret::Secret;
-use crate::upload::{ProgressFn, UploadRequest, UploadSource, progress_body};
+use crate::upload::{ProgressFn, UploadRequest, UploadSource, progress_body, progress_bytes_body};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -175,6 +175,26 @@ impl ImgurClient {
                     .file_name(file_name)
                     .mime_str(mime_type)
                     .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
+                let mut form = Form::new().text("type", "file");
+                for (key, value) in upload.text_fields() {
+                    form = form.text(key, value);
+                }
+                self.http
+                    .post(url)
+                    .multipart(form.part(kind.field_name(), part))
+            }
+            UploadSource::Bytes {
+                bytes,
+                file_name,
+                kind,
+                mime_type,
+            } => {
+                let total = bytes.len() as u64;
+                let part =
+                    Part::stream_with_length(progress_bytes_body(bytes.clone(), progress), total)
+                        .file_name(file_name.clone())
+                        .mime_str(mime_type)
+                        .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
                 let mut form = Form::new().text("type", "file");
                 for (key, value) in upload.text_fields() {
                     form = form.text(key, value);

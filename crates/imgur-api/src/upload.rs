@@ -41,6 +41,18 @@ pub enum UploadSource {
         /// The MIME type to declare for the part, e.g. `image/png`.
         mime_type: String,
     },
+    /// Bytes prepared in memory (a picture with its metadata removed), sent as multipart in
+    /// chunks with progress reports like a file.
+    Bytes {
+        /// What to send.
+        bytes: bytes::Bytes,
+        /// The file name to declare for the part.
+        file_name: String,
+        /// Image or video.
+        kind: MediaKind,
+        /// The MIME type to declare for the part.
+        mime_type: String,
+    },
     /// A public URL that Imgur fetches itself (`type=url`).
     Url(Url),
 }
@@ -68,6 +80,28 @@ impl UploadRequest {
         Self {
             source: UploadSource::File {
                 path: path.into(),
+                kind,
+                mime_type: mime_type.into(),
+            },
+            title: None,
+            description: None,
+            album: None,
+            name: None,
+            disable_audio: false,
+        }
+    }
+
+    /// An upload of bytes held in memory, with no metadata.
+    pub fn bytes(
+        bytes: bytes::Bytes,
+        file_name: impl Into<String>,
+        kind: MediaKind,
+        mime_type: impl Into<String>,
+    ) -> Self {
+        Self {
+            source: UploadSource::Bytes {
+                bytes,
+                file_name: file_name.into(),
                 kind,
                 mime_type: mime_type.into(),
             },
@@ -123,6 +157,27 @@ pub struct UploadProgress {
 
 /// Called from the upload task as bytes go out; must be cheap and must not block.
 pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
+
+/// A request body that hands over bytes in memory in chunks, reporting each like a file's.
+pub(crate) fn progress_bytes_body(
+    bytes: bytes::Bytes,
+    progress: Option<ProgressFn>,
+) -> reqwest::Body {
+    let total = bytes.len() as u64;
+    let chunks: Vec<bytes::Bytes> = (0..bytes.len())
+        .step_by(CHUNK_BYTES)
+        .map(|start| bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len())))
+        .collect();
+    let mut sent = 0u64;
+    let stream = futures_util::stream::iter(chunks).map(move |chunk| {
+        sent += chunk.len() as u64;
+        if let Some(report) = progress.as_ref() {
+            report(UploadProgress { sent, total });
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    reqwest::Body::wrap_stream(stream)
+}
 
 /// A request body that streams the file in chunks and reports each chunk as it is taken.
 pub(crate) fn progress_body(

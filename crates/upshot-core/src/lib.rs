@@ -17,6 +17,7 @@ pub mod history;
 pub mod link_format;
 pub mod media;
 pub mod paths;
+pub mod preflight;
 pub mod queue;
 pub mod runner;
 pub mod sandbox;

@@ -69,10 +69,8 @@ pub enum FileRejected {
         /// What it looks like, in words.
         found: String,
     },
-    /// Over Imgur's size limit for its kind.
-    #[error(
-        "{path} is {size} bytes, over Imgur's {limit}-byte limit for {what}; make it smaller first"
-    )]
+    /// Over the size limit for its kind.
+    #[error("{path} is {size} bytes, over the {limit}-byte limit for {what}; {hint}")]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -82,12 +80,92 @@ pub enum FileRejected {
         limit: u64,
         /// "images" or "videos".
         what: &'static str,
+        /// What the user can do.
+        hint: &'static str,
+    },
+    /// A video longer than the limit, as its container says.
+    #[error(
+        "{path} is a {seconds} s video, over the {limit_seconds}-second limit for videos; trim it \
+         first"
+    )]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// Its duration, rounded up to whole seconds.
+        seconds: u64,
+        /// The limit.
+        limit_seconds: u64,
+    },
+    /// The picture's structure is damaged, so its metadata could not be removed safely.
+    #[error(
+        "{path} could not be cleaned of its metadata: {reason}. Re-save it in an editor, or \
+         send it as it is with metadata removal turned off (`--keep-metadata`, or the app's \
+         settings)"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An oversize still that fitting could not bring under the limit.
+    #[error("{path} is over the {limit}-byte limit for images and could not be fitted: {reason}")]
+    CannotFit {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+        /// Why.
+        reason: String,
     },
 }
 
+/// What a [`FileRejected::TooLarge`] tells the user to do.
+pub const SHRINK_HINT: &str = "make it smaller first";
+/// The same for a still that Upshot could fit itself.
+pub const FIT_HINT: &str = "make it smaller, or let Upshot fit it (`upshot upload --fit`, or \
+     \"Fit oversize pictures\" in the app's settings)";
+
+impl FileRejected {
+    /// A short word for the reason, for `--json` and the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } => "missing",
+            Self::NotAFile { .. } => "not_a_file",
+            Self::Unreadable { .. } => "unreadable",
+            Self::Empty { .. } => "empty",
+            Self::UnsupportedType { .. } => "unsupported_type",
+            Self::TooLarge { .. } => "too_large",
+            Self::TooLong { .. } => "too_long",
+            Self::Damaged { .. } => "damaged",
+            Self::CannotFit { .. } => "cannot_fit",
+        }
+    }
+}
+
 /// Checks a file: it exists, is a regular readable file, is not empty, is a type Imgur takes and
-/// is within the size limit for its kind.
+/// is within Imgur's size limit for its kind.
 pub fn check_file(path: &Path) -> Result<CheckedFile, FileRejected> {
+    let checked = inspect(path)?;
+    let (limit, what) = match checked.kind {
+        MediaKind::Image => (MAX_IMAGE_BYTES, "images"),
+        MediaKind::Video => (MAX_VIDEO_BYTES, "videos"),
+    };
+    if checked.size > limit {
+        return Err(FileRejected::TooLarge {
+            path: checked.path,
+            size: checked.size,
+            limit,
+            what,
+            hint: SHRINK_HINT,
+        });
+    }
+    Ok(checked)
+}
+
+/// Checks a file's existence, kind and type from its bytes, but not its size: the caller
+/// applies its limits (preflight's are configurable, and may fit an oversize still).
+pub fn inspect(path: &Path) -> Result<CheckedFile, FileRejected> {
     let owned = || path.to_path_buf();
     let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => FileRejected::Missing { path: owned() },
@@ -113,18 +191,6 @@ pub fn check_file(path: &Path) -> Result<CheckedFile, FileRejected> {
         path: owned(),
         found: describe_unknown(&head[..read]),
     })?;
-    let (limit, what) = match kind {
-        MediaKind::Image => (MAX_IMAGE_BYTES, "images"),
-        MediaKind::Video => (MAX_VIDEO_BYTES, "videos"),
-    };
-    if metadata.len() > limit {
-        return Err(FileRejected::TooLarge {
-            path: owned(),
-            size: metadata.len(),
-            limit,
-            what,
-        });
-    }
     Ok(CheckedFile {
         path: owned(),
         kind,

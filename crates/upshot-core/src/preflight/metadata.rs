@@ -1,0 +1,350 @@
+//! Removing personal metadata from JPEG, PNG and WebP without touching the pixels.
+//!
+//! Only container parts are dropped (JPEG segments, PNG chunks, RIFF chunks); the compressed
+//! image data is copied byte for byte, so the decoded pixels are identical. What a picture needs
+//! to look the same stays: colour profiles (ICC, sRGB, gamma), Adobe's colour-transform flag,
+//! transparency, animation, and the Exif orientation, which is written back alone.
+
+use bytes::Bytes;
+use img_parts::jpeg::{Jpeg, JpegSegment, markers};
+use img_parts::png::Png;
+use img_parts::webp::WebP;
+use img_parts::{ImageEXIF, riff::RiffContent};
+use serde::{Deserialize, Serialize};
+
+/// A kind of metadata that was removed, for the history and the UI ("location, camera").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removed {
+    /// GPS position (Exif GPS tags).
+    Location,
+    /// Camera and lens make, model and serial numbers.
+    Camera,
+    /// Artist, copyright, camera owner.
+    Owner,
+    /// The rest of Exif: dates, settings, software, thumbnails.
+    Exif,
+    /// XMP packets (which may repeat any of the above, and edit history).
+    Xmp,
+    /// IPTC / Photoshop records (captions, keywords, creator, place names).
+    Iptc,
+    /// Free-text comments (JPEG `COM`).
+    Comment,
+    /// PNG text chunks (`tEXt`, `zTXt`, `iTXt`: author, description, software).
+    Text,
+    /// The PNG `tIME` last-modified stamp.
+    Timestamp,
+    /// Other vendor segments and chunks, and data after the end of the image.
+    Other,
+}
+
+impl Removed {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Location => "location",
+            Self::Camera => "camera",
+            Self::Owner => "owner",
+            Self::Exif => "other Exif data",
+            Self::Xmp => "XMP",
+            Self::Iptc => "IPTC",
+            Self::Comment => "comment",
+            Self::Text => "text chunks",
+            Self::Timestamp => "timestamp",
+            Self::Other => "other vendor data",
+        }
+    }
+}
+
+/// The outcome of cleaning one picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleaned {
+    /// The cleaned file; `None` when there was nothing to remove (send the original as is).
+    pub bytes: Option<Bytes>,
+    /// What was removed, sorted, without repeats.
+    pub removed: Vec<Removed>,
+    /// The orientation written back (2 to 8); `None` when the picture had none, or the default.
+    pub orientation: Option<u16>,
+}
+
+/// Why a picture could not be cleaned: its container is damaged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its {format} structure is damaged ({reason})")]
+pub struct CleanError {
+    /// "JPEG", "PNG" or "WebP".
+    pub format: &'static str,
+    /// What the parser said.
+    pub reason: String,
+}
+
+/// Whether pictures of this type can be cleaned here.
+pub fn can_clean(mime_type: &str) -> bool {
+    matches!(mime_type, "image/jpeg" | "image/png" | "image/webp")
+}
+
+/// Removes personal metadata from a JPEG, PNG or WebP; other types come back unchanged.
+pub fn clean(mime_type: &str, bytes: Bytes) -> Result<Cleaned, CleanError> {
+    match mime_type {
+        "image/jpeg" => clean_jpeg(bytes),
+        "image/png" => clean_png(bytes),
+        "image/webp" => clean_webp(bytes),
+        _ => Ok(Cleaned {
+            bytes: None,
+            removed: Vec::new(),
+            orientation: None,
+        }),
+    }
+}
+
+/// The orientation stored in an Exif block, where it is not the default.
+pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
+    let parsed = exif::Reader::new().read_raw(exif.to_vec()).ok()?;
+    let field = parsed.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
+    let value = u16::try_from(field.value.get_uint(0)?).ok()?;
+    (2..=8).contains(&value).then_some(value)
+}
+
+/// A minimal big-endian Exif (TIFF) block holding the orientation and nothing else.
+pub fn orientation_only_exif(orientation: u16) -> Bytes {
+    let mut tiff = Vec::with_capacity(26);
+    tiff.extend_from_slice(b"MM\0\x2a");
+    tiff.extend_from_slice(&8u32.to_be_bytes());
+    tiff.extend_from_slice(&1u16.to_be_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    Bytes::from(tiff)
+}
+
+/// What an Exif block holds, by the kinds users care about; and its orientation.
+fn classify_exif(exif: &[u8], removed: &mut Vec<Removed>) -> Option<u16> {
+    use exif::Tag;
+    removed.push(Removed::Exif);
+    let Ok(parsed) = exif::Reader::new().read_raw(exif.to_vec()) else {
+        return None;
+    };
+    for field in parsed.fields() {
+        let kind = if field.tag.context() == exif::Context::Gps {
+            Some(Removed::Location)
+        } else if [
+            Tag::Make,
+            Tag::Model,
+            Tag::BodySerialNumber,
+            Tag::LensMake,
+            Tag::LensModel,
+            Tag::LensSerialNumber,
+            Tag::LensSpecification,
+        ]
+        .contains(&field.tag)
+        {
+            Some(Removed::Camera)
+        } else if [Tag::Artist, Tag::Copyright, Tag::CameraOwnerName].contains(&field.tag) {
+            Some(Removed::Owner)
+        } else {
+            None
+        };
+        removed.extend(kind);
+    }
+    exif_orientation(exif)
+}
+
+const EXIF_PREFIX: &[u8] = b"Exif\0\0";
+const XMP_PREFIX: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+const XMP_EXTENSION_PREFIX: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+
+fn clean_jpeg(bytes: Bytes) -> Result<Cleaned, CleanError> {
+    let original_len = bytes.len();
+    let mut jpeg = Jpeg::from_bytes(bytes).map_err(|error| CleanError {
+        format: "JPEG",
+        reason: error.to_string(),
+    })?;
+    let mut removed = Vec::new();
+    let mut orientation = None;
+    let mut kept = Vec::with_capacity(jpeg.segments().len());
+    for segment in jpeg.segments_mut().drain(..) {
+        let contents = segment.contents();
+        let drop_as = match segment.marker() {
+            markers::APP0 if contents.starts_with(b"JFIF\0") => None,
+            markers::APP1 if contents.starts_with(EXIF_PREFIX) => {
+                orientation = classify_exif(&contents[EXIF_PREFIX.len()..], &mut removed);
+                continue;
+            }
+            markers::APP1
+                if contents.starts_with(XMP_PREFIX)
+                    || contents.starts_with(XMP_EXTENSION_PREFIX) =>
+            {
+                Some(Removed::Xmp)
+            }
+            markers::APP2 if contents.starts_with(b"ICC_PROFILE\0") => None,
+            markers::APP13 => Some(Removed::Iptc),
+            markers::APP14 if contents.starts_with(b"Adobe") => None,
+            marker if (markers::APP0..=markers::APP15).contains(&marker) => Some(Removed::Other),
+            markers::COM => Some(Removed::Comment),
+            _ => None,
+        };
+        match drop_as {
+            Some(kind) => removed.push(kind),
+            None => kept.push(without_trailer(segment, &mut removed)),
+        }
+    }
+    *jpeg.segments_mut() = kept;
+    if let Some(orientation) = orientation {
+        jpeg.set_exif(Some(orientation_only_exif(orientation)));
+    }
+    removed.sort_unstable();
+    removed.dedup();
+    let cleaned = jpeg.encoder().bytes();
+    let unchanged = removed.is_empty() && cleaned.len() == original_len;
+    Ok(Cleaned {
+        bytes: (!unchanged).then_some(cleaned),
+        removed,
+        orientation,
+    })
+}
+
+/// The scan segment's data runs to the end of the file: cut it after the end-of-image marker,
+/// dropping what phones and editors append there (second images, vendor trailers).
+fn without_trailer(segment: JpegSegment, removed: &mut Vec<Removed>) -> JpegSegment {
+    if !segment.has_entropy() {
+        return segment;
+    }
+    let encoded = segment.clone().encoder().bytes();
+    let header_len = segment.len();
+    let Some(entropy) = encoded.get(header_len..) else {
+        return segment;
+    };
+    let Some(end) = entropy
+        .windows(2)
+        .position(|pair| pair == [0xFF, markers::EOI])
+    else {
+        return segment;
+    };
+    let kept_len = end + 2;
+    if kept_len == entropy.len() {
+        return segment;
+    }
+    removed.push(Removed::Other);
+    JpegSegment::new_with_entropy(
+        segment.marker(),
+        segment.contents().clone(),
+        Bytes::copy_from_slice(&entropy[..kept_len]),
+    )
+}
+
+/// Ancillary PNG chunks that change how the picture looks or moves; every other ancillary
+/// chunk may be dropped (the PNG specification says decoders must not need them).
+const PNG_RENDERING_CHUNKS: [&[u8; 4]; 16] = [
+    b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"bKGD", b"pHYs", b"hIST", b"sPLT",
+    b"cICP", b"mDCV", b"cLLI", b"acTL", b"fcTL", b"fdAT",
+];
+
+fn clean_png(bytes: Bytes) -> Result<Cleaned, CleanError> {
+    let original_len = bytes.len();
+    let mut png = Png::from_bytes(bytes).map_err(|error| CleanError {
+        format: "PNG",
+        reason: error.to_string(),
+    })?;
+    let mut removed = Vec::new();
+    let mut orientation = None;
+    png.chunks_mut().retain(|chunk| {
+        let kind = chunk.kind();
+        let critical = kind[0].is_ascii_uppercase();
+        if critical || PNG_RENDERING_CHUNKS.contains(&&kind) {
+            return true;
+        }
+        match &kind {
+            b"eXIf" => orientation = classify_exif(chunk.contents(), &mut removed),
+            b"tEXt" | b"zTXt" | b"iTXt" => removed.push(Removed::Text),
+            b"tIME" => removed.push(Removed::Timestamp),
+            _ => removed.push(Removed::Other),
+        }
+        false
+    });
+    if let Some(orientation) = orientation {
+        png.set_exif(Some(orientation_only_exif(orientation)));
+    }
+    removed.sort_unstable();
+    removed.dedup();
+    let cleaned = png.encoder().bytes();
+    let unchanged = removed.is_empty() && cleaned.len() == original_len;
+    Ok(Cleaned {
+        bytes: (!unchanged).then_some(cleaned),
+        removed,
+        orientation,
+    })
+}
+
+fn clean_webp(bytes: Bytes) -> Result<Cleaned, CleanError> {
+    let original_len = bytes.len();
+    let mut webp = WebP::from_bytes(bytes).map_err(|error| CleanError {
+        format: "WebP",
+        reason: error.to_string(),
+    })?;
+    let mut removed = Vec::new();
+    let mut orientation = None;
+    webp.chunks_mut().retain(|chunk| match &chunk.id() {
+        b"VP8 " | b"VP8L" | b"VP8X" | b"ALPH" | b"ANIM" | b"ANMF" | b"ICCP" => true,
+        b"EXIF" => {
+            if let RiffContent::Data(data) = chunk.content() {
+                // Some writers put the JPEG-style "Exif\0\0" prefix in front of the TIFF data.
+                let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
+                orientation = classify_exif(tiff, &mut removed);
+            }
+            false
+        }
+        b"XMP " => {
+            removed.push(Removed::Xmp);
+            false
+        }
+        _ => {
+            removed.push(Removed::Other);
+            false
+        }
+    });
+    // Also brings the VP8X flags in line with the chunks that are left.
+    webp.set_exif(orientation.map(orientation_only_exif));
+    removed.sort_unstable();
+    removed.dedup();
+    let cleaned = webp.encoder().bytes();
+    let unchanged = removed.is_empty() && cleaned.len() == original_len;
+    Ok(Cleaned {
+        bytes: (!unchanged).then_some(cleaned),
+        removed,
+        orientation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_orientation_only_block_reads_back() {
+        for orientation in 2..=8 {
+            assert_eq!(
+                exif_orientation(&orientation_only_exif(orientation)),
+                Some(orientation)
+            );
+        }
+        assert_eq!(exif_orientation(&orientation_only_exif(1)), None);
+        assert_eq!(exif_orientation(b"not exif"), None);
+    }
+
+    #[test]
+    fn other_types_are_left_alone() {
+        let gif = Bytes::from_static(b"GIF89a....");
+        let cleaned = clean("image/gif", gif).unwrap();
+        assert_eq!(cleaned.bytes, None);
+        assert!(cleaned.removed.is_empty());
+    }
+
+    #[test]
+    fn damaged_containers_are_reported_not_passed_through() {
+        let error = clean("image/png", Bytes::from_static(b"\x89PNG\r\n\x1a\n\0\0")).unwrap_err();
+        assert_eq!(error.format, "PNG");
+        assert!(clean("image/jpeg", Bytes::from_static(b"\xFF\xD8\xFF\xE1\xFF")).is_err());
+    }
+}
