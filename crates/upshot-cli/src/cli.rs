@@ -275,6 +275,20 @@ pub struct UploadArgs {
     /// status (uploaded, queued, deferred with when, failed) and return.
     #[arg(long)]
     pub no_wait: bool,
+    /// Send a file even if the same content was uploaded before (otherwise its existing link is
+    /// printed with the status `duplicate`).
+    #[arg(long)]
+    pub force: bool,
+    /// Fit an oversize picture under the limit (a JPEG, scaled down if needed); the original
+    /// file is not changed. Default: the `fit-files` setting (off).
+    #[arg(long, conflicts_with = "no_fit")]
+    pub fit: bool,
+    /// Refuse an oversize picture instead of fitting it.
+    #[arg(long)]
+    pub no_fit: bool,
+    /// Send pictures with their metadata (location, camera, owner) instead of removing it.
+    #[arg(long)]
+    pub keep_metadata: bool,
 }
 
 /// `upshot queue`.

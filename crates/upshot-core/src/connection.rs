@@ -85,14 +85,16 @@ impl Connection {
             workers: workers.max(1),
             ..RunnerConfig::default()
         };
-        UploadService::open_with_login(
+        let service = UploadService::open_with_login(
             &settings.paths,
             self.api_base.clone(),
             &self.client_id,
             config,
             Arc::new(SystemClock),
             login_options(self.client_secret.clone()),
-        )
+        )?;
+        service.set_preflight_settings(settings.preflight);
+        Ok(service)
     }
 
     /// Stops an owned sandbox.

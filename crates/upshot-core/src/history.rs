@@ -5,6 +5,7 @@
 //! removed: deleting an image marks its entry ([`History::mark_deleted`]) so exports still show
 //! what was uploaded and when it was taken down.
 
+use crate::preflight::PreflightReport;
 use crate::queue::{JobId, Origin};
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{Connection, Row, params};
@@ -60,6 +61,8 @@ pub struct NewHistoryEntry {
     pub api_base: String,
     /// When it was uploaded (ms since the epoch).
     pub uploaded_at: i64,
+    /// What preflight found and did (metadata removed, fitted).
+    pub preflight: Option<PreflightReport>,
 }
 
 impl NewHistoryEntry {
@@ -82,6 +85,7 @@ impl NewHistoryEntry {
             origin,
             api_base: api_base.to_owned(),
             uploaded_at,
+            preflight: None,
         }
     }
 }
@@ -123,11 +127,14 @@ pub struct HistoryEntry {
     pub uploaded_at: i64,
     /// When it was deleted from Imgur (ms), if it was.
     pub deleted_at: Option<i64>,
+    /// What preflight found and did before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightReport>,
 }
 
 /// Every column of `history`, in the order [`read_entry`] reads them.
 const HISTORY_COLUMNS: &str = "id, job_id, imgur_id, link, deletehash, mime_type, size, width, \
-    height, album, account, title, source_path, origin, api_base, uploaded_at, deleted_at";
+    height, album, account, title, source_path, origin, api_base, uploaded_at, deleted_at, preflight";
 
 /// The history over one connection (see [`JobQueue`](crate::queue::JobQueue) for how
 /// connections are shared).
@@ -326,8 +333,8 @@ pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<Histo
     };
     conn.prepare_cached(
         "INSERT INTO history (job_id, imgur_id, link, deletehash, mime_type, size, width, height, \
-         album, account, title, source_path, origin, api_base, uploaded_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         album, account, title, source_path, origin, api_base, uploaded_at, preflight) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -345,7 +352,11 @@ pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<Histo
             source_path,
             entry.origin.as_str(),
             entry.api_base,
-            entry.uploaded_at
+            entry.uploaded_at,
+            entry
+                .preflight
+                .as_ref()
+                .and_then(|report| serde_json::to_string(report).ok())
         ])
     })
     .ctx(conn)?;
@@ -388,6 +399,7 @@ struct RawEntry {
     api_base: String,
     uploaded_at: i64,
     deleted_at: Option<i64>,
+    preflight: Option<String>,
 }
 
 fn read_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
@@ -409,6 +421,7 @@ fn read_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
         api_base: row.get(14)?,
         uploaded_at: row.get(15)?,
         deleted_at: row.get(16)?,
+        preflight: row.get(17)?,
     })
 }
 
@@ -446,6 +459,9 @@ impl RawEntry {
             api_base: self.api_base,
             uploaded_at: self.uploaded_at,
             deleted_at: self.deleted_at,
+            preflight: self
+                .preflight
+                .and_then(|text| serde_json::from_str(&text).ok()),
         })
     }
 }
@@ -491,11 +507,14 @@ pub struct CsvRow {
     pub deleted_at_ms: Option<i64>,
     /// The job that uploaded it.
     pub job_id: Option<i64>,
+    /// What preflight did, in words (empty when it changed nothing).
+    #[serde(default)]
+    pub preflight: Option<String>,
 }
 
 impl CsvRow {
     /// The header row, in column order.
-    pub const HEADER: [&'static str; 19] = [
+    pub const HEADER: [&'static str; 20] = [
         "id",
         "imgur_id",
         "link",
@@ -515,6 +534,7 @@ impl CsvRow {
         "uploaded_at_ms",
         "deleted_at_ms",
         "job_id",
+        "preflight",
     ];
 }
 
@@ -543,6 +563,7 @@ impl From<&HistoryEntry> for CsvRow {
             uploaded_at_ms: entry.uploaded_at,
             deleted_at_ms: entry.deleted_at,
             job_id: entry.job_id.map(|id| id.0),
+            preflight: entry.preflight.as_ref().and_then(PreflightReport::summary),
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::auth::TokenAnswer;
 use crate::clock::{Clock, UnixMillis};
 use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
 use crate::history::{HistoryId, NewHistoryEntry};
-use crate::media::{CheckedFile, check_file};
-use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck, NewJob, WaitReason};
+use crate::media::{CheckedFile, check_file, inspect};
+use crate::preflight::cleaned_for_sending;
+use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck, LiveCopy, NewJob, WaitReason};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
 use futures_util::future::BoxFuture;
@@ -309,6 +310,26 @@ impl Runner {
         Ok(ids)
     }
 
+    /// Queues jobs whose content is not live already (see
+    /// [`JobQueue::enqueue_unless_live`]) and wakes the workers.
+    pub async fn enqueue_unless_live(
+        &self,
+        jobs: Vec<(NewJob, bool)>,
+    ) -> Result<Vec<Result<JobId, LiveCopy>>, RunnerError> {
+        let now = self.now();
+        let outcomes = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).enqueue_unless_live(&jobs, now))
+            .await??;
+        let queued: Vec<JobId> = outcomes
+            .iter()
+            .filter_map(|outcome| outcome.as_ref().ok().copied())
+            .collect();
+        self.announce(&queued);
+        Ok(outcomes)
+    }
+
     /// Tells the workers (and subscribers) about jobs queued through another handle on the same
     /// database (a watched folder's own transaction), so they start at once instead of at the
     /// next poll.
@@ -559,8 +580,15 @@ impl Runner {
                 else {
                     return Ok(Next::Idle);
                 };
+                // Preflight applied the user's limits when the job was queued; a job from
+                // before preflight gets Imgur's.
+                let path = job.upload_path.as_ref().unwrap_or(&job.source_path);
+                let checked = match &job.preflight {
+                    Some(_) => inspect(path),
+                    None => check_file(path),
+                };
                 let mut prepared = Prepared {
-                    checked: check_file(&job.source_path),
+                    checked,
                     auth: None,
                     admission: None,
                     job,
@@ -687,12 +715,36 @@ impl Runner {
             return self.finish_done(owner, &job, image, None).await;
         }
 
-        let mut request = UploadRequest::file(&checked.path, checked.kind, checked.mime_type);
+        let cleaned = {
+            let path = checked.path.clone();
+            let report = job.preflight.clone();
+            tokio::task::spawn_blocking(move || cleaned_for_sending(&path, report.as_ref()))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))?
+        };
+        let mut request = match cleaned {
+            Ok(None) => UploadRequest::file(&checked.path, checked.kind, checked.mime_type),
+            Ok(Some(bytes)) => {
+                let file_name = job.source_path.file_name().map_or_else(
+                    || "upload".to_owned(),
+                    |name| name.to_string_lossy().into_owned(),
+                );
+                UploadRequest::bytes(bytes, file_name, checked.kind, checked.mime_type)
+            }
+            Err(rejected) => {
+                return self
+                    .finish_failed(owner, &job, ErrorKind::Permanent, &rejected.to_string())
+                    .await;
+            }
+        };
         request.title = job.title.clone();
         request.description = job.description.clone();
         request.album = job.album.clone();
         request.name = Some(job.upload_name());
-        let total = checked.size;
+        let total = match &request.source {
+            upshot_imgur::UploadSource::Bytes { bytes, .. } => bytes.len() as u64,
+            _ => checked.size,
+        };
         self.emit(QueueEvent::Started {
             job: job.id,
             attempt: job.attempts,
@@ -1029,6 +1081,7 @@ impl Runner {
         entry.album = job.album.clone();
         entry.account = job.account.clone();
         entry.source_path = Some(job.source_path.clone());
+        entry.preflight = job.preflight.clone();
         if entry.title.is_none() {
             entry.title = job.title.clone();
         }
@@ -1052,6 +1105,11 @@ impl Runner {
             && let Err(error) = self.shared.spool.remove(&job.source_path)
         {
             tracing::warn!(job = %job.id, "could not remove the spooled file: {error}");
+        }
+        if let Some(copy) = &job.upload_path
+            && let Err(error) = self.shared.spool.remove(copy)
+        {
+            tracing::warn!(job = %job.id, "could not remove the fitted copy: {error}");
         }
         self.emit(QueueEvent::Done {
             job: job.id,

@@ -7,6 +7,7 @@
 use crate::error::CoreError;
 use crate::link_format::LinkFormat;
 use crate::paths::AppPaths;
+use crate::preflight::{Limits, PreflightSettings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,27 @@ pub struct SettingsFile {
     /// The link format put on the clipboard or printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_format: Option<LinkFormat>,
+    /// Remove personal metadata from pictures before upload (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_metadata: Option<bool>,
+    /// Fit oversize screenshots and clipboard images (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_captures: Option<bool>,
+    /// Fit other oversize pictures (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_files: Option<bool>,
+    /// Upload content that was uploaded before again (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_duplicates: Option<bool>,
+    /// The largest image, in bytes (default Imgur's 10 MB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_image_bytes: Option<u64>,
+    /// The largest video, in bytes (default Imgur's 200 MB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_video_bytes: Option<u64>,
+    /// The longest video, in seconds (default Imgur's 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_video_seconds: Option<u64>,
     /// Keys written by others (the desktop app's store): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -44,15 +66,36 @@ pub enum SettingKey {
     DataDir,
     /// `link-format`.
     LinkFormat,
+    /// `strip-metadata`.
+    StripMetadata,
+    /// `fit-captures`.
+    FitCaptures,
+    /// `fit-files`.
+    FitFiles,
+    /// `upload-duplicates`.
+    UploadDuplicates,
+    /// `max-image-bytes`.
+    MaxImageBytes,
+    /// `max-video-bytes`.
+    MaxVideoBytes,
+    /// `max-video-seconds`.
+    MaxVideoSeconds,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 4] = [
+    pub const ALL: [SettingKey; 11] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
         Self::LinkFormat,
+        Self::StripMetadata,
+        Self::FitCaptures,
+        Self::FitFiles,
+        Self::UploadDuplicates,
+        Self::MaxImageBytes,
+        Self::MaxVideoBytes,
+        Self::MaxVideoSeconds,
     ];
 
     /// The key's name.
@@ -62,6 +105,13 @@ impl SettingKey {
             Self::ClientId => "client-id",
             Self::DataDir => "data-dir",
             Self::LinkFormat => "link-format",
+            Self::StripMetadata => "strip-metadata",
+            Self::FitCaptures => "fit-captures",
+            Self::FitFiles => "fit-files",
+            Self::UploadDuplicates => "upload-duplicates",
+            Self::MaxImageBytes => "max-image-bytes",
+            Self::MaxVideoBytes => "max-video-bytes",
+            Self::MaxVideoSeconds => "max-video-seconds",
         }
     }
 }
@@ -83,7 +133,7 @@ impl FromStr for SettingKey {
             .ok_or_else(|| CoreError::InvalidSetting {
                 key: "setting".to_owned(),
                 value: text.to_owned(),
-                expected: "one of api-base, client-id, data-dir, link-format".to_owned(),
+                expected: format!("one of {}", Self::ALL.map(SettingKey::name).join(", ")),
             })
     }
 }
@@ -131,6 +181,13 @@ impl SettingsFile {
             SettingKey::ClientId => self.client_id.clone(),
             SettingKey::DataDir => self.data_dir.as_ref().map(|dir| dir.display().to_string()),
             SettingKey::LinkFormat => self.link_format.map(|format| format.name().to_owned()),
+            SettingKey::StripMetadata => self.strip_metadata.map(|on| on.to_string()),
+            SettingKey::FitCaptures => self.fit_captures.map(|on| on.to_string()),
+            SettingKey::FitFiles => self.fit_files.map(|on| on.to_string()),
+            SettingKey::UploadDuplicates => self.upload_duplicates.map(|on| on.to_string()),
+            SettingKey::MaxImageBytes => self.max_image_bytes.map(|value| value.to_string()),
+            SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
+            SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
         }
     }
 
@@ -160,9 +217,80 @@ impl SettingsFile {
                     })
                     .transpose()?;
             }
+            SettingKey::StripMetadata => self.strip_metadata = parse_flag(key, value)?,
+            SettingKey::FitCaptures => self.fit_captures = parse_flag(key, value)?,
+            SettingKey::FitFiles => self.fit_files = parse_flag(key, value)?,
+            SettingKey::UploadDuplicates => self.upload_duplicates = parse_flag(key, value)?,
+            SettingKey::MaxImageBytes => self.max_image_bytes = parse_count(key, value)?,
+            SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
+            SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
         }
         Ok(())
     }
+
+    /// The preflight settings this file asks for, defaults where it is silent.
+    pub fn preflight(&self) -> PreflightSettings {
+        let defaults = PreflightSettings::default();
+        PreflightSettings {
+            strip_metadata: self.strip_metadata.unwrap_or(defaults.strip_metadata),
+            fit_captures: self.fit_captures.unwrap_or(defaults.fit_captures),
+            fit_files: self.fit_files.unwrap_or(defaults.fit_files),
+            upload_duplicates: self.upload_duplicates.unwrap_or(defaults.upload_duplicates),
+            limits: Limits {
+                max_image_bytes: self
+                    .max_image_bytes
+                    .unwrap_or(defaults.limits.max_image_bytes),
+                max_video_bytes: self
+                    .max_video_bytes
+                    .unwrap_or(defaults.limits.max_video_bytes),
+                max_video_seconds: self
+                    .max_video_seconds
+                    .unwrap_or(defaults.limits.max_video_seconds),
+            },
+        }
+    }
+
+    /// Records every preflight setting (the app's settings panel saves them all at once).
+    pub fn set_preflight(&mut self, settings: &PreflightSettings) {
+        self.strip_metadata = Some(settings.strip_metadata);
+        self.fit_captures = Some(settings.fit_captures);
+        self.fit_files = Some(settings.fit_files);
+        self.upload_duplicates = Some(settings.upload_duplicates);
+        self.max_image_bytes = Some(settings.limits.max_image_bytes);
+        self.max_video_bytes = Some(settings.limits.max_video_bytes);
+        self.max_video_seconds = Some(settings.limits.max_video_seconds);
+    }
+}
+
+/// `true`/`false` (also `on`/`off`, `yes`/`no`, `1`/`0`).
+fn parse_flag(key: SettingKey, value: Option<&str>) -> Result<Option<bool>, CoreError> {
+    value
+        .map(|text| match text.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Ok(true),
+            "false" | "off" | "no" | "0" => Ok(false),
+            _ => Err(CoreError::InvalidSetting {
+                key: key.name().to_owned(),
+                value: text.to_owned(),
+                expected: "true or false".to_owned(),
+            }),
+        })
+        .transpose()
+}
+
+/// A whole number above zero.
+fn parse_count(key: SettingKey, value: Option<&str>) -> Result<Option<u64>, CoreError> {
+    value
+        .map(|text| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|count| *count > 0)
+                .ok_or_else(|| CoreError::InvalidSetting {
+                    key: key.name().to_owned(),
+                    value: text.to_owned(),
+                    expected: "a whole number above 0".to_owned(),
+                })
+        })
+        .transpose()
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -203,12 +331,15 @@ pub struct ResolvedSettings {
     pub link_format: LinkFormat,
     /// Upshot's directories.
     pub paths: AppPaths,
+    /// What preflight does.
+    pub preflight: PreflightSettings,
 }
 
 impl ResolvedSettings {
     /// Merges overrides over the file at `config_dir/settings.json`.
     pub fn resolve(config_dir: PathBuf, overrides: SettingsOverrides) -> Result<Self, CoreError> {
         let file = SettingsFile::load(&config_dir.join(crate::paths::SETTINGS_FILE))?;
+        let preflight = file.preflight();
         let data_dir = overrides.data_dir.or(file.data_dir);
         let mut paths = AppPaths::platform(data_dir)?;
         paths.config_dir = config_dir;
@@ -227,6 +358,7 @@ impl ResolvedSettings {
                 .link_format
                 .or(file.link_format)
                 .unwrap_or_default(),
+            preflight,
             paths,
         })
     }

@@ -33,6 +33,7 @@ fn entry(imgur_id: &str, title: Option<&str>, path: &str, at: i64) -> NewHistory
         origin: Origin::Screenshot,
         api_base: "https://api.imgur.com".to_owned(),
         uploaded_at: at,
+        preflight: None,
     }
 }
 

@@ -145,7 +145,7 @@ impl World {
             .enqueue_files(&[self.file(name, seed)], Origin::Drop)
             .await
             .unwrap();
-        let id = *outcomes[0].1.as_ref().unwrap();
+        let id = outcomes[0].1.queued().unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
         self.service
             .runner()

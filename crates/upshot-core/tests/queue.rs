@@ -43,6 +43,7 @@ fn entry(imgur_id: &str) -> NewHistoryEntry {
         origin: Origin::File,
         api_base: "https://api.imgur.com".to_owned(),
         uploaded_at: T0,
+        preflight: None,
     }
 }
 

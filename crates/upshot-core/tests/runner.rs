@@ -203,6 +203,7 @@ async fn a_clipboard_image_is_spooled_before_it_is_queued_and_removed_after_uplo
         .enqueue_bytes(bytes.clone(), Origin::Clipboard, Some("Pasted".into()))
         .await
         .unwrap()
+        .queued()
         .unwrap();
     let job = world.service.job(id).await.unwrap().unwrap();
     assert!(job.spooled);
@@ -242,7 +243,7 @@ async fn a_clipboard_image_is_spooled_before_it_is_queued_and_removed_after_uplo
         .await
         .unwrap();
     assert!(
-        refused.is_err(),
+        matches!(refused, upshot_core::service::Enqueued::Rejected { .. }),
         "text is refused before anything is queued"
     );
 }
@@ -378,6 +379,7 @@ async fn enqueue_pngs(world: &World, count: u32, seed: u32) -> Vec<upshot_core::
             .enqueue_bytes(bytes, Origin::Cli, None)
             .await
             .unwrap()
+            .queued()
             .unwrap();
         ids.push(id);
     }

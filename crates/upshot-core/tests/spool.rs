@@ -138,6 +138,7 @@ fn a_queued_spooled_job_survives_a_crash_with_its_file() {
         origin: Origin::Clipboard,
         api_base: "https://api.imgur.com".into(),
         uploaded_at: T0 + 61_000,
+        preflight: None,
     };
     queue
         .complete(job.id, "new-worker", T0 + 61_000, &entry)

@@ -14,7 +14,7 @@ use upshot_core::history::HistoryEntry;
 use upshot_core::media::FileRejected;
 use upshot_core::queue::{Job, JobId, JobState, Origin};
 use upshot_core::runner::StopWhen;
-use upshot_core::service::ServiceError;
+use upshot_core::service::{Enqueued, ServiceError};
 use upshot_core::{FileUpload, LinkFormat, when};
 
 /// One line of `--json` output.
@@ -33,6 +33,9 @@ struct UploadLine {
     /// The link in the chosen format, for the plain output.
     #[serde(skip)]
     text: Option<String>,
+    /// What preflight did (metadata removed, fitted), when it did something.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preflight: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,6 +58,13 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
             description: args.description.clone(),
             album: args.album.clone(),
             anonymous: args.anonymous,
+            force: args.force,
+            fit: match (args.fit, args.no_fit) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            strip_metadata: args.keep_metadata.then_some(false),
         })
         .collect();
     let events = service.runner().subscribe();
@@ -62,15 +72,16 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     let outcomes = service.enqueue_files(&files, Origin::Cli).await?;
     let ids: Vec<JobId> = outcomes
         .iter()
-        .filter_map(|(_, outcome)| outcome.as_ref().ok().copied())
+        .filter_map(|(_, outcome)| outcome.queued())
         .collect();
 
     let names: HashMap<JobId, (String, u64)> = outcomes
         .iter()
-        .filter_map(|(path, outcome)| {
-            let id = outcome.as_ref().ok()?;
-            let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
-            Some((*id, (path.display().to_string(), size)))
+        .filter_map(|(path, outcome)| match outcome {
+            Enqueued::Queued { job, report } => {
+                Some((*job, (path.display().to_string(), report.final_bytes)))
+            }
+            _ => None,
         })
         .collect();
     let view = ProgressView::start(
@@ -98,8 +109,23 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     let mut unfinished = 0usize;
     for (path, outcome) in &outcomes {
         let line = match outcome {
-            Err(rejected) => rejected_line(path, rejected),
-            Ok(id) => job_line(path, *id, finished.remove(id), settings.link_format),
+            Enqueued::Rejected { rejected } => rejected_line(path, rejected),
+            Enqueued::Duplicate { job, link, history } => {
+                let mut line = duplicate_line(path, *job, link.as_deref());
+                if let Some(history) = history
+                    && let Some(entry) = service.history_entry(*history).await?
+                {
+                    line.deletehash = entry.deletehash.clone();
+                    line.id = Some(entry.imgur_id.clone());
+                    line.text = Some(settings.link_format.render_entry(&entry));
+                }
+                line
+            }
+            Enqueued::Queued { job, report } => {
+                let mut line = job_line(path, *job, finished.remove(job), settings.link_format);
+                line.preflight = report.summary();
+                line
+            }
         };
         match line.status {
             "failed" => failed += 1,
@@ -123,6 +149,22 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     })
 }
 
+fn duplicate_line(path: &Path, job: JobId, link: Option<&str>) -> UploadLine {
+    UploadLine {
+        file: path.display().to_string(),
+        status: "duplicate",
+        id: None,
+        link: link.map(str::to_owned),
+        deletehash: None,
+        job: Some(job.0),
+        reason: None,
+        until: None,
+        error: None,
+        text: None,
+        preflight: None,
+    }
+}
+
 fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
     UploadLine {
         file: path.display().to_string(),
@@ -138,6 +180,7 @@ fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
             message: rejected.to_string(),
         }),
         text: None,
+        preflight: None,
     }
 }
 
@@ -158,6 +201,7 @@ fn job_line(
         until: None,
         error: None,
         text: None,
+        preflight: None,
     };
     let Some((job, entry)) = outcome else {
         return line;
@@ -205,12 +249,29 @@ fn print(line: &UploadLine, json: bool, path: &Path) {
         return;
     }
     let file = path.display();
+    if let Some(summary) = &line.preflight {
+        eprintln!("upshot: {file}: {summary}");
+    }
     match line.status {
         "uploaded" => {
             if let Some(text) = line.text.as_ref().or(line.link.as_ref()) {
                 let _ = writeln!(std::io::stdout().lock(), "{text}");
             }
         }
+        "duplicate" => match &line.link {
+            Some(link) => {
+                eprintln!(
+                    "upshot: {file}: uploaded before, not sent again (--force sends it anyway)"
+                );
+                let text = line.text.as_ref().unwrap_or(link);
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
+            }
+            None => eprintln!(
+                "upshot: {file}: the same content is queued already as job {} (--force sends it \
+                 again)",
+                line.job.unwrap_or_default()
+            ),
+        },
         "failed" => {
             let message = line
                 .error

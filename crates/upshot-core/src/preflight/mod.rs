@@ -61,7 +61,7 @@ pub struct PreflightOptions {
 }
 
 /// What preflight found and did, stored with the job and then in the history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreflightReport {
     /// The type that is sent (`image/jpeg` after fitting).
     pub mime_type: String,
@@ -138,8 +138,69 @@ pub struct Preflighted {
     pub fitted: Option<Bytes>,
 }
 
-/// Checks, and plans the cleaning and fitting of, one file. Reads it once; writes nothing.
+/// A file that passed the checks, with its fitting still to do (the expensive part, skipped
+/// when the file turns out to be a duplicate).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The original file's checks.
+    pub checked: CheckedFile,
+    /// What was found so far.
+    pub report: PreflightReport,
+    fit: Option<FitInput>,
+}
+
+#[derive(Debug, Clone)]
+struct FitInput {
+    bytes: Bytes,
+    limit: u64,
+    orientation: Option<u16>,
+}
+
+impl Planned {
+    /// Fits an oversize still, when the plan says to; otherwise passes the file on.
+    pub fn fit(self) -> Result<Preflighted, FileRejected> {
+        let Self {
+            checked,
+            mut report,
+            fit,
+        } = self;
+        let Some(input) = fit else {
+            return Ok(Preflighted {
+                checked,
+                report,
+                fitted: None,
+            });
+        };
+        let fitted = fit::fit(
+            &input.bytes,
+            checked.mime_type,
+            input.limit,
+            input.orientation,
+        )
+        .map_err(|error| FileRejected::CannotFit {
+            path: checked.path.clone(),
+            limit: input.limit,
+            reason: error.to_string(),
+        })?;
+        report.mime_type = "image/jpeg".to_owned();
+        report.final_bytes = fitted.bytes.len() as u64;
+        report.orientation_kept = input.orientation;
+        report.fitted = Some(fitted.report);
+        Ok(Preflighted {
+            checked,
+            report,
+            fitted: Some(fitted.bytes),
+        })
+    }
+}
+
+/// Checks, cleans and fits one file: [`check`] then [`Planned::fit`].
 pub fn preflight(path: &Path, options: &PreflightOptions) -> Result<Preflighted, FileRejected> {
+    check(path, options)?.fit()
+}
+
+/// Checks one file and plans its cleaning and fitting. Reads it once; writes nothing.
+pub fn check(path: &Path, options: &PreflightOptions) -> Result<Planned, FileRejected> {
     let checked = media::inspect(path)?;
     let owned = || checked.path.clone();
     let unreadable = |error: std::io::Error| FileRejected::Unreadable {
@@ -193,10 +254,10 @@ pub fn preflight(path: &Path, options: &PreflightOptions) -> Result<Preflighted,
             content_hash,
             original_mtime_ns: mtime_ns,
         };
-        return Ok(Preflighted {
+        return Ok(Planned {
             checked,
             report,
-            fitted: None,
+            fit: None,
         });
     }
 
@@ -231,7 +292,7 @@ pub fn preflight(path: &Path, options: &PreflightOptions) -> Result<Preflighted,
         None => (Vec::new(), None, None),
     };
     let to_send = cleaned_bytes.unwrap_or_else(|| original.clone());
-    let mut report = PreflightReport {
+    let report = PreflightReport {
         mime_type: checked.mime_type.to_owned(),
         original_type: checked.mime_type.to_owned(),
         kind: "image".to_owned(),
@@ -246,10 +307,10 @@ pub fn preflight(path: &Path, options: &PreflightOptions) -> Result<Preflighted,
         original_mtime_ns: mtime_ns,
     };
     if report.final_bytes <= limits.max_image_bytes {
-        return Ok(Preflighted {
+        return Ok(Planned {
             checked,
             report,
-            fitted: None,
+            fit: None,
         });
     }
     let fittable = fit::can_fit(checked.mime_type, &original);
@@ -266,25 +327,14 @@ pub fn preflight(path: &Path, options: &PreflightOptions) -> Result<Preflighted,
     let orientation = report
         .orientation_kept
         .or_else(|| original_orientation(&original));
-    let fitted = fit::fit(
-        &to_send,
-        checked.mime_type,
-        limits.max_image_bytes,
-        orientation,
-    )
-    .map_err(|error| FileRejected::CannotFit {
-        path: owned(),
-        limit: limits.max_image_bytes,
-        reason: error.to_string(),
-    })?;
-    report.mime_type = "image/jpeg".to_owned();
-    report.final_bytes = fitted.bytes.len() as u64;
-    report.orientation_kept = orientation;
-    report.fitted = Some(fitted.report);
-    Ok(Preflighted {
+    Ok(Planned {
         checked,
         report,
-        fitted: Some(fitted.bytes),
+        fit: Some(FitInput {
+            bytes: to_send,
+            limit: limits.max_image_bytes,
+            orientation,
+        }),
     })
 }
 
@@ -299,12 +349,14 @@ fn original_orientation(bytes: &Bytes) -> Option<u16> {
 
 /// What the runner sends for a job: the bytes with metadata removed when the job's report says
 /// to, read and cleaned at send time (so a file edited after it was queued is still cleaned);
-/// `None` to stream the file as it is.
+/// `None` to stream the file as it is. A job without a report (queued before preflight existed)
+/// is cleaned: the safe default.
 pub fn cleaned_for_sending(
     path: &Path,
-    report: &PreflightReport,
+    report: Option<&PreflightReport>,
 ) -> Result<Option<Bytes>, FileRejected> {
-    if !report.strip_metadata || report.fitted.is_some() {
+    let strip = report.is_none_or(|report| report.strip_metadata && report.fitted.is_none());
+    if !strip {
         return Ok(None);
     }
     let head = media::inspect(path)?;
@@ -324,4 +376,51 @@ pub fn cleaned_for_sending(
         }
     })?;
     Ok(Some(cleaned.bytes.unwrap_or(original)))
+}
+
+/// The user's preflight settings (the settings file's `preflight_*` keys; see
+/// [`SettingsFile::preflight`](crate::SettingsFile::preflight)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreflightSettings {
+    /// Remove personal metadata from JPEG, PNG and WebP (default on). Videos are sent as they
+    /// are.
+    pub strip_metadata: bool,
+    /// Fit oversize screenshots and clipboard images (default on: Upshot made the file).
+    pub fit_captures: bool,
+    /// Fit other oversize stills (default off: the user chose that file as it is).
+    pub fit_files: bool,
+    /// Send a file again although the same content was uploaded before (default off).
+    pub upload_duplicates: bool,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl Default for PreflightSettings {
+    fn default() -> Self {
+        Self {
+            strip_metadata: true,
+            fit_captures: true,
+            fit_files: false,
+            upload_duplicates: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl PreflightSettings {
+    /// The options for a file of `origin`: captures (screenshots, clipboard images) and other
+    /// files differ only in whether an oversize still is fitted.
+    pub fn options_for(&self, origin: crate::queue::Origin) -> PreflightOptions {
+        use crate::queue::Origin;
+        let capture = matches!(origin, Origin::Screenshot | Origin::Clipboard);
+        PreflightOptions {
+            strip_metadata: self.strip_metadata,
+            fit_oversize: if capture {
+                self.fit_captures
+            } else {
+                self.fit_files
+            },
+            limits: self.limits,
+        }
+    }
 }

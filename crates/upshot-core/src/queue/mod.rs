@@ -14,7 +14,7 @@
 mod types;
 
 pub use types::{
-    Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, NewJob, Origin,
+    Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
     PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
 };
 
@@ -34,7 +34,8 @@ pub const RATE_LIMITED_FLAG_PREFIX: &str = "rate_limited_until:";
 /// Every column of `jobs`, in the order [`RawJob::read`] reads them.
 const JOB_COLUMNS: &str = "id, source_path, origin, priority, client_id, account, album, title, \
     description, state, run_after, wait_reason, attempts, error_kind, error_message, bytes_sent, \
-    bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at, content_hash";
+    bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at, content_hash, \
+    preflight, upload_path";
 
 /// The queue over one connection. Cheap to make: build one wherever a connection is at hand.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +74,54 @@ impl<'c> JobQueue<'c> {
         }
         tx.commit().ctx(self.conn)?;
         Ok(ids)
+    }
+
+    /// The job that holds this content and will not need sending again: queued, under way,
+    /// waiting, or done with its image not deleted (with its link then).
+    pub fn live_with_content(&self, hash: &str) -> Result<Option<LiveCopy>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT j.id, h.link, h.id FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
+                 WHERE j.content_hash = ?1 AND (j.state IN ('queued', 'uploading', 'deferred') \
+                 OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([hash], |row| {
+                    Ok(LiveCopy {
+                        job: JobId(row.get(0)?),
+                        link: row.get(1)?,
+                        history: row.get::<_, Option<i64>>(2)?.map(HistoryId),
+                    })
+                })
+                .optional()
+            })
+            .ctx(self.conn)
+    }
+
+    /// Queues jobs in one transaction, except those whose content is live already (see
+    /// [`live_with_content`](Self::live_with_content)); checked inside the transaction, so the
+    /// same content twice in one batch, or from two processes at once, is queued once. A job
+    /// with `force` is queued whatever is live.
+    pub fn enqueue_unless_live(
+        &self,
+        jobs: &[(NewJob, bool)],
+        now: i64,
+    ) -> Result<Vec<Result<JobId, LiveCopy>>, StoreError> {
+        let tx = self.immediate()?;
+        let queue = JobQueue::new(&tx);
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for (job, force) in jobs {
+            let live = match (&job.content_hash, force) {
+                (Some(hash), false) => queue.live_with_content(hash)?,
+                _ => None,
+            };
+            outcomes.push(match live {
+                Some(live) => Err(live),
+                None => Ok(insert_job(&tx, job, now)?),
+            });
+        }
+        tx.commit().ctx(self.conn)?;
+        Ok(outcomes)
     }
 
     /// Takes the next job for `owner` (a name unique to the worker, e.g. `<pid>-<n>-<random>`)
@@ -531,7 +580,10 @@ impl<'c> JobQueue<'c> {
     /// are orphans of a crash between writing the file and queueing it.
     pub fn spooled_paths(&self) -> Result<Vec<PathBuf>, StoreError> {
         self.conn
-            .prepare_cached("SELECT source_path FROM jobs WHERE spooled = 1")
+            .prepare_cached(
+                "SELECT source_path FROM jobs WHERE spooled = 1 \
+                 UNION SELECT upload_path FROM jobs WHERE upload_path IS NOT NULL",
+            )
             .and_then(|mut stmt| {
                 stmt.query_map([], |row| row.get::<_, String>(0))?
                     .map(|path| path.map(PathBuf::from))
@@ -694,10 +746,22 @@ fn insert_job(conn: &Connection, job: &NewJob, now: i64) -> Result<JobId, StoreE
             path: job.source_path.clone(),
         })?;
     let marker = format!("{:032x}", rand::random::<u128>());
+    let upload_path = match &job.upload_path {
+        Some(path) => Some(
+            path.to_str()
+                .ok_or_else(|| StoreError::NonUtf8Path { path: path.clone() })?,
+        ),
+        None => None,
+    };
+    let preflight = job
+        .preflight
+        .as_ref()
+        .and_then(|report| serde_json::to_string(report).ok());
     conn.prepare_cached(
         "INSERT INTO jobs (source_path, origin, priority, client_id, account, album, title, \
-         description, state, bytes_total, marker, spooled, created_at, updated_at, content_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12, ?12, ?13)",
+         description, state, bytes_total, marker, spooled, created_at, updated_at, content_hash, \
+         preflight, upload_path) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -713,7 +777,9 @@ fn insert_job(conn: &Connection, job: &NewJob, now: i64) -> Result<JobId, StoreE
             marker,
             job.spooled,
             now,
-            job.content_hash
+            job.content_hash,
+            preflight,
+            upload_path
         ])
     })
     .ctx(conn)?;
@@ -807,6 +873,8 @@ struct RawJob {
     created_at: i64,
     updated_at: i64,
     content_hash: Option<String>,
+    preflight: Option<String>,
+    upload_path: Option<String>,
 }
 
 impl RawJob {
@@ -837,6 +905,8 @@ impl RawJob {
             created_at: row.get(22)?,
             updated_at: row.get(23)?,
             content_hash: row.get(24)?,
+            preflight: row.get(25)?,
+            upload_path: row.get(26)?,
         })
     }
 
@@ -913,6 +983,11 @@ impl RawJob {
             created_at: self.created_at,
             updated_at: self.updated_at,
             content_hash: self.content_hash,
+            // The report only informs and decides cleaning, which defaults to on without it.
+            preflight: self
+                .preflight
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            upload_path: self.upload_path.map(PathBuf::from),
             waiting,
         })
     }

@@ -1,6 +1,7 @@
 //! The queue's vocabulary: ids, origins, states, why a job waits, and the job itself.
 
 use crate::history::HistoryId;
+use crate::preflight::PreflightReport;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -225,6 +226,11 @@ pub struct NewJob {
     /// BLAKE3 of the content, where the source hashed it (watched folders), so the same
     /// content is recognised under another name or after a restart.
     pub content_hash: Option<String>,
+    /// What preflight found and did.
+    pub preflight: Option<PreflightReport>,
+    /// A copy Upshot made to send instead of the original (a fitted JPEG in the spool),
+    /// removed once the upload is confirmed.
+    pub upload_path: Option<PathBuf>,
 }
 
 impl NewJob {
@@ -245,8 +251,21 @@ impl NewJob {
             spooled: false,
             bytes_total: 0,
             content_hash: None,
+            preflight: None,
+            upload_path: None,
         }
     }
+}
+
+/// The job that already holds some content, so the same content is not sent again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCopy {
+    /// The job.
+    pub job: JobId,
+    /// Its link, once uploaded.
+    pub link: Option<String>,
+    /// Its history entry, once uploaded.
+    pub history: Option<HistoryId>,
 }
 
 /// A job as stored (every column of `jobs`), plus why it waits.
@@ -302,6 +321,10 @@ pub struct Job {
     pub updated_at: i64,
     /// BLAKE3 of the content when the source hashed it.
     pub content_hash: Option<String>,
+    /// What preflight found and did (`None` for jobs queued before preflight existed).
+    pub preflight: Option<PreflightReport>,
+    /// The fitted copy sent instead of `source_path`, when there is one.
+    pub upload_path: Option<PathBuf>,
     /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
     /// flag and a client id's rate limit).
     pub waiting: Option<Waiting>,

@@ -9,14 +9,16 @@ use crate::governor::{
     GovernorConfig, GovernorStatus, Pending, Priority, QuotaGovernor, RequestCost,
 };
 use crate::history::{History, HistoryEntry, HistoryId};
-use crate::media::{FileRejected, check_file};
+use crate::media::FileRejected;
 use crate::paths::AppPaths;
-use crate::queue::{Job, JobFilter, JobId, JobQueue, NewJob, Origin};
+use crate::preflight::{self, PreflightReport, PreflightSettings};
+use crate::queue::{Job, JobFilter, JobId, JobQueue, LiveCopy, NewJob, Origin};
 use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
 use crate::spool::Spool;
 use crate::store::{Database, SqlContext, StoreError};
+use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use upshot_imgur::{Auth, ClientConfig, Credits, ImgurClient, ImgurError};
 use url::Url;
 
@@ -33,6 +35,136 @@ pub struct FileUpload {
     pub album: Option<String>,
     /// Upload anonymously even when an account is logged in (`--anonymous`).
     pub anonymous: bool,
+    /// Send it even if the same content was uploaded before (`--force`).
+    pub force: bool,
+    /// Fit it if oversize (`--fit`/`--no-fit`); `None` follows the settings.
+    pub fit: Option<bool>,
+    /// Remove its metadata (`--keep-metadata` says no); `None` follows the settings.
+    pub strip_metadata: Option<bool>,
+}
+
+/// What became of one file handed to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Enqueued {
+    /// Queued, with what preflight found and did.
+    Queued {
+        /// Its job.
+        job: JobId,
+        /// Preflight's report.
+        report: Box<PreflightReport>,
+    },
+    /// The same content is uploaded (or queued) already, and was not sent again.
+    Duplicate {
+        /// The job that holds it.
+        job: JobId,
+        /// Its link, once uploaded.
+        link: Option<String>,
+        /// Its history entry, once uploaded.
+        history: Option<HistoryId>,
+    },
+    /// Refused before any request, with the reason.
+    Rejected {
+        /// Why.
+        rejected: FileRejected,
+    },
+}
+
+impl From<LiveCopy> for Enqueued {
+    fn from(live: LiveCopy) -> Self {
+        Self::Duplicate {
+            job: live.job,
+            link: live.link,
+            history: live.history,
+        }
+    }
+}
+
+impl Enqueued {
+    /// The job, when it was queued.
+    pub fn queued(&self) -> Option<JobId> {
+        match self {
+            Self::Queued { job, .. } => Some(*job),
+            _ => None,
+        }
+    }
+}
+
+/// One file's way through preflight, before the queue's transaction.
+enum Planned {
+    /// Settled already: refused, or a duplicate.
+    Done { path: PathBuf, outcome: Enqueued },
+    /// To queue (unless the transaction finds its content live).
+    Queue {
+        path: PathBuf,
+        job: Box<NewJob>,
+        force: bool,
+    },
+}
+
+/// Preflight for a batch, off the async runtime: checks each file, reports duplicates without
+/// fitting them, fits what needs fitting, and keeps each fitted copy in the spool.
+fn plan_uploads(
+    db: &Database,
+    spool: &Spool,
+    settings: &PreflightSettings,
+    client_id: &str,
+    origin: Origin,
+    account: Option<String>,
+    files: Vec<FileUpload>,
+) -> Result<Vec<Planned>, StoreError> {
+    let conn = db.connect()?;
+    let queue = JobQueue::new(&conn);
+    let mut planned = Vec::with_capacity(files.len());
+    for file in files {
+        let mut options = settings.options_for(origin);
+        if let Some(fit) = file.fit {
+            options.fit_oversize = fit;
+        }
+        if let Some(strip) = file.strip_metadata {
+            options.strip_metadata = strip;
+        }
+        let force = file.force || settings.upload_duplicates;
+        let done = |outcome| Planned::Done {
+            path: file.path.clone(),
+            outcome,
+        };
+        let plan = match preflight::check(&file.path, &options) {
+            Err(rejected) => done(Enqueued::Rejected { rejected }),
+            Ok(plan) => match (force, queue.live_with_content(&plan.report.content_hash)?) {
+                (false, Some(live)) => done(Enqueued::from(live)),
+                _ => match plan.fit() {
+                    Err(rejected) => done(Enqueued::Rejected { rejected }),
+                    Ok(ready) => {
+                        let upload_path = match &ready.fitted {
+                            Some(bytes) => Some(spool.store(bytes, "jpg")?),
+                            None => None,
+                        };
+                        let absolute = std::path::absolute(&ready.checked.path)
+                            .unwrap_or_else(|_| ready.checked.path.clone());
+                        let mut job = NewJob::new(absolute, origin, client_id);
+                        job.title = file.title.clone();
+                        job.description = file.description.clone();
+                        job.album = file.album.clone();
+                        job.bytes_total = ready.report.final_bytes;
+                        job.content_hash = Some(ready.report.content_hash.clone());
+                        job.preflight = Some(ready.report);
+                        job.upload_path = upload_path;
+                        if !file.anonymous {
+                            job.account = account.clone();
+                        }
+                        Planned::Queue {
+                            path: file.path.clone(),
+                            job: Box::new(job),
+                            force,
+                        }
+                    }
+                },
+            },
+        };
+        planned.push(plan);
+    }
+    Ok(planned)
 }
 
 /// Why a service call failed.
@@ -102,6 +234,8 @@ pub struct UploadService {
     spool: Spool,
     /// The login, when the service was opened with one.
     auth: Option<Arc<AuthSession>>,
+    /// What new jobs are checked with; shared by every clone (the watcher's too).
+    preflight: Arc<RwLock<PreflightSettings>>,
 }
 
 /// How a service logs in (see [`UploadService::open_with_login`]).
@@ -162,6 +296,7 @@ impl UploadService {
             runner,
             spool: Spool::new(&paths.data_dir),
             auth: None,
+            preflight: Arc::new(RwLock::new(PreflightSettings::default())),
         })
     }
 
@@ -206,52 +341,56 @@ impl UploadService {
         &self.client_id
     }
 
+    /// Upshot's own copies: clipboard images, screenshots, fitted pictures.
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
     /// The database file.
     pub fn database(&self) -> &Database {
         &self.db
     }
 
-    /// Checks each file and queues those that pass, in one transaction. A refused file never
-    /// enters the queue: its reason comes back at once. Outcomes are in the order given.
+    /// The preflight settings new jobs are checked with.
+    pub fn preflight_settings(&self) -> PreflightSettings {
+        *self
+            .preflight
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the preflight settings for jobs queued from now on (the app's settings panel;
+    /// queued jobs keep what they were checked with).
+    pub fn set_preflight_settings(&self, settings: PreflightSettings) {
+        *self
+            .preflight
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+    }
+
+    /// Runs preflight on each file and queues those that pass, in one transaction. A refused
+    /// file never enters the queue, and a file whose content is uploaded (or queued) already is
+    /// not queued again unless forced: both come back at once. Outcomes are in the order given.
     pub async fn enqueue_files(
         &self,
         files: &[FileUpload],
         origin: Origin,
-    ) -> Result<Vec<(PathBuf, Result<JobId, FileRejected>)>, ServiceError> {
+    ) -> Result<Vec<(PathBuf, Enqueued)>, ServiceError> {
         let account = if files.iter().any(|file| !file.anonymous) {
             self.upload_account().await?
         } else {
             None
         };
-        let mut checked_files = Vec::with_capacity(files.len());
-        let mut jobs = Vec::new();
-        for file in files {
-            let checked = check_file(&file.path).map(|checked| {
-                let absolute = std::path::absolute(&checked.path).unwrap_or(checked.path);
-                let mut job = NewJob::new(absolute, origin, &self.client_id);
-                job.title = file.title.clone();
-                job.description = file.description.clone();
-                job.album = file.album.clone();
-                job.bytes_total = checked.size;
-                if !file.anonymous {
-                    job.account = account.clone();
-                }
-                jobs.push(job);
-            });
-            checked_files.push((file.path.clone(), checked));
-        }
-        let mut ids = self.runner.enqueue(jobs).await?.into_iter();
-        let mut outcomes = Vec::with_capacity(checked_files.len());
-        for (path, checked) in checked_files {
-            let outcome = match checked {
-                Err(rejected) => Err(rejected),
-                Ok(()) => Ok(ids.next().ok_or_else(|| {
-                    ServiceError::Task("the queue returned fewer ids than jobs".to_owned())
-                })?),
-            };
-            outcomes.push((path, outcome));
-        }
-        Ok(outcomes)
+        let settings = self.preflight_settings();
+        let client_id = self.client_id.clone();
+        let spool = self.spool.clone();
+        let files = files.to_vec();
+        let planned = self
+            .blocking(move |db| {
+                plan_uploads(db, &spool, &settings, &client_id, origin, account, files)
+            })
+            .await??;
+        self.queue_planned(planned).await
     }
 
     /// Queues image bytes that exist nowhere on disk (a clipboard image, a screenshot): they are
@@ -262,47 +401,111 @@ impl UploadService {
         bytes: Vec<u8>,
         origin: Origin,
         title: Option<String>,
-    ) -> Result<Result<JobId, FileRejected>, ServiceError> {
-        let spool = self.spool.clone();
-        let head = bytes.get(..512).unwrap_or(&bytes).to_vec();
-        let extension = match crate::media::sniff(&head) {
-            Some((_, mime)) => mime
-                .rsplit('/')
-                .next()
-                .unwrap_or("bin")
-                .replace("jpeg", "jpg"),
-            None => {
-                return Ok(Err(FileRejected::UnsupportedType {
-                    path: PathBuf::from(format!("({} from {})", "data", origin.as_str())),
+    ) -> Result<Enqueued, ServiceError> {
+        let head = bytes.get(..512).unwrap_or(&bytes);
+        let Some((_, mime)) = crate::media::sniff(head) else {
+            return Ok(Enqueued::Rejected {
+                rejected: FileRejected::UnsupportedType {
+                    path: PathBuf::from(format!("(data from {})", origin.as_str())),
                     found: "data that is not an image or video".to_owned(),
-                }));
-            }
+                },
+            });
         };
-        let extension: String = extension
+        let extension: String = mime
+            .rsplit('/')
+            .next()
+            .unwrap_or("bin")
+            .replace("jpeg", "jpg")
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .take(8)
             .collect();
+        let spool = self.spool.clone();
         let path = tokio::task::spawn_blocking(move || spool.store(&bytes, &extension))
             .await
             .map_err(|error| ServiceError::Task(error.to_string()))??;
-        let checked = match check_file(&path) {
-            Ok(checked) => checked,
-            Err(rejected) => {
-                let _ = self.spool.remove(&path);
-                return Ok(Err(rejected));
-            }
+        let file = FileUpload {
+            path: path.clone(),
+            title,
+            ..FileUpload::default()
         };
-        let mut job = NewJob::new(&path, origin, &self.client_id);
-        job.spooled = true;
-        job.title = title;
-        job.account = self.upload_account().await?;
-        job.bytes_total = checked.size;
-        let ids = self.runner.enqueue(vec![job]).await?;
-        ids.into_iter()
+        let account = self.upload_account().await?;
+        let settings = self.preflight_settings();
+        let client_id = self.client_id.clone();
+        let spool = self.spool.clone();
+        let mut planned = self
+            .blocking(move |db| {
+                plan_uploads(
+                    db,
+                    &spool,
+                    &settings,
+                    &client_id,
+                    origin,
+                    account,
+                    vec![file],
+                )
+            })
+            .await??;
+        for plan in &mut planned {
+            if let Planned::Queue { job, .. } = plan {
+                job.spooled = true;
+            }
+        }
+        let outcome = self
+            .queue_planned(planned)
+            .await?
+            .into_iter()
             .next()
-            .map(Ok)
-            .ok_or_else(|| ServiceError::Task("the queue returned no id".to_owned()))
+            .map(|(_, outcome)| outcome)
+            .ok_or_else(|| ServiceError::Task("the queue returned no outcome".to_owned()))?;
+        // Upshot's own copy is only kept while a job needs it.
+        if !matches!(outcome, Enqueued::Queued { .. }) {
+            let _ = self.spool.remove(&path);
+        }
+        Ok(outcome)
+    }
+
+    /// Queues what [`plan_uploads`] let through; a job that turns out to be a duplicate in the
+    /// transaction (the same content twice in the batch, or queued meanwhile by another
+    /// process) drops its fitted copy.
+    async fn queue_planned(
+        &self,
+        planned: Vec<Planned>,
+    ) -> Result<Vec<(PathBuf, Enqueued)>, ServiceError> {
+        let jobs: Vec<(NewJob, bool)> = planned
+            .iter()
+            .filter_map(|plan| match plan {
+                Planned::Queue { job, force, .. } => Some(((**job).clone(), *force)),
+                Planned::Done { .. } => None,
+            })
+            .collect();
+        let mut queued = self.runner.enqueue_unless_live(jobs).await?.into_iter();
+        let mut outcomes = Vec::with_capacity(planned.len());
+        for plan in planned {
+            let (path, outcome) = match plan {
+                Planned::Done { path, outcome } => (path, outcome),
+                Planned::Queue { path, job, .. } => {
+                    let result = queued.next().ok_or_else(|| {
+                        ServiceError::Task("the queue returned fewer outcomes than jobs".to_owned())
+                    })?;
+                    let outcome = match result {
+                        Ok(id) => Enqueued::Queued {
+                            job: id,
+                            report: Box::new(job.preflight.clone().unwrap_or_default()),
+                        },
+                        Err(live) => {
+                            if let Some(copy) = &job.upload_path {
+                                let _ = self.spool.remove(copy);
+                            }
+                            Enqueued::from(live)
+                        }
+                    };
+                    (path, outcome)
+                }
+            };
+            outcomes.push((path, outcome));
+        }
+        Ok(outcomes)
     }
 
     /// Queues spooled files that no job knows: a crash came between writing a clipboard image
@@ -323,24 +526,47 @@ impl UploadService {
                     .collect())
             })
             .await??;
-        let mut jobs = Vec::new();
-        for path in orphans {
-            match check_file(&path) {
-                Ok(checked) => {
-                    let mut job = NewJob::new(&path, Origin::Clipboard, &self.client_id);
-                    job.spooled = true;
-                    job.bytes_total = checked.size;
-                    jobs.push(job);
-                }
-                Err(rejected) => {
-                    tracing::warn!("leaving {} in the spool: {rejected}", path.display())
+        let files: Vec<FileUpload> = orphans
+            .into_iter()
+            .map(|path| FileUpload {
+                path,
+                ..FileUpload::default()
+            })
+            .collect();
+        if files.is_empty() {
+            return Ok(0);
+        }
+        let settings = self.preflight_settings();
+        let client_id = self.client_id.clone();
+        let spool = self.spool.clone();
+        let mut planned = self
+            .blocking(move |db| {
+                plan_uploads(
+                    db,
+                    &spool,
+                    &settings,
+                    &client_id,
+                    Origin::Clipboard,
+                    None,
+                    files,
+                )
+            })
+            .await??;
+        for plan in &mut planned {
+            match plan {
+                Planned::Queue { job, .. } => job.spooled = true,
+                Planned::Done { path, outcome } => {
+                    tracing::warn!("leaving {} in the spool: {outcome:?}", path.display())
                 }
             }
         }
-        let count = jobs.len();
+        let outcomes = self.queue_planned(planned).await?;
+        let count = outcomes
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, Enqueued::Queued { .. }))
+            .count();
         if count > 0 {
             tracing::info!(count, "queued spooled files a crash left unqueued");
-            self.runner.enqueue(jobs).await?;
         }
         Ok(count)
     }

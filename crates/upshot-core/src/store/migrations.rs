@@ -95,8 +95,22 @@ CREATE INDEX watch_files_folder ON watch_files(folder);
 CREATE INDEX watch_files_job ON watch_files(job_id);
 "#;
 
+/// Migration 5: preflight. Each job keeps what preflight found and did (JSON), and the fitted
+/// copy it sends instead of the original, when there is one; the history keeps the report.
+const MIGRATION_5: &str = r#"
+ALTER TABLE jobs ADD COLUMN preflight TEXT;
+ALTER TABLE jobs ADD COLUMN upload_path TEXT;
+ALTER TABLE history ADD COLUMN preflight TEXT;
+"#;
+
 /// Every migration, in order.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
+const MIGRATIONS: &[&str] = &[
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+];
 
 /// The schema version this build writes: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

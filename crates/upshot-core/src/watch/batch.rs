@@ -4,7 +4,9 @@
 
 use super::records::{Admission, ReadyFile, Removal, WatchRecords};
 use super::settle::{DuePath, Judgement, judge};
+use crate::preflight::PreflightSettings;
 use crate::queue::NewJob;
+use crate::spool::Spool;
 use crate::store::{Database, StoreError};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -42,9 +44,11 @@ pub(super) struct BatchOutcome {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
-/// Judges every item and records the outcome.
+/// Judges every item, runs preflight on the complete ones, and records the outcome.
 pub(super) fn check(
     db: &Database,
+    spool: &Spool,
+    preflight: &PreflightSettings,
     items: Vec<DueItem>,
     settle: Duration,
     now: i64,
@@ -61,14 +65,21 @@ pub(super) fn check(
             upload_copies,
         } = item;
         match judge_wanted(&due, wanted, settle) {
-            Judgement::Ready { stamp, hash } => ready.push(ReadyFile {
-                path: due.path,
-                folder: key,
-                stamp,
-                hash,
-                job: template,
-                upload_copies,
-            }),
+            Judgement::Ready { stamp, hash } => {
+                let mut job = template;
+                match prepare(spool, preflight, &due.path, &hash, &mut job) {
+                    Prepared::Ready => ready.push(ReadyFile {
+                        path: due.path,
+                        folder: key,
+                        stamp,
+                        hash,
+                        job,
+                        upload_copies: upload_copies || preflight.upload_duplicates,
+                    }),
+                    Prepared::Changed => outcome.waits.push((due, settle)),
+                    Prepared::Refused(reason) => outcome.skipped.push((due.path, reason)),
+                }
+            }
             Judgement::NotYet {
                 stamp,
                 after,
@@ -103,6 +114,14 @@ pub(super) fn check(
     let records = WatchRecords::new(&conn);
     if !ready.is_empty() {
         let admissions = records.admit(&ready, now)?;
+        // A fitted copy is only kept by the job it was made for.
+        for (file, admission) in ready.iter().zip(&admissions) {
+            if !matches!(admission, Admission::Queued { .. })
+                && let Some(copy) = &file.job.upload_path
+            {
+                let _ = spool.remove(copy);
+            }
+        }
         outcome.admitted = ready
             .into_iter()
             .map(|file| file.path)
@@ -113,6 +132,44 @@ pub(super) fn check(
         outcome.removals.extend(records.removed(&path, now)?);
     }
     Ok(outcome)
+}
+
+/// What preflight made of a complete file.
+enum Prepared {
+    /// Checked (and fitted where needed): the job carries the report.
+    Ready,
+    /// Its content changed since it was judged complete: look again later.
+    Changed,
+    /// Refused, with the reason; it stays in the folder.
+    Refused(String),
+}
+
+/// Preflight for a watched file (the backlog's options: see
+/// [`PreflightSettings::options_for`]); the report and any fitted copy go on the job.
+fn prepare(
+    spool: &Spool,
+    settings: &PreflightSettings,
+    path: &std::path::Path,
+    hash: &str,
+    job: &mut NewJob,
+) -> Prepared {
+    let options = settings.options_for(job.origin);
+    let ready = match crate::preflight::preflight(path, &options) {
+        Ok(ready) => ready,
+        Err(rejected) => return Prepared::Refused(rejected.to_string()),
+    };
+    if ready.report.content_hash != hash {
+        return Prepared::Changed;
+    }
+    if let Some(bytes) = &ready.fitted {
+        match spool.store(bytes, "jpg") {
+            Ok(copy) => job.upload_path = Some(copy),
+            Err(error) => return Prepared::Refused(format!("its fitted copy: {error}")),
+        }
+    }
+    job.bytes_total = ready.report.final_bytes;
+    job.preflight = Some(ready.report);
+    Prepared::Ready
 }
 
 /// [`judge`], but a path the patterns do not want is only checked for being a directory or gone.

@@ -827,8 +827,12 @@ impl Engine {
         let db = self.db.clone();
         let settle = self.settle;
         let now = self.now_millis();
-        let result =
-            tokio::task::spawn_blocking(move || batch::check(&db, items, settle, now)).await;
+        let preflight = self.service.preflight_settings();
+        let spool = self.service.spool().clone();
+        let result = tokio::task::spawn_blocking(move || {
+            batch::check(&db, &spool, &preflight, items, settle, now)
+        })
+        .await;
         let outcome = match result {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(error)) => {

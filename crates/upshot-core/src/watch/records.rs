@@ -139,14 +139,18 @@ impl<'c> WatchRecords<'c> {
             let existing = if file.upload_copies {
                 None
             } else {
-                live_job_with_content(&tx, &file.hash)?
+                queue
+                    .live_with_content(&file.hash)?
+                    .map(|live| (live.job, live.link))
             };
             let (job, duplicate, admission) = match existing {
                 Some((job, link)) => (job, true, Admission::Duplicate { job, link }),
                 None => {
                     let mut new_job = file.job.clone();
                     new_job.source_path = file.path.clone();
-                    new_job.bytes_total = file.stamp.size;
+                    if new_job.bytes_total == 0 {
+                        new_job.bytes_total = file.stamp.size;
+                    }
                     new_job.content_hash = Some(file.hash.clone());
                     let job = queue.enqueue(&new_job, now)?;
                     (job, false, Admission::Queued { job })
@@ -343,22 +347,4 @@ pub struct DueAction {
     pub stamp: FileStamp,
     /// The job that uploaded its content.
     pub job: JobId,
-}
-
-/// The job that holds this content and will not need sending again: queued, under way,
-/// waiting, or done with its image not deleted. Its link when done.
-fn live_job_with_content(
-    conn: &Connection,
-    hash: &str,
-) -> Result<Option<(JobId, Option<String>)>, StoreError> {
-    conn.prepare_cached(
-        "SELECT j.id, h.link FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
-         WHERE j.content_hash = ?1 AND (j.state IN ('queued', 'uploading', 'deferred') \
-         OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 1",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row([hash], |row| Ok((JobId(row.get(0)?), row.get(1)?)))
-            .optional()
-    })
-    .ctx(conn)
 }
