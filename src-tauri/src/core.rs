@@ -5,6 +5,7 @@
 use crate::{Error, ErrorCode};
 use upshot_core::UploadService;
 use upshot_core::connection::Connection;
+use upshot_core::paths::SETTINGS_FILE;
 use upshot_core::runner::StopWhen;
 use upshot_core::watch::{FolderSource, WATCH_FILE, WatchOptions, Watcher};
 
@@ -20,6 +21,8 @@ pub struct AppCore {
     pub watcher: Watcher,
     /// The saved folders' file.
     pub watch_file: std::path::PathBuf,
+    /// `settings.json`, shared with the CLI (the preflight settings are saved there).
+    pub settings_file: std::path::PathBuf,
 }
 
 impl AppCore {
@@ -44,6 +47,7 @@ impl AppCore {
             }
         });
         let watch_file = settings.paths.config_dir.join(WATCH_FILE);
+        let settings_file = settings.paths.config_dir.join(SETTINGS_FILE);
         let watcher = Watcher::start(
             &service,
             FolderSource::Saved(watch_file.clone()),
@@ -56,6 +60,7 @@ impl AppCore {
             stop,
             watcher,
             watch_file,
+            settings_file,
         })
     }
 

@@ -61,6 +61,15 @@ impl From<upshot_core::watch::WatchError> for Error {
     }
 }
 
+impl From<upshot_core::CoreError> for Error {
+    fn from(error: upshot_core::CoreError) -> Self {
+        Self {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<upshot_core::auth::AuthError> for Error {
     fn from(error: upshot_core::auth::AuthError) -> Self {
         Self {

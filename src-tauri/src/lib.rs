@@ -7,6 +7,7 @@
 mod core;
 mod error;
 mod login;
+mod preflight;
 mod watch;
 mod window;
 
@@ -45,6 +46,8 @@ pub fn run() -> Result<(), Error> {
             watch::watch_add,
             watch::watch_remove,
             watch::watch_set_enabled,
+            preflight::preflight_settings,
+            preflight::set_preflight_settings,
         ])
         .setup(|app| {
             let core = tauri::async_runtime::block_on(core::AppCore::open())?;

@@ -234,7 +234,15 @@ async fn settings_come_from_flags_then_environment_then_the_file() {
     let output = env
         .upshot()
         .env("UPSHOT_CLIENT_ID", "from-env")
-        .args(["upload", "--client-id", CLIENT_ID, "--format", "page"])
+        // --force: the same file was uploaded above, and this is about settings, not duplicates.
+        .args([
+            "upload",
+            "--force",
+            "--client-id",
+            CLIENT_ID,
+            "--format",
+            "page",
+        ])
         .arg(&file)
         .output()
         .await

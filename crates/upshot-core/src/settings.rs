@@ -250,6 +250,31 @@ impl SettingsFile {
         }
     }
 
+    /// Checks `settings`, then records them in the file at `path` (other keys untouched): what
+    /// the app's settings panel calls.
+    pub fn save_preflight(path: &Path, settings: &PreflightSettings) -> Result<(), CoreError> {
+        let limits = [
+            (SettingKey::MaxImageBytes, settings.limits.max_image_bytes),
+            (SettingKey::MaxVideoBytes, settings.limits.max_video_bytes),
+            (
+                SettingKey::MaxVideoSeconds,
+                settings.limits.max_video_seconds,
+            ),
+        ];
+        for (key, value) in limits {
+            if value == 0 {
+                return Err(CoreError::InvalidSetting {
+                    key: key.name().to_owned(),
+                    value: "0".to_owned(),
+                    expected: "a whole number above 0".to_owned(),
+                });
+            }
+        }
+        let mut file = Self::load(path)?;
+        file.set_preflight(settings);
+        file.save(path)
+    }
+
     /// Records every preflight setting (the app's settings panel saves them all at once).
     pub fn set_preflight(&mut self, settings: &PreflightSettings) {
         self.strip_metadata = Some(settings.strip_metadata);

@@ -76,17 +76,23 @@ impl<'c> JobQueue<'c> {
         Ok(ids)
     }
 
-    /// The job that holds this content and will not need sending again: queued, under way,
-    /// waiting, or done with its image not deleted (with its link then).
-    pub fn live_with_content(&self, hash: &str) -> Result<Option<LiveCopy>, StoreError> {
+    /// The job of `client_id` that holds this content and will not need sending again: queued,
+    /// under way, waiting, or done with its image not deleted (with its link then). Another
+    /// Client ID may be another server (the sandbox), where the link means nothing.
+    pub fn live_with_content(
+        &self,
+        client_id: &str,
+        hash: &str,
+    ) -> Result<Option<LiveCopy>, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT j.id, h.link, h.id FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
-                 WHERE j.content_hash = ?1 AND (j.state IN ('queued', 'uploading', 'deferred') \
+                 WHERE j.content_hash = ?1 AND j.client_id = ?2 \
+                 AND (j.state IN ('queued', 'uploading', 'deferred') \
                  OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 1",
             )
             .and_then(|mut stmt| {
-                stmt.query_row([hash], |row| {
+                stmt.query_row([hash, client_id], |row| {
                     Ok(LiveCopy {
                         job: JobId(row.get(0)?),
                         link: row.get(1)?,
@@ -112,7 +118,7 @@ impl<'c> JobQueue<'c> {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (job, force) in jobs {
             let live = match (&job.content_hash, force) {
-                (Some(hash), false) => queue.live_with_content(hash)?,
+                (Some(hash), false) => queue.live_with_content(&job.client_id, hash)?,
                 _ => None,
             };
             outcomes.push(match live {

@@ -131,7 +131,10 @@ fn plan_uploads(
         };
         let plan = match preflight::check(&file.path, &options) {
             Err(rejected) => done(Enqueued::Rejected { rejected }),
-            Ok(plan) => match (force, queue.live_with_content(&plan.report.content_hash)?) {
+            Ok(plan) => match (
+                force,
+                queue.live_with_content(client_id, &plan.report.content_hash)?,
+            ) {
                 (false, Some(live)) => done(Enqueued::from(live)),
                 _ => match plan.fit() {
                     Err(rejected) => done(Enqueued::Rejected { rejected }),

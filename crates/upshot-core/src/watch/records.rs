@@ -140,7 +140,7 @@ impl<'c> WatchRecords<'c> {
                 None
             } else {
                 queue
-                    .live_with_content(&file.hash)?
+                    .live_with_content(&file.job.client_id, &file.hash)?
                     .map(|live| (live.job, live.link))
             };
             let (job, duplicate, admission) = match existing {
