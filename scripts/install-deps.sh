@@ -150,7 +150,19 @@ check_rust() {
     log "rust: $(cargo --version)"
 }
 
+# tauri-driver: the WebDriver server for Tauri apps (it starts the app and hands the session
+# to WebKitWebDriver); the end-to-end test of the settings panel drives the real window with it.
+install_tauri_driver() {
+    if command -v tauri-driver >/dev/null 2>&1; then
+        log "tauri-driver: present"
+        return
+    fi
+    log "tauri-driver: cargo install tauri-driver (2.x)"
+    cargo install tauri-driver --locked --version '^2' --quiet
+}
+
 install_system_packages
 check_node
 install_ui_packages
 check_rust
+install_tauri_driver

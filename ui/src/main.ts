@@ -11,6 +11,7 @@ import {
   type LoginFinished,
 } from "./account";
 import { describeStatus, type AppStatus } from "./status";
+import { describePreflight, fromForm, toForm, type PreflightForm, type PreflightSettings } from "./preflight";
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -129,4 +130,71 @@ if (isTauri()) {
   // `npm run dev` in a plain browser: no shell to log in through.
   showAccount({ kind: "anonymous" });
   loginButton.disabled = true;
+}
+
+// --- Before upload (preflight settings) ----------------------------------------------------
+const preflightPanel = element<HTMLElement>("preflight");
+const preflightForm = element<HTMLFormElement>("preflight-form");
+const preflightSummary = element<HTMLElement>("preflight-summary");
+const preflightMessage = element<HTMLElement>("preflight-message");
+const checkboxes = {
+  stripMetadata: element<HTMLInputElement>("strip-metadata"),
+  fitCaptures: element<HTMLInputElement>("fit-captures"),
+  fitFiles: element<HTMLInputElement>("fit-files"),
+  uploadDuplicates: element<HTMLInputElement>("upload-duplicates"),
+};
+const numbers = {
+  maxImageMb: element<HTMLInputElement>("max-image-mb"),
+  maxVideoMb: element<HTMLInputElement>("max-video-mb"),
+  maxVideoSeconds: element<HTMLInputElement>("max-video-seconds"),
+};
+
+function showPreflight(settings: PreflightSettings): void {
+  const form = toForm(settings);
+  for (const [key, input] of Object.entries(checkboxes)) {
+    input.checked = form[key as keyof typeof checkboxes];
+  }
+  for (const [key, input] of Object.entries(numbers)) {
+    input.value = form[key as keyof typeof numbers];
+  }
+  preflightSummary.textContent = describePreflight(settings);
+}
+
+function readPreflightForm(): PreflightForm {
+  return {
+    stripMetadata: checkboxes.stripMetadata.checked,
+    fitCaptures: checkboxes.fitCaptures.checked,
+    fitFiles: checkboxes.fitFiles.checked,
+    uploadDuplicates: checkboxes.uploadDuplicates.checked,
+    maxImageMb: numbers.maxImageMb.value,
+    maxVideoMb: numbers.maxVideoMb.value,
+    maxVideoSeconds: numbers.maxVideoSeconds.value,
+  };
+}
+
+function sayPreflight(text: string, tone: "idle" | "error"): void {
+  preflightMessage.textContent = text;
+  preflightMessage.dataset.tone = tone;
+}
+
+if (isTauri()) {
+  preflightPanel.hidden = false;
+  invoke<PreflightSettings>("preflight_settings")
+    .then(showPreflight)
+    .catch((error) => sayPreflight(asCommandError(error).message, "error"));
+  // Saved on every change: there is no "Apply" to forget.
+  preflightForm.addEventListener("change", async () => {
+    const settings = fromForm(readPreflightForm());
+    if ("error" in settings) {
+      sayPreflight(settings.error, "error");
+      return;
+    }
+    try {
+      showPreflight(await invoke<PreflightSettings>("set_preflight_settings", { settings }));
+      sayPreflight("Saved. Files queued from now on use these settings.", "idle");
+    } catch (error) {
+      sayPreflight(asCommandError(error).message, "error");
+    }
+  });
+  preflightForm.addEventListener("submit", (event) => event.preventDefault());
 }

@@ -5,6 +5,7 @@
 //! is measured is what a user runs.
 
 mod measure;
+mod preflight;
 mod queue;
 mod simulate;
 mod upload;
@@ -82,6 +83,13 @@ enum Which {
         #[arg(long)]
         trace: bool,
     },
+    /// Preflight: checking and cleaning a camera photo, fitting a 4K screenshot, checking a
+    /// 200 MB video.
+    Preflight {
+        /// Rounds of each measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Watched folders: a burst of files in 10 folders against `upshot watch`; exactly-once,
     /// settle-to-queued latency, peak memory, idle CPU.
     Watch {
@@ -114,6 +122,7 @@ fn main() -> ExitCode {
             rounds,
         }) => upload::throughput(&bin_dir, files, megabytes, jobs, rounds),
         Some(Which::Memory { megabytes }) => upload::memory(&bin_dir, megabytes),
+        Some(Which::Preflight { rounds }) => preflight::preflight(rounds),
         Some(Which::Enqueue { files }) => queue::enqueue(files),
         Some(Which::Simulate {
             days,
@@ -151,6 +160,7 @@ fn main() -> ExitCode {
         None => upload::memory(&bin_dir, 200)
             .and_then(|()| upload::throughput(&bin_dir, 200, 2, 2, 3))
             .and_then(|()| simulate::simulate(simulate::Scenario::default()))
+            .and_then(|()| preflight::preflight(5))
             .and_then(|()| {
                 watch::watch(
                     &bin_dir,
