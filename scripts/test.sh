@@ -94,6 +94,8 @@ step desktop-smoke bash src-tauri/scripts/smoke.sh
 # A login completed through the deep link in the real app (second launch, and a URL that
 # starts the app); uses the CLI and the fake server's debug builds.
 step desktop-deep-link bash -c 'cargo build -p upshot-cli -p fake-imgur --locked && bash src-tauri/scripts/deep-link.sh'
+# The "Before upload" settings panel in the real window, driven through WebDriver (tauri-driver).
+step desktop-settings bash src-tauri/scripts/settings-panel.sh
 
 # --- Fuzzing: the login callback parser, for a bounded time -------------------------------
 step fuzz-callback env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh

@@ -57,7 +57,7 @@ setsid dbus-run-session -- tauri-driver --port "$PORT" --native-port "$NATIVE_PO
 DRIVER_PID=$!
 log "tauri-driver on port $PORT (display $DISPLAY)"
 
-if ! python3 - "$PORT" "$APP" "$UPSHOT" "$WORK/home/config/upshot/settings.json" <<'PY'
+if ! python3 - "$PORT" "$APP" "$UPSHOT" "$WORK/home/config/app.upshot.desktop/settings.json" <<'PY'
 import json, subprocess, sys, time, urllib.error, urllib.request
 
 port, app, upshot, settings_path = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -75,15 +75,17 @@ def call(method, path, body=None):
 
 def wait(what, check, timeout=30):
     deadline = time.time() + timeout
+    last = None
     while True:
         try:
             value = check()
             if value:
                 return value
-        except (AssertionError, OSError, KeyError):
-            pass
+            last = f"got {value!r}"
+        except (AssertionError, OSError, KeyError) as error:
+            last = f"{type(error).__name__}: {error}"
         if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what} ({last})")
         time.sleep(0.25)
 
 # tauri-driver listens once it is up.
@@ -91,7 +93,7 @@ wait("tauri-driver", lambda: urllib.request.urlopen(base + "/status", timeout=2)
 session = call("POST", "/session", {"capabilities": {"alwaysMatch": {
     "tauri:options": {"application": app}}}})["sessionId"]
 s = f"/session/{session}"
-ELEMENT = "element-6066-11e4-a52e-4f926c6f99bf"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C element reference key
 
 def find(css):
     return call("POST", f"{s}/element", {"using": "css selector", "value": css})[ELEMENT]
