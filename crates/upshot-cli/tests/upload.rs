@@ -282,3 +282,88 @@ async fn a_bad_setting_is_refused_with_the_accepted_values() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("http or https"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_uploaded_before_is_reported_as_a_duplicate_and_force_sends_it_again() {
+    let env = Env::start().await;
+    let first = env.png("first.png", 33, 22);
+    let copy = env.dir.path().join("copy.png");
+    std::fs::copy(&first, &copy).unwrap();
+
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&first)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let uploaded: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(uploaded["status"], "uploaded");
+
+    // The same content under another name: its existing link, and no request.
+    let requests = env.server.controls().state().clients[CLIENT_ID].requests;
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&copy)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let duplicate: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(duplicate["status"], "duplicate");
+    assert_eq!(duplicate["link"], uploaded["link"]);
+    assert_eq!(duplicate["id"], uploaded["id"]);
+    assert_eq!(
+        env.server.controls().state().clients[CLIENT_ID].requests,
+        requests
+    );
+    // Plain output prints the link and says why nothing was sent.
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--format", "markdown"])
+        .arg(&copy)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    assert!(stdout(&output).starts_with("!["), "{}", stdout(&output));
+    assert!(stderr(&output).contains("--force"), "{}", stderr(&output));
+
+    // --force sends it again.
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json", "--force"])
+        .arg(&copy)
+        .output()
+        .await
+        .unwrap();
+    let forced: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(forced["status"], "uploaded");
+    assert_ne!(forced["id"], uploaded["id"]);
+    assert_eq!(env.server.controls().state().uploads.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversize_and_overlong_files_are_refused_before_any_request() {
+    let env = Env::start().await;
+    let long = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/media/long.mp4");
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&long)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let line: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(line["status"], "failed");
+    let message = line["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("61 s video") && message.contains("60-second"),
+        "{message}"
+    );
+    assert!(env.server.controls().state().uploads.is_empty());
+}

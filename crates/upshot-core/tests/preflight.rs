@@ -565,6 +565,59 @@ async fn a_deleted_upload_is_no_longer_a_duplicate() {
     world.stop().await;
 }
 
+#[tokio::test]
+async fn a_watched_folder_sends_photos_cleaned_and_reports_refused_files() {
+    use upshot_core::watch::{FolderSource, WatchEvent, WatchOptions, WatchedFolder, Watcher};
+    let world = World::new().await;
+    let folder = world.dir.path().join("camera-roll");
+    std::fs::create_dir_all(&folder).unwrap();
+    let watcher = Watcher::start(
+        &world.service,
+        FolderSource::Given {
+            folders: vec![WatchedFolder::new("camera", &folder)],
+            settle: Duration::from_millis(200),
+        },
+        WatchOptions::default(),
+    )
+    .unwrap();
+    let mut events = watcher.subscribe();
+    let original = camera_jpeg(&picture(64, 48, 21));
+    std::fs::write(folder.join("IMG_0001.jpg"), &original).unwrap();
+    // A PDF saved with a picture's name: refused, and left where it is.
+    std::fs::write(folder.join("scan.jpg"), b"%PDF-1.7 not a picture").unwrap();
+
+    let mut job = None;
+    let mut skipped = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while job.is_none() || skipped.is_none() {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the watcher reported both files")
+            .unwrap();
+        match event {
+            WatchEvent::Queued { job: id, .. } => job = Some(id),
+            WatchEvent::Skipped { path, reason } => skipped = Some((path, reason)),
+            _ => {}
+        }
+    }
+    let (path, reason) = skipped.unwrap();
+    assert!(path.ends_with("scan.jpg"));
+    assert!(reason.contains("a PDF document"), "{reason}");
+    assert!(path.exists(), "a refused file stays in the folder");
+
+    let sent = world.uploaded_bytes_of(job.unwrap()).await;
+    let exif = exif_of(&sent).unwrap();
+    assert!(exif.get_field(Tag::GPSLatitude, In::PRIMARY).is_none());
+    assert!(exif.get_field(Tag::Make, In::PRIMARY).is_none());
+    assert!(exif.get_field(Tag::Orientation, In::PRIMARY).is_some());
+    assert_eq!(
+        std::fs::read(folder.join("IMG_0001.jpg")).unwrap(),
+        original
+    );
+    watcher.stop().await;
+    world.stop().await;
+}
+
 struct World {
     server: RunningServer,
     dir: tempfile::TempDir,
