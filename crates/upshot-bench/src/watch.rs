@@ -139,12 +139,26 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// A real PNG of about `bytes` bytes of random grey pixels (noise does not compress), so
+/// every file is distinct and passes preflight as a user's screenshot would.
 fn png_like(rng: &mut impl RngCore, bytes: usize) -> Vec<u8> {
-    let mut body = vec![0u8; bytes];
-    rng.fill_bytes(&mut body);
-    let signature = b"\x89PNG\r\n\x1a\n";
-    body[..signature.len()].copy_from_slice(signature);
-    body
+    use image::ImageEncoder;
+    let width = 64u32;
+    let height = u32::try_from(bytes / 64).unwrap_or(64).max(1);
+    let mut pixels = vec![0u8; (width * height) as usize];
+    rng.fill_bytes(&mut pixels);
+    let mut png = Vec::with_capacity(bytes + 256);
+    let encoded = image::codecs::png::PngEncoder::new_with_quality(
+        &mut png,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&pixels, width, height, image::ExtendedColorType::L8);
+    match encoded {
+        Ok(()) => png,
+        // Encoding raw bytes into memory cannot fail; keep the benchmark going if it does.
+        Err(_) => pixels,
+    }
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
@@ -206,8 +220,14 @@ fn burst(
             }
             for chunk in 0..3 {
                 for (_, file, bytes) in &mut open {
-                    file.write_all(&bytes[chunk * 2048..(chunk + 1) * 2048])
-                        .map_err(io("write"))?;
+                    let third = bytes.len().div_ceil(3);
+                    let start = (chunk * third).min(bytes.len());
+                    let end = if chunk == 2 {
+                        bytes.len()
+                    } else {
+                        (start + third).min(bytes.len())
+                    };
+                    file.write_all(&bytes[start..end]).map_err(io("write"))?;
                 }
                 if chunk < 2 {
                     std::thread::sleep(Duration::from_millis(300));
