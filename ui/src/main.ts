@@ -149,7 +149,12 @@ const numbers = {
   maxVideoSeconds: element<HTMLInputElement>("max-video-seconds"),
 };
 
+let shownPreflight: PreflightSettings | undefined;
+// Each save is numbered: an answer that arrives after a later change is not shown over it.
+let preflightSaves = 0;
+
 function showPreflight(settings: PreflightSettings): void {
+  shownPreflight = settings;
   const form = toForm(settings);
   for (const [key, input] of Object.entries(checkboxes)) {
     input.checked = form[key as keyof typeof checkboxes];
@@ -184,15 +189,19 @@ if (isTauri()) {
     .catch((error) => sayPreflight(asCommandError(error).message, "error"));
   // Saved on every change: there is no "Apply" to forget.
   preflightForm.addEventListener("change", async () => {
-    const settings = fromForm(readPreflightForm());
+    const settings = fromForm(readPreflightForm(), shownPreflight);
     if ("error" in settings) {
       sayPreflight(settings.error, "error");
       return;
     }
+    const save = ++preflightSaves;
     try {
-      showPreflight(await invoke<PreflightSettings>("set_preflight_settings", { settings }));
+      const saved = await invoke<PreflightSettings>("set_preflight_settings", { settings });
+      if (save !== preflightSaves) return;
+      showPreflight(saved);
       sayPreflight("Saved. Files queued from now on use these settings.", "idle");
     } catch (error) {
+      if (save !== preflightSaves) return;
       sayPreflight(asCommandError(error).message, "error");
     }
   });

@@ -24,6 +24,16 @@ describe("preflight form", () => {
     expect(megabytes(Math.round(19.5 * 1024 * 1024))).toBe("19.5");
   });
 
+  it("keeps a limit set to the byte while other fields change", () => {
+    const exact = { ...defaults, limits: { ...defaults.limits, max_image_bytes: 10_000_000 } };
+    const form = { ...toForm(exact), fitFiles: true };
+    expect(form.maxImageMb).toBe("9.5");
+    expect(fromForm(form, exact)).toMatchObject({ fit_files: true, limits: { max_image_bytes: 10_000_000 } });
+    expect(fromForm({ ...form, maxImageMb: "12" }, exact)).toMatchObject({
+      limits: { max_image_bytes: 12 * 1024 * 1024 },
+    });
+  });
+
   it("says which field to fix", () => {
     expect(fromForm({ ...toForm(defaults), maxVideoSeconds: "0" })).toEqual({
       error: "The video length limit must be a number above 0.",

@@ -48,8 +48,15 @@ export function toForm(settings: PreflightSettings): PreflightForm {
   };
 }
 
-/** The settings a form asks for, or a sentence saying which field to fix. */
-export function fromForm(form: PreflightForm): PreflightSettings | { error: string } {
+/**
+ * The settings a form asks for, or a sentence saying which field to fix. A size left as shown
+ * keeps `previous`'s exact bytes: the MB shown are rounded, and toggling a switch must not
+ * change a limit set to the byte elsewhere (`upshot config set max-image-bytes …`).
+ */
+export function fromForm(
+  form: PreflightForm,
+  previous?: PreflightSettings,
+): PreflightSettings | { error: string } {
   const positive = (text: string, what: string): number | string => {
     const value = Number(text.trim());
     if (!text.trim() || !Number.isFinite(value) || value <= 0) {
@@ -69,11 +76,16 @@ export function fromForm(form: PreflightForm): PreflightSettings | { error: stri
     fit_files: form.fitFiles,
     upload_duplicates: form.uploadDuplicates,
     limits: {
-      max_image_bytes: Math.round(image * MB),
-      max_video_bytes: Math.round(video * MB),
+      max_image_bytes: unchanged(form.maxImageMb, previous?.limits.max_image_bytes) ?? Math.round(image * MB),
+      max_video_bytes: unchanged(form.maxVideoMb, previous?.limits.max_video_bytes) ?? Math.round(video * MB),
       max_video_seconds: Math.max(1, Math.round(seconds)),
     },
   };
+}
+
+/** `bytes` when `shown` is still what the form showed for them. */
+function unchanged(shown: string, bytes: number | undefined): number | undefined {
+  return bytes !== undefined && shown.trim() === megabytes(bytes) ? bytes : undefined;
 }
 
 /** One line under the panel's title saying what happens now. */

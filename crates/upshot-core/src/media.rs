@@ -124,7 +124,7 @@ pub enum FileRejected {
 pub const SHRINK_HINT: &str = "make it smaller first";
 /// The same for a still that Upshot could fit itself.
 pub const FIT_HINT: &str = "make it smaller, or let Upshot fit it (`upshot upload --fit`, or \
-     \"Fit oversize pictures\" in the app's settings)";
+     \"Fit other oversize pictures too\" in the app's Before upload settings)";
 
 impl FileRejected {
     /// A short word for the reason, for `--json` and the UI.
@@ -210,6 +210,12 @@ fn read_head(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
     Ok(filled)
 }
 
+/// ISO BMFF major brands of HEIF and AVIF images and image sequences (not videos).
+const HEIF_BRANDS: [&[u8; 4]; 12] = [
+    b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+    b"mif1", b"msf1",
+];
+
 /// The kind and MIME type of a file from its first bytes, or `None` for a type Imgur refuses.
 pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
     use MediaKind::{Image, Video};
@@ -230,7 +236,8 @@ pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
     } else if at(4, b"ftyp") {
         if at(8, b"qt  ") {
             Some((Video, "video/quicktime"))
-        } else if at(8, b"avif") || at(8, b"heic") || at(8, b"mif1") {
+        } else if HEIF_BRANDS.iter().any(|brand| at(8, *brand)) {
+            // HEIF/AVIF stills and sequences: Imgur takes none of them.
             None
         } else {
             Some((Video, "video/mp4"))
@@ -291,6 +298,17 @@ mod tests {
 
         let mp4 = file_with(b"\0\0\0\x18ftypisom\0\0\0\0");
         assert_eq!(check_file(mp4.path()).unwrap().kind, MediaKind::Video);
+        // HEIF stills and sequences are not videos, whatever their brand.
+        for brand in ["heic", "heix", "hevc", "mif1", "msf1", "avif", "avis"] {
+            let heif = file_with(format!("\0\0\0\x18ftyp{brand}\0\0\0\0").as_bytes());
+            assert!(
+                matches!(
+                    check_file(heif.path()),
+                    Err(FileRejected::UnsupportedType { .. })
+                ),
+                "{brand}"
+            );
+        }
     }
 
     #[test]

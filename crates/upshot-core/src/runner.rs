@@ -235,6 +235,7 @@ struct Shared {
     credentials: Arc<dyn Credentials>,
     clock: Arc<dyn Clock>,
     spool: Spool,
+    prepared: Spool,
     config: RunnerConfig,
     /// Names this process's leases, so a crash's leftovers are told apart from live claims.
     owner: String,
@@ -276,6 +277,7 @@ impl Runner {
                 credentials,
                 clock,
                 spool: Spool::new(data_dir),
+                prepared: Spool::prepared(data_dir),
                 owner: format!("pid{}-{suffix:08x}", std::process::id()),
                 config,
                 events,
@@ -725,10 +727,11 @@ impl Runner {
         let mut request = match cleaned {
             Ok(None) => UploadRequest::file(&checked.path, checked.kind, checked.mime_type),
             Ok(Some(bytes)) => {
-                let file_name = job.source_path.file_name().map_or_else(
-                    || "upload".to_owned(),
-                    |name| name.to_string_lossy().into_owned(),
-                );
+                // A camera's file name (`IMG_20240501_143022.jpg`, `passport_jane.jpg`) says as
+                // much as its Exif: a cleaned picture goes under the job's neutral name.
+                let extension = checked.mime_type.rsplit('/').next().unwrap_or("bin");
+                let file_name =
+                    format!("{}.{}", job.upload_name(), extension.replace("jpeg", "jpg"));
                 UploadRequest::bytes(bytes, file_name, checked.kind, checked.mime_type)
             }
             Err(rejected) => {
@@ -1107,7 +1110,7 @@ impl Runner {
             tracing::warn!(job = %job.id, "could not remove the spooled file: {error}");
         }
         if let Some(copy) = &job.upload_path
-            && let Err(error) = self.shared.spool.remove(copy)
+            && let Err(error) = self.shared.prepared.remove(copy)
         {
             tracing::warn!(job = %job.id, "could not remove the fitted copy: {error}");
         }

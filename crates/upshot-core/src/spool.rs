@@ -12,6 +12,12 @@ use std::path::{Path, PathBuf};
 
 /// The spool directory's name inside the data directory.
 pub const SPOOL_DIR: &str = "spool";
+/// Where fitted copies wait for their upload: apart from the spool, so the crash recovery of
+/// clipboard images never mistakes one for a picture the user handed over.
+pub const PREPARED_DIR: &str = "prepared";
+/// An unreferenced fitted copy younger than this may belong to a job another process is about
+/// to queue; older ones are leftovers of a crash or an aborted run.
+pub const PREPARED_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Names of files still being written start with this (and are never queued).
 const PARTIAL_PREFIX: &str = ".partial-";
@@ -28,6 +34,40 @@ impl Spool {
         Self {
             dir: data_dir.join(SPOOL_DIR),
         }
+    }
+
+    /// The directory of fitted copies, `<data_dir>/prepared`: the same durable, private writes,
+    /// but never recovered as uploads (see [`sweep_unreferenced`](Self::sweep_unreferenced)).
+    pub fn prepared(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join(PREPARED_DIR),
+        }
+    }
+
+    /// Removes complete files that no job refers to and that are older than `grace` (a crash
+    /// or an aborted run left them; they are derived copies, never the user's only copy).
+    /// Returns how many.
+    pub fn sweep_unreferenced(
+        &self,
+        referenced: &std::collections::HashSet<PathBuf>,
+        grace: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        self.sweep_partial()?;
+        let mut removed = 0;
+        for path in self.files()? {
+            if referenced.contains(&path) {
+                continue;
+            }
+            let old_enough = std::fs::metadata(&path)
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age >= grace);
+            if old_enough && self.remove(&path)? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// `<data_dir>/spool`.

@@ -48,6 +48,9 @@ pub enum FitError {
     /// The picture could not be decoded.
     #[error("it could not be decoded to fit it ({0})")]
     Decode(String),
+    /// A kind of picture this code cannot re-encode faithfully.
+    #[error("{0} cannot be fitted without changing its colours; convert it to RGB first")]
+    Unsupported(&'static str),
     /// Even at the smallest useful size it is over the limit.
     #[error("even scaled down to {width}×{height} it is {size} bytes, over the limit")]
     StillTooLarge {
@@ -72,14 +75,12 @@ pub fn can_fit(mime_type: &str, bytes: &[u8]) -> bool {
 }
 
 fn is_animated_png(bytes: &[u8]) -> bool {
-    // acTL must come before the first IDAT.
-    let before_data = bytes
-        .windows(4)
-        .position(|window| window == b"IDAT")
-        .unwrap_or(bytes.len());
-    bytes[..before_data]
-        .windows(4)
-        .any(|window| window == b"acTL")
+    // By the parsed chunk list: a text chunk that happens to contain "acTL" proves nothing.
+    match img_parts::png::Png::from_bytes(Bytes::copy_from_slice(bytes)) {
+        Ok(png) => png.chunks().iter().any(|chunk| &chunk.kind() == b"acTL"),
+        // Unparseable: never fit what might be an animation.
+        Err(_) => true,
+    }
 }
 
 fn is_animated_webp(bytes: &[u8]) -> bool {
@@ -103,6 +104,18 @@ pub fn fit(
         "image/tiff" => ImageFormat::Tiff,
         other => return Err(FitError::Decode(format!("{other} cannot be fitted"))),
     };
+    if format == ImageFormat::Jpeg && jpeg_components(bytes) == Some(4) {
+        // CMYK/YCCK: the decoder's conversion to RGB is not colour-managed (and inverts some).
+        return Err(FitError::Unsupported("a CMYK JPEG"));
+    }
+    // The colour profile travels with the pixels: without it wide-gamut photos fade.
+    let icc_profile = {
+        use img_parts::ImageICC;
+        img_parts::DynImage::from_bytes(Bytes::copy_from_slice(bytes))
+            .ok()
+            .flatten()
+            .and_then(|image| image.icc_profile())
+    };
     let decoded = image::load_from_memory_with_format(bytes, format)
         .map_err(|error| FitError::Decode(error.to_string()))?;
     let full = flatten_on_white(decoded);
@@ -125,7 +138,7 @@ pub fn fit(
         };
         let picture = candidate.as_ref().unwrap_or(&full);
         let (width, height) = picture.dimensions();
-        let encoded = encode_jpeg(picture, orientation)?;
+        let encoded = encode_jpeg(picture, orientation, icc_profile.clone())?;
         let size = encoded.len() as u64;
         if size <= limit {
             return Ok(Fitted {
@@ -172,18 +185,37 @@ fn flatten_on_white(picture: DynamicImage) -> RgbImage {
     flat
 }
 
-fn encode_jpeg(picture: &RgbImage, orientation: Option<u16>) -> Result<Bytes, FitError> {
+fn encode_jpeg(
+    picture: &RgbImage,
+    orientation: Option<u16>,
+    icc_profile: Option<Bytes>,
+) -> Result<Bytes, FitError> {
+    use img_parts::ImageICC;
     let mut encoded = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, FIT_QUALITY)
         .encode_image(picture)
         .map_err(|error| FitError::Decode(error.to_string()))?;
-    let Some(orientation) = orientation else {
+    if orientation.is_none() && icc_profile.is_none() {
         return Ok(Bytes::from(encoded));
-    };
+    }
     let mut jpeg = Jpeg::from_bytes(Bytes::from(encoded))
         .map_err(|error| FitError::Decode(error.to_string()))?;
-    jpeg.set_exif(Some(super::metadata::orientation_only_exif(orientation)));
+    if let Some(orientation) = orientation {
+        jpeg.set_exif(Some(super::metadata::orientation_only_exif(orientation)));
+    }
+    if icc_profile.is_some() {
+        jpeg.set_icc_profile(icc_profile);
+    }
     Ok(jpeg.encoder().bytes())
+}
+
+/// The number of colour components in a JPEG's frame header (3 for RGB/YCbCr, 4 for CMYK).
+fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    let jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(bytes)).ok()?;
+    let frame = jpeg.segments().iter().find(|segment| {
+        matches!(segment.marker(), 0xC0..=0xCF) && !matches!(segment.marker(), 0xC4 | 0xC8 | 0xCC)
+    })?;
+    frame.contents().get(5).copied()
 }
 
 #[cfg(test)]
@@ -198,7 +230,11 @@ mod tests {
         )
         .unwrap();
         assert!(!can_fit("image/png", &apng));
-        assert!(can_fit("image/png", b"\x89PNG\r\n\x1a\n....IHDR....IDAT"));
+        let mut still = Vec::new();
+        DynamicImage::ImageRgb8(image::RgbImage::new(4, 4))
+            .write_to(&mut std::io::Cursor::new(&mut still), ImageFormat::Png)
+            .unwrap();
+        assert!(can_fit("image/png", &still));
         assert!(!can_fit("image/gif", b"GIF89a"));
     }
 

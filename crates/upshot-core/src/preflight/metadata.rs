@@ -34,8 +34,11 @@ pub enum Removed {
     Text,
     /// The PNG `tIME` last-modified stamp.
     Timestamp,
-    /// Other vendor segments and chunks, and data after the end of the image.
+    /// Other vendor segments and chunks, embedded thumbnails, and data after the image.
     Other,
+    /// A kind a newer Upshot recorded: kept readable by this one.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Removed {
@@ -52,6 +55,7 @@ impl Removed {
             Self::Text => "text chunks",
             Self::Timestamp => "timestamp",
             Self::Other => "other vendor data",
+            Self::Unknown => "other data",
         }
     }
 }
@@ -122,11 +126,19 @@ pub fn orientation_only_exif(orientation: u16) -> Bytes {
 /// What an Exif block holds, by the kinds users care about; and its orientation.
 fn classify_exif(exif: &[u8], removed: &mut Vec<Removed>) -> Option<u16> {
     use exif::Tag;
-    removed.push(Removed::Exif);
     let Ok(parsed) = exif::Reader::new().read_raw(exif.to_vec()) else {
+        removed.push(Removed::Exif);
         return None;
     };
+    let pointers = [
+        Tag::ExifIFDPointer,
+        Tag::GPSInfoIFDPointer,
+        Tag::InteropIFDPointer,
+    ];
     for field in parsed.fields() {
+        if field.tag == Tag::Orientation || pointers.contains(&field.tag) {
+            continue;
+        }
         let kind = if field.tag.context() == exif::Context::Gps {
             Some(Removed::Location)
         } else if [
@@ -144,7 +156,7 @@ fn classify_exif(exif: &[u8], removed: &mut Vec<Removed>) -> Option<u16> {
         } else if [Tag::Artist, Tag::Copyright, Tag::CameraOwnerName].contains(&field.tag) {
             Some(Removed::Owner)
         } else {
-            None
+            Some(Removed::Exif)
         };
         removed.extend(kind);
     }
@@ -152,6 +164,8 @@ fn classify_exif(exif: &[u8], removed: &mut Vec<Removed>) -> Option<u16> {
 }
 
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";
+/// "JFIF\0", version, units, densities, thumbnail width and height: 14 bytes.
+const JFIF_HEADER: usize = 14;
 const XMP_PREFIX: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const XMP_EXTENSION_PREFIX: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
 
@@ -167,7 +181,21 @@ fn clean_jpeg(bytes: Bytes) -> Result<Cleaned, CleanError> {
     for segment in jpeg.segments_mut().drain(..) {
         let contents = segment.contents();
         let drop_as = match segment.marker() {
-            markers::APP0 if contents.starts_with(b"JFIF\0") => None,
+            markers::APP0 if contents.starts_with(b"JFIF\0") && contents.len() <= JFIF_HEADER => {
+                None
+            }
+            // A JFIF header with a thumbnail (which may show what was cropped): header only.
+            markers::APP0 if contents.starts_with(b"JFIF\0") => {
+                let mut header = contents[..JFIF_HEADER].to_vec();
+                header[12] = 0;
+                header[13] = 0;
+                removed.push(Removed::Other);
+                kept.push(JpegSegment::new_with_contents(
+                    markers::APP0,
+                    Bytes::from(header),
+                ));
+                continue;
+            }
             markers::APP1 if contents.starts_with(EXIF_PREFIX) => {
                 orientation = classify_exif(&contents[EXIF_PREFIX.len()..], &mut removed);
                 continue;
@@ -205,33 +233,95 @@ fn clean_jpeg(bytes: Bytes) -> Result<Cleaned, CleanError> {
     })
 }
 
-/// The scan segment's data runs to the end of the file: cut it after the end-of-image marker,
-/// dropping what phones and editors append there (second images, vendor trailers).
+/// The first scan's segment holds the rest of the file (img-parts stops parsing there): later
+/// scans of a progressive JPEG, the segments between them, the end-of-image marker, and
+/// whatever phones and editors append after it (second images, vendor trailers). Walk it by
+/// the JPEG rules: drop APPn and COM segments between scans, and everything after the end.
 fn without_trailer(segment: JpegSegment, removed: &mut Vec<Removed>) -> JpegSegment {
     if !segment.has_entropy() {
         return segment;
     }
     let encoded = segment.clone().encoder().bytes();
-    let header_len = segment.len();
-    let Some(entropy) = encoded.get(header_len..) else {
+    let Some(rest) = encoded.get(segment.len()..) else {
         return segment;
     };
-    let Some(end) = entropy
-        .windows(2)
-        .position(|pair| pair == [0xFF, markers::EOI])
-    else {
-        return segment;
-    };
-    let kept_len = end + 2;
-    if kept_len == entropy.len() {
-        return segment;
+    match clean_after_first_scan(rest, removed) {
+        Some(cleaned) => JpegSegment::new_with_entropy(
+            segment.marker(),
+            segment.contents().clone(),
+            Bytes::from(cleaned),
+        ),
+        None => segment,
     }
-    removed.push(Removed::Other);
-    JpegSegment::new_with_entropy(
-        segment.marker(),
-        segment.contents().clone(),
-        Bytes::copy_from_slice(&entropy[..kept_len]),
-    )
+}
+
+/// `rest` cleaned, or `None` when nothing in it needs removing.
+fn clean_after_first_scan(rest: &[u8], removed: &mut Vec<Removed>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(rest.len());
+    let mut changed = false;
+    let mut at = 0;
+    while at < rest.len() {
+        if rest[at] != 0xFF {
+            out.push(rest[at]);
+            at += 1;
+            continue;
+        }
+        // Fill bytes: any number of 0xFF before a marker.
+        let mut marker_at = at + 1;
+        while rest.get(marker_at) == Some(&0xFF) {
+            marker_at += 1;
+        }
+        let Some(&marker) = rest.get(marker_at) else {
+            out.extend_from_slice(&rest[at..]);
+            break;
+        };
+        match marker {
+            // Stuffed 0xFF, restart markers, TEM: part of the data, no length.
+            0x00 | 0x01 | markers::RST0..=markers::RST7 => {
+                out.extend_from_slice(&rest[at..=marker_at]);
+                at = marker_at + 1;
+            }
+            markers::EOI => {
+                out.extend_from_slice(&[0xFF, markers::EOI]);
+                if marker_at + 1 < rest.len() {
+                    removed.push(Removed::Other);
+                    changed = true;
+                }
+                return changed.then_some(out);
+            }
+            _ => {
+                let length = rest
+                    .get(marker_at + 1..marker_at + 3)
+                    .map(|bytes| usize::from(u16::from_be_bytes([bytes[0], bytes[1]])));
+                let end = length.map(|length| marker_at + 1 + length);
+                let Some(end) = end.filter(|end| *end <= rest.len() && length >= Some(2)) else {
+                    // A damaged tail: keep it as it is (decoders stop where it breaks).
+                    out.extend_from_slice(&rest[at..]);
+                    break;
+                };
+                let body = &rest[marker_at + 3..end];
+                let drop_as = match marker {
+                    markers::APP1 if body.starts_with(EXIF_PREFIX) => Some(Removed::Exif),
+                    markers::APP1 => Some(Removed::Xmp),
+                    markers::APP13 => Some(Removed::Iptc),
+                    markers::COM => Some(Removed::Comment),
+                    marker if (markers::APP0..=markers::APP15).contains(&marker) => {
+                        Some(Removed::Other)
+                    }
+                    _ => None,
+                };
+                match drop_as {
+                    Some(kind) => {
+                        removed.push(kind);
+                        changed = true;
+                    }
+                    None => out.extend_from_slice(&rest[at..end]),
+                }
+                at = end;
+            }
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Ancillary PNG chunks that change how the picture looks or moves; every other ancillary
@@ -304,8 +394,22 @@ fn clean_webp(bytes: Bytes) -> Result<Cleaned, CleanError> {
             false
         }
     });
-    // Also brings the VP8X flags in line with the chunks that are left.
+    // Brings the VP8X Exif and ICC flags in line with the chunks that are left...
     webp.set_exif(orientation.map(orientation_only_exif));
+    // ...but not the XMP flag (img-parts leaves it): clear it by hand.
+    if !webp.has_chunk(*b"XMP ") {
+        for chunk in webp.chunks_mut() {
+            if &chunk.id() == b"VP8X"
+                && let RiffContent::Data(data) = chunk.content_mut()
+                && let Some(flags) = data.first()
+                && flags & 0x04 != 0
+            {
+                let mut fixed = data.to_vec();
+                fixed[0] &= !0x04;
+                *data = Bytes::from(fixed);
+            }
+        }
+    }
     removed.sort_unstable();
     removed.dedup();
     let cleaned = webp.encoder().bytes();
@@ -339,6 +443,110 @@ mod tests {
         let cleaned = clean("image/gif", gif).unwrap();
         assert_eq!(cleaned.bytes, None);
         assert!(cleaned.removed.is_empty());
+    }
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let picture = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 5) as u8, (x ^ y) as u8])
+        });
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(picture)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        bytes
+    }
+
+    fn pixels(bytes: &[u8]) -> image::RgbImage {
+        image::load_from_memory(bytes).unwrap().into_rgb8()
+    }
+
+    #[test]
+    fn segments_after_the_first_scan_and_data_after_the_end_are_removed() {
+        let mut bytes = jpeg(64, 48);
+        assert_eq!(&bytes[bytes.len() - 2..], [0xFF, 0xD9]);
+        // A comment between the scan and the end (allowed), then a vendor trailer.
+        let end = bytes.len() - 2;
+        let comment = b"\xFF\xFE\x00\x0CJane's car";
+        bytes.splice(end..end, comment.iter().copied());
+        bytes.extend_from_slice(b"TRAILER with a second picture");
+        let cleaned = clean("image/jpeg", Bytes::from(bytes.clone())).unwrap();
+        let sent = cleaned.bytes.expect("something was removed");
+        let text = String::from_utf8_lossy(&sent);
+        assert!(!text.contains("Jane") && !text.contains("TRAILER"));
+        assert_eq!(cleaned.removed, vec![Removed::Comment, Removed::Other]);
+        assert_eq!(&sent[sent.len() - 2..], [0xFF, 0xD9]);
+        assert!(pixels(&sent) == pixels(&bytes));
+    }
+
+    #[test]
+    fn a_jfif_thumbnail_is_dropped_and_the_header_kept() {
+        let original = jpeg(32, 32);
+        let mut parsed = Jpeg::from_bytes(Bytes::from(original)).unwrap();
+        let mut app0 = b"JFIF\0\x01\x01\x00\x00\x01\x00\x01".to_vec();
+        app0.extend_from_slice(&[1, 1, 0xAB, 0xCD, 0xEF]); // a 1×1 thumbnail
+        parsed.segments_mut()[0] = JpegSegment::new_with_contents(markers::APP0, Bytes::from(app0));
+        let with_thumbnail = parsed.encoder().bytes();
+        let cleaned = clean("image/jpeg", with_thumbnail.clone()).unwrap();
+        let sent = cleaned.bytes.expect("the thumbnail was removed");
+        let parsed = Jpeg::from_bytes(sent.clone()).unwrap();
+        let app0 = parsed.segments()[0].contents();
+        assert_eq!(app0.len(), JFIF_HEADER);
+        assert_eq!(&app0[12..14], [0, 0]);
+        assert!(pixels(&sent) == pixels(&with_thumbnail));
+    }
+
+    #[test]
+    fn webp_flags_follow_the_chunks_that_are_left() {
+        let picture = image::RgbaImage::from_fn(16, 16, |x, y| {
+            image::Rgba([x as u8 * 9, y as u8 * 9, 80, 255])
+        });
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgba8(picture)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::WebP,
+            )
+            .unwrap();
+        let mut webp = WebP::from_bytes(Bytes::from(bytes)).unwrap();
+        webp.set_exif(Some(orientation_only_exif(3)));
+        webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
+            *b"XMP ",
+            RiffContent::Data(Bytes::from_static(b"<x:xmpmeta>GPS</x:xmpmeta>")),
+        ));
+        for chunk in webp.chunks_mut() {
+            if &chunk.id() == b"VP8X"
+                && let RiffContent::Data(data) = chunk.content_mut()
+            {
+                let mut flags = data.to_vec();
+                flags[0] |= 0x04;
+                *data = Bytes::from(flags);
+            }
+        }
+        let tagged = webp.encoder().bytes();
+        let cleaned = clean("image/webp", tagged.clone()).unwrap();
+        assert_eq!(cleaned.removed, vec![Removed::Xmp]);
+        assert_eq!(cleaned.orientation, Some(3));
+        let sent = cleaned.bytes.unwrap();
+        let parsed = WebP::from_bytes(sent.clone()).unwrap();
+        assert!(!parsed.has_chunk(*b"XMP "));
+        let Some(RiffContent::Data(vp8x)) =
+            parsed.chunk_by_id(*b"VP8X").map(|chunk| chunk.content())
+        else {
+            panic!("no VP8X")
+        };
+        assert_eq!(vp8x[0] & 0x04, 0, "the XMP flag is cleared");
+        assert_ne!(
+            vp8x[0] & 0x08,
+            0,
+            "the Exif flag stays: the orientation is there"
+        );
+        assert!(
+            image::load_from_memory(&sent).unwrap().into_rgba8()
+                == image::load_from_memory(&tagged).unwrap().into_rgba8()
+        );
     }
 
     #[test]

@@ -103,6 +103,12 @@ impl PreflightReport {
         }
     }
 
+    /// Whether the picture was (or will be) sent with personal metadata it could have had
+    /// removed: kept by the setting, not fitted (fitting keeps none).
+    pub fn kept_metadata(&self) -> bool {
+        !self.strip_metadata && self.fitted.is_none() && metadata::can_clean(&self.original_type)
+    }
+
     /// One line for the CLI and notifications: "metadata removed: location, camera; fitted
     /// 3840×2160 → 2880×1620 JPEG".
     pub fn summary(&self) -> Option<String> {
@@ -113,7 +119,8 @@ impl PreflightReport {
         }
         if let Some(fit) = &self.fitted {
             parts.push(format!(
-                "fitted {}×{} {} ({} bytes) → {}×{} JPEG ({} bytes)",
+                "fitted {}×{} {} ({} bytes) → {}×{} JPEG ({} bytes; only its orientation and \
+                 colour profile carried over)",
                 fit.from_width,
                 fit.from_height,
                 self.original_type,
@@ -231,7 +238,7 @@ pub fn check(path: &Path, options: &PreflightOptions) -> Result<Planned, FileRej
             .ok()
             .flatten();
         if let Some(duration_ms) = duration_ms
-            && duration_ms > limits.max_video_seconds * 1000
+            && duration_ms > limits.max_video_seconds.saturating_mul(1000)
         {
             return Err(FileRejected::TooLong {
                 path: owned(),
@@ -262,7 +269,10 @@ pub fn check(path: &Path, options: &PreflightOptions) -> Result<Planned, FileRej
     }
 
     // A still this large cannot be fitted in reasonable memory; say so before reading it.
-    let readable_limit = limits.max_image_bytes.saturating_mul(20).max(200 << 20);
+    let readable_limit = limits
+        .max_image_bytes
+        .saturating_mul(20)
+        .clamp(200 << 20, 1 << 30);
     if checked.size > readable_limit {
         return Err(FileRejected::TooLarge {
             path: owned(),
@@ -317,7 +327,7 @@ pub fn check(path: &Path, options: &PreflightOptions) -> Result<Planned, FileRej
     if !(options.fit_oversize && fittable) {
         return Err(FileRejected::TooLarge {
             path: owned(),
-            size: report.final_bytes,
+            size: checked.size,
             limit: limits.max_image_bytes,
             what: "images",
             hint: if fittable { FIT_HINT } else { SHRINK_HINT },

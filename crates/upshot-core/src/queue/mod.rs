@@ -76,30 +76,36 @@ impl<'c> JobQueue<'c> {
         Ok(ids)
     }
 
-    /// The job of `client_id` that holds this content and will not need sending again: queued,
-    /// under way, waiting, or done with its image not deleted (with its link then). Another
-    /// Client ID may be another server (the sandbox), where the link means nothing.
+    /// The jobs of `client_id` that hold this content and will not need sending again: queued,
+    /// under way, waiting, or done with the image not deleted (with its link then); oldest
+    /// first. Another Client ID may be another server (the sandbox), where a link means
+    /// nothing. The caller picks one that [stands in](LiveCopy::stands_in_for) for its upload.
     pub fn live_with_content(
         &self,
         client_id: &str,
         hash: &str,
-    ) -> Result<Option<LiveCopy>, StoreError> {
+    ) -> Result<Vec<LiveCopy>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT j.id, h.link, h.id FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
+                "SELECT j.id, h.link, h.id, j.preflight FROM jobs j \
+                 LEFT JOIN history h ON h.id = j.history_id \
                  WHERE j.content_hash = ?1 AND j.client_id = ?2 \
                  AND (j.state IN ('queued', 'uploading', 'deferred') \
-                 OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 1",
+                 OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 16",
             )
             .and_then(|mut stmt| {
-                stmt.query_row([hash, client_id], |row| {
+                stmt.query_map([hash, client_id], |row| {
+                    let report: Option<String> = row.get(3)?;
+                    let report: Option<crate::preflight::PreflightReport> =
+                        report.and_then(|text| serde_json::from_str(&text).ok());
                     Ok(LiveCopy {
                         job: JobId(row.get(0)?),
                         link: row.get(1)?,
                         history: row.get::<_, Option<i64>>(2)?.map(HistoryId),
+                        kept_metadata: report.is_some_and(|report| report.kept_metadata()),
                     })
-                })
-                .optional()
+                })?
+                .collect()
             })
             .ctx(self.conn)
     }
@@ -118,7 +124,10 @@ impl<'c> JobQueue<'c> {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for (job, force) in jobs {
             let live = match (&job.content_hash, force) {
-                (Some(hash), false) => queue.live_with_content(&job.client_id, hash)?,
+                (Some(hash), false) => queue
+                    .live_with_content(&job.client_id, hash)?
+                    .into_iter()
+                    .find(|live| live.stands_in_for(job)),
                 _ => None,
             };
             outcomes.push(match live {
@@ -586,10 +595,19 @@ impl<'c> JobQueue<'c> {
     /// are orphans of a crash between writing the file and queueing it.
     pub fn spooled_paths(&self) -> Result<Vec<PathBuf>, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT source_path FROM jobs WHERE spooled = 1 \
-                 UNION SELECT upload_path FROM jobs WHERE upload_path IS NOT NULL",
-            )
+            .prepare_cached("SELECT source_path FROM jobs WHERE spooled = 1")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| row.get::<_, String>(0))?
+                    .map(|path| path.map(PathBuf::from))
+                    .collect()
+            })
+            .ctx(self.conn)
+    }
+
+    /// Every fitted copy a job refers to (`upload_path`).
+    pub fn prepared_paths(&self) -> Result<Vec<PathBuf>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT upload_path FROM jobs WHERE upload_path IS NOT NULL")
             .and_then(|mut stmt| {
                 stmt.query_map([], |row| row.get::<_, String>(0))?
                     .map(|path| path.map(PathBuf::from))

@@ -266,6 +266,22 @@ pub struct LiveCopy {
     pub link: Option<String>,
     /// Its history entry, once uploaded.
     pub history: Option<HistoryId>,
+    /// It was (or will be) sent with its metadata: it does not stand in for a cleaned upload.
+    #[serde(default)]
+    pub kept_metadata: bool,
+}
+
+impl LiveCopy {
+    /// Whether this copy may stand in for a new upload of the same content: not when the new
+    /// one is to be sent without its metadata and this one kept it (its link would show the
+    /// location the user now wants removed).
+    pub fn stands_in_for(&self, new: &NewJob) -> bool {
+        let wants_clean = new
+            .preflight
+            .as_ref()
+            .is_none_or(|report| report.strip_metadata);
+        !(wants_clean && self.kept_metadata)
+    }
 }
 
 /// A job as stored (every column of `jobs`), plus why it waits.

@@ -103,10 +103,10 @@ enum Planned {
 }
 
 /// Preflight for a batch, off the async runtime: checks each file, reports duplicates without
-/// fitting them, fits what needs fitting, and keeps each fitted copy in the spool.
+/// fitting them, fits what needs fitting, and keeps each fitted copy in `prepared`.
 fn plan_uploads(
     db: &Database,
-    spool: &Spool,
+    prepared: &Spool,
     settings: &PreflightSettings,
     client_id: &str,
     origin: Origin,
@@ -133,14 +133,17 @@ fn plan_uploads(
             Err(rejected) => done(Enqueued::Rejected { rejected }),
             Ok(plan) => match (
                 force,
-                queue.live_with_content(client_id, &plan.report.content_hash)?,
+                queue
+                    .live_with_content(client_id, &plan.report.content_hash)?
+                    .into_iter()
+                    .find(|live| !(options.strip_metadata && live.kept_metadata)),
             ) {
                 (false, Some(live)) => done(Enqueued::from(live)),
                 _ => match plan.fit() {
                     Err(rejected) => done(Enqueued::Rejected { rejected }),
                     Ok(ready) => {
                         let upload_path = match &ready.fitted {
-                            Some(bytes) => Some(spool.store(bytes, "jpg")?),
+                            Some(bytes) => Some(prepared.store(bytes, "jpg")?),
                             None => None,
                         };
                         let absolute = std::path::absolute(&ready.checked.path)
@@ -235,6 +238,8 @@ pub struct UploadService {
     governor: Arc<QuotaGovernor>,
     runner: Runner,
     spool: Spool,
+    /// Fitted copies waiting for their upload.
+    prepared: Spool,
     /// The login, when the service was opened with one.
     auth: Option<Arc<AuthSession>>,
     /// What new jobs are checked with; shared by every clone (the watcher's too).
@@ -298,6 +303,7 @@ impl UploadService {
             governor,
             runner,
             spool: Spool::new(&paths.data_dir),
+            prepared: Spool::prepared(&paths.data_dir),
             auth: None,
             preflight: Arc::new(RwLock::new(PreflightSettings::default())),
         })
@@ -349,6 +355,11 @@ impl UploadService {
         &self.spool
     }
 
+    /// Where fitted copies wait for their upload.
+    pub fn prepared(&self) -> &Spool {
+        &self.prepared
+    }
+
     /// The database file.
     pub fn database(&self) -> &Database {
         &self.db
@@ -386,11 +397,11 @@ impl UploadService {
         };
         let settings = self.preflight_settings();
         let client_id = self.client_id.clone();
-        let spool = self.spool.clone();
+        let prepared = self.prepared.clone();
         let files = files.to_vec();
         let planned = self
             .blocking(move |db| {
-                plan_uploads(db, &spool, &settings, &client_id, origin, account, files)
+                plan_uploads(db, &prepared, &settings, &client_id, origin, account, files)
             })
             .await??;
         self.queue_planned(planned).await
@@ -498,7 +509,7 @@ impl UploadService {
                         },
                         Err(live) => {
                             if let Some(copy) = &job.upload_path {
-                                let _ = self.spool.remove(copy);
+                                let _ = self.prepared.remove(copy);
                             }
                             Enqueued::from(live)
                         }
@@ -516,10 +527,18 @@ impl UploadService {
     /// queued as clipboard uploads (which of the two they were is not recorded). Returns how many.
     pub async fn recover_spool(&self) -> Result<usize, ServiceError> {
         let spool = self.spool.clone();
+        let prepared = self.prepared.clone();
         let orphans = self
             .blocking(move |db| -> Result<Vec<PathBuf>, StoreError> {
                 spool.sweep_partial()?;
                 let conn = db.connect()?;
+                // Fitted copies no job refers to are derived files: removed, never uploaded.
+                let referenced = JobQueue::new(&conn).prepared_paths()?.into_iter().collect();
+                let swept =
+                    prepared.sweep_unreferenced(&referenced, crate::spool::PREPARED_GRACE)?;
+                if swept > 0 {
+                    tracing::info!(swept, "removed fitted copies no job refers to");
+                }
                 let known: std::collections::HashSet<PathBuf> =
                     JobQueue::new(&conn).spooled_paths()?.into_iter().collect();
                 Ok(spool

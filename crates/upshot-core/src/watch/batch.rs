@@ -55,6 +55,8 @@ pub(super) fn check(
 ) -> Result<BatchOutcome, StoreError> {
     let mut outcome = BatchOutcome::default();
     let mut ready = Vec::new();
+    let conn = db.connect()?;
+    let queue = crate::queue::JobQueue::new(&conn);
     let mut gone = Vec::new();
     for item in items {
         let DueItem {
@@ -67,14 +69,15 @@ pub(super) fn check(
         match judge_wanted(&due, wanted, settle) {
             Judgement::Ready { stamp, hash } => {
                 let mut job = template;
-                match prepare(spool, preflight, &due.path, &hash, &mut job) {
+                let copies = upload_copies || preflight.upload_duplicates;
+                match prepare(spool, preflight, &queue, copies, &due.path, &hash, &mut job)? {
                     Prepared::Ready => ready.push(ReadyFile {
                         path: due.path,
                         folder: key,
                         stamp,
                         hash,
                         job,
-                        upload_copies: upload_copies || preflight.upload_duplicates,
+                        upload_copies: copies,
                     }),
                     Prepared::Changed => outcome.waits.push((due, settle)),
                     Prepared::Refused(reason) => outcome.skipped.push((due.path, reason)),
@@ -110,7 +113,6 @@ pub(super) fn check(
     if ready.is_empty() && gone.is_empty() {
         return Ok(outcome);
     }
-    let conn = db.connect()?;
     let records = WatchRecords::new(&conn);
     if !ready.is_empty() {
         let admissions = records.admit(&ready, now)?;
@@ -145,31 +147,50 @@ enum Prepared {
 }
 
 /// Preflight for a watched file (the backlog's options: see
-/// [`PreflightSettings::options_for`]); the report and any fitted copy go on the job.
+/// [`PreflightSettings::options_for`]); the report and any fitted copy go on the job. A file
+/// whose content is live already is not fitted: the admission reports it as a duplicate.
 fn prepare(
     spool: &Spool,
     settings: &PreflightSettings,
+    queue: &crate::queue::JobQueue<'_>,
+    upload_copies: bool,
     path: &std::path::Path,
     hash: &str,
     job: &mut NewJob,
-) -> Prepared {
+) -> Result<Prepared, StoreError> {
     let options = settings.options_for(job.origin);
-    let ready = match crate::preflight::preflight(path, &options) {
-        Ok(ready) => ready,
-        Err(rejected) => return Prepared::Refused(rejected.to_string()),
+    let plan = match crate::preflight::check(path, &options) {
+        Ok(plan) => plan,
+        Err(rejected) => return Ok(Prepared::Refused(rejected.to_string())),
     };
-    if ready.report.content_hash != hash {
-        return Prepared::Changed;
+    if plan.report.content_hash != hash {
+        return Ok(Prepared::Changed);
     }
+    if !upload_copies {
+        let mut probe = job.clone();
+        probe.preflight = Some(plan.report.clone());
+        let live = queue
+            .live_with_content(&job.client_id, hash)?
+            .into_iter()
+            .any(|live| live.stands_in_for(&probe));
+        if live {
+            job.preflight = probe.preflight;
+            return Ok(Prepared::Ready);
+        }
+    }
+    let ready = match plan.fit() {
+        Ok(ready) => ready,
+        Err(rejected) => return Ok(Prepared::Refused(rejected.to_string())),
+    };
     if let Some(bytes) = &ready.fitted {
         match spool.store(bytes, "jpg") {
             Ok(copy) => job.upload_path = Some(copy),
-            Err(error) => return Prepared::Refused(format!("its fitted copy: {error}")),
+            Err(error) => return Ok(Prepared::Refused(format!("its fitted copy: {error}"))),
         }
     }
     job.bytes_total = ready.report.final_bytes;
     job.preflight = Some(ready.report);
-    Prepared::Ready
+    Ok(Prepared::Ready)
 }
 
 /// [`judge`], but a path the patterns do not want is only checked for being a directory or gone.

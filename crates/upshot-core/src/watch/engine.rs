@@ -828,7 +828,7 @@ impl Engine {
         let settle = self.settle;
         let now = self.now_millis();
         let preflight = self.service.preflight_settings();
-        let spool = self.service.spool().clone();
+        let spool = self.service.prepared().clone();
         let result = tokio::task::spawn_blocking(move || {
             batch::check(&db, &spool, &preflight, items, settle, now)
         })

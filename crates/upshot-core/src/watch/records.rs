@@ -141,6 +141,8 @@ impl<'c> WatchRecords<'c> {
             } else {
                 queue
                     .live_with_content(&file.job.client_id, &file.hash)?
+                    .into_iter()
+                    .find(|live| live.stands_in_for(&file.job))
                     .map(|live| (live.job, live.link))
             };
             let (job, duplicate, admission) = match existing {
