@@ -577,6 +577,14 @@ impl UploadService {
         for plan in &mut planned {
             match plan {
                 Planned::Queue { job, .. } => job.spooled = true,
+                // Its content is uploaded or queued already: this copy is not needed.
+                Planned::Done {
+                    path,
+                    outcome: Enqueued::Duplicate { .. },
+                } => {
+                    let _ = self.spool.remove(path);
+                }
+                // Kept, so nothing the user handed over is lost; the log says why.
                 Planned::Done { path, outcome } => {
                     tracing::warn!("leaving {} in the spool: {outcome:?}", path.display())
                 }
