@@ -171,17 +171,15 @@ impl ImgurClient {
                     .file_name()
                     .map(|name| name.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "upload".to_owned());
-                let part = Part::stream_with_length(progress_body(file, total, progress), total)
-                    .file_name(file_name)
-                    .mime_str(mime_type)
-                    .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
-                let mut form = Form::new().text("type", "file");
-                for (key, value) in upload.text_fields() {
-                    form = form.text(key, value);
-                }
-                self.http
-                    .post(url)
-                    .multipart(form.part(kind.field_name(), part))
+                self.multipart(
+                    url,
+                    upload,
+                    *kind,
+                    progress_body(file, total, progress),
+                    total,
+                    file_name,
+                    mime_type,
+                )?
             }
             UploadSource::Bytes {
                 bytes,
@@ -190,18 +188,15 @@ impl ImgurClient {
                 mime_type,
             } => {
                 let total = bytes.len() as u64;
-                let part =
-                    Part::stream_with_length(progress_bytes_body(bytes.clone(), progress), total)
-                        .file_name(file_name.clone())
-                        .mime_str(mime_type)
-                        .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
-                let mut form = Form::new().text("type", "file");
-                for (key, value) in upload.text_fields() {
-                    form = form.text(key, value);
-                }
-                self.http
-                    .post(url)
-                    .multipart(form.part(kind.field_name(), part))
+                self.multipart(
+                    url,
+                    upload,
+                    *kind,
+                    progress_bytes_body(bytes.clone(), progress),
+                    total,
+                    file_name.clone(),
+                    mime_type,
+                )?
             }
             UploadSource::Url(source) => {
                 let mut fields = vec![("image", source.to_string()), ("type", "url".to_owned())];
@@ -210,6 +205,33 @@ impl ImgurClient {
             }
         };
         self.send(request, Some(auth), true).await
+    }
+
+    /// The multipart request of a file or in-memory upload: `type=file`, the text fields, and
+    /// the body as the `image` or `video` part.
+    #[allow(clippy::too_many_arguments)]
+    fn multipart(
+        &self,
+        url: url::Url,
+        upload: &UploadRequest,
+        kind: crate::upload::MediaKind,
+        body: reqwest::Body,
+        total: u64,
+        file_name: String,
+        mime_type: &str,
+    ) -> Result<RequestBuilder, ImgurError> {
+        let part = Part::stream_with_length(body, total)
+            .file_name(file_name)
+            .mime_str(mime_type)
+            .map_err(|_| ImgurError::local(format!("Not a MIME type: {mime_type}")))?;
+        let mut form = Form::new().text("type", "file");
+        for (key, value) in upload.text_fields() {
+            form = form.text(key, value);
+        }
+        Ok(self
+            .http
+            .post(url)
+            .multipart(form.part(kind.field_name(), part)))
     }
 
     /// Fetches one image's details.

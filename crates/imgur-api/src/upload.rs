@@ -77,18 +77,11 @@ pub struct UploadRequest {
 impl UploadRequest {
     /// An upload of a local file with no metadata.
     pub fn file(path: impl Into<PathBuf>, kind: MediaKind, mime_type: impl Into<String>) -> Self {
-        Self {
-            source: UploadSource::File {
-                path: path.into(),
-                kind,
-                mime_type: mime_type.into(),
-            },
-            title: None,
-            description: None,
-            album: None,
-            name: None,
-            disable_audio: false,
-        }
+        Self::of(UploadSource::File {
+            path: path.into(),
+            kind,
+            mime_type: mime_type.into(),
+        })
     }
 
     /// An upload of bytes held in memory, with no metadata.
@@ -98,25 +91,23 @@ impl UploadRequest {
         kind: MediaKind,
         mime_type: impl Into<String>,
     ) -> Self {
-        Self {
-            source: UploadSource::Bytes {
-                bytes,
-                file_name: file_name.into(),
-                kind,
-                mime_type: mime_type.into(),
-            },
-            title: None,
-            description: None,
-            album: None,
-            name: None,
-            disable_audio: false,
-        }
+        Self::of(UploadSource::Bytes {
+            bytes,
+            file_name: file_name.into(),
+            kind,
+            mime_type: mime_type.into(),
+        })
     }
 
     /// An upload from a URL with no metadata.
     pub fn url(url: Url) -> Self {
+        Self::of(UploadSource::Url(url))
+    }
+
+    /// An upload of `source` with no metadata.
+    fn of(source: UploadSource) -> Self {
         Self {
-            source: UploadSource::Url(url),
+            source,
             title: None,
             description: None,
             album: None,

@@ -199,7 +199,8 @@ pub fn inspect(path: &Path) -> Result<CheckedFile, FileRejected> {
     })
 }
 
-fn read_head(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+/// Fills `buffer` from `file` as far as the file goes; returns how much was read.
+pub(crate) fn read_head(file: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match file.read(&mut buffer[filled..])? {

@@ -454,6 +454,32 @@ async fn an_oversize_screenshot_is_fitted_under_the_limit_as_a_jpeg() {
 }
 
 #[tokio::test]
+async fn an_oversize_clipboard_image_is_fitted_into_the_prepared_folder() {
+    let world = World::new().await;
+    let mut seed = 0x1234_5678u32;
+    let noisy = RgbImage::from_fn(2200, 1700, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let png = encode(&noisy, ImageFormat::Png);
+    let outcome = world
+        .service
+        .enqueue_bytes(png, Origin::Clipboard, None)
+        .await
+        .unwrap();
+    let job = outcome.queued().unwrap_or_else(|| panic!("{outcome:?}"));
+    let row = world.service.job(job).await.unwrap().unwrap();
+    let copy = row.upload_path.expect("fitted");
+    // Not in the spool, where crash recovery would take it for a lost clipboard image.
+    assert_eq!(copy.parent(), Some(world.service.prepared().dir()));
+    world.wait_done(job).await;
+    assert!(!copy.exists(), "removed after the upload");
+    world.stop().await;
+}
+
+#[tokio::test]
 async fn a_duplicate_is_reported_with_the_first_link_and_sends_nothing() {
     let world = World::new().await;
     let bytes = encode(&picture(40, 30, 11), ImageFormat::Png);

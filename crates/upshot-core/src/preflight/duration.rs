@@ -227,7 +227,7 @@ fn read_vint(file: &mut impl Read, strip_marker: bool) -> io::Result<Option<(u64
 fn avi_duration(file: &mut (impl Read + Seek)) -> io::Result<Option<u64>> {
     let mut head = vec![0u8; 4096];
     file.seek(SeekFrom::Start(0))?;
-    let read = read_up_to(file, &mut head)?;
+    let read = crate::media::read_head(file, &mut head)?;
     let head = &head[..read];
     let Some(at) = head.windows(4).position(|window| window == b"avih") else {
         return Ok(None);
@@ -249,7 +249,7 @@ fn avi_duration(file: &mut (impl Read + Seek)) -> io::Result<Option<u64>> {
 fn flv_duration(file: &mut (impl Read + Seek)) -> io::Result<Option<u64>> {
     let mut head = vec![0u8; 4096];
     file.seek(SeekFrom::Start(0))?;
-    let read = read_up_to(file, &mut head)?;
+    let read = crate::media::read_head(file, &mut head)?;
     let head = &head[..read];
     let key = b"\x00\x08duration\x00";
     let Some(at) = head.windows(key.len()).position(|window| window == key) else {
@@ -263,17 +263,6 @@ fn flv_duration(file: &mut (impl Read + Seek)) -> io::Result<Option<u64>> {
     number.copy_from_slice(bytes);
     let seconds = f64::from_be_bytes(number);
     Ok((seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0).round() as u64))
-}
-
-fn read_up_to(file: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
-            0 => break,
-            count => filled += count,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

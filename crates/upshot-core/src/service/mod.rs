@@ -395,15 +395,7 @@ impl UploadService {
         } else {
             None
         };
-        let settings = self.preflight_settings();
-        let client_id = self.client_id.clone();
-        let prepared = self.prepared.clone();
-        let files = files.to_vec();
-        let planned = self
-            .blocking(move |db| {
-                plan_uploads(db, &prepared, &settings, &client_id, origin, account, files)
-            })
-            .await??;
+        let planned = self.plan(origin, account, files.to_vec()).await?;
         self.queue_planned(planned).await
     }
 
@@ -444,22 +436,7 @@ impl UploadService {
             ..FileUpload::default()
         };
         let account = self.upload_account().await?;
-        let settings = self.preflight_settings();
-        let client_id = self.client_id.clone();
-        let spool = self.spool.clone();
-        let mut planned = self
-            .blocking(move |db| {
-                plan_uploads(
-                    db,
-                    &spool,
-                    &settings,
-                    &client_id,
-                    origin,
-                    account,
-                    vec![file],
-                )
-            })
-            .await??;
+        let mut planned = self.plan(origin, account, vec![file]).await?;
         for plan in &mut planned {
             if let Planned::Queue { job, .. } = plan {
                 job.spooled = true;
@@ -477,6 +454,23 @@ impl UploadService {
             let _ = self.spool.remove(&path);
         }
         Ok(outcome)
+    }
+
+    /// [`plan_uploads`] off the async runtime, with the settings in force.
+    async fn plan(
+        &self,
+        origin: Origin,
+        account: Option<String>,
+        files: Vec<FileUpload>,
+    ) -> Result<Vec<Planned>, ServiceError> {
+        let settings = self.preflight_settings();
+        let client_id = self.client_id.clone();
+        let prepared = self.prepared.clone();
+        Ok(self
+            .blocking(move |db| {
+                plan_uploads(db, &prepared, &settings, &client_id, origin, account, files)
+            })
+            .await??)
     }
 
     /// Queues what [`plan_uploads`] let through; a job that turns out to be a duplicate in the
@@ -558,22 +552,7 @@ impl UploadService {
         if files.is_empty() {
             return Ok(0);
         }
-        let settings = self.preflight_settings();
-        let client_id = self.client_id.clone();
-        let spool = self.spool.clone();
-        let mut planned = self
-            .blocking(move |db| {
-                plan_uploads(
-                    db,
-                    &spool,
-                    &settings,
-                    &client_id,
-                    Origin::Clipboard,
-                    None,
-                    files,
-                )
-            })
-            .await??;
+        let mut planned = self.plan(Origin::Clipboard, None, files).await?;
         for plan in &mut planned {
             match plan {
                 Planned::Queue { job, .. } => job.spooled = true,
