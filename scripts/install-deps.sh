@@ -27,6 +27,8 @@ log() { printf '[install-deps] %s\n' "$*"; }
 #   x11-utils                     xwininfo: the desktop smoke test waits for the app's window
 #   desktop-file-utils, xdg-utils the app registers upshot:// with the desktop at run time
 #   python3                       the deep-link end-to-end script reads JSON and plays the browser
+#   python3-pil, python3-piexif,  regenerate the Exif-writer fixtures (tests/fixtures/exif/make.py,
+#   libimage-exiftool-perl        run by /usr/bin/python3)
 PACKAGES=(
     libwebkit2gtk-4.1-dev
     libayatana-appindicator3-dev
@@ -46,6 +48,9 @@ PACKAGES=(
     desktop-file-utils
     xdg-utils
     python3
+    python3-pil
+    python3-piexif
+    libimage-exiftool-perl
 )
 
 as_root() {
