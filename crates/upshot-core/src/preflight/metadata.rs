@@ -12,6 +12,8 @@ use img_parts::webp::WebP;
 use img_parts::{ImageEXIF, riff::RiffContent};
 use serde::{Deserialize, Serialize};
 
+mod tiff;
+
 /// A kind of metadata that was removed, for the history and the UI ("location, camera").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,10 +103,35 @@ pub fn clean(mime_type: &str, bytes: Bytes) -> Result<Cleaned, CleanError> {
 }
 
 /// The orientation stored in an Exif block, where it is not the default.
+///
+/// Read leniently, and from IFD0 directly when even that fails: a picture whose Exif is
+/// flawed elsewhere (a broken GPS IFD, a block cut short) still displays rotated by it.
 pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
-    let parsed = exif::Reader::new().read_raw(exif.to_vec()).ok()?;
-    let field = parsed.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
-    let value = u16::try_from(field.value.get_uint(0)?).ok()?;
+    orientation_of(read_lenient(exif).as_ref(), tiff::read(exif).as_ref())
+}
+
+/// The Exif library's reading of a block, with whatever it could read of a flawed one: writers
+/// differ (piexif leaves out sub-IFDs' next-IFD offsets), and a strict reading refuses the
+/// whole block for one bad IFD.
+fn read_lenient(exif: &[u8]) -> Option<exif::Exif> {
+    exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(exif.to_vec())
+        .or_else(|error| {
+            error.distill_partial_result(|errors| {
+                tracing::debug!(?errors, "Exif read in part");
+            })
+        })
+        .ok()
+}
+
+fn orientation_of(parsed: Option<&exif::Exif>, raw: Option<&tiff::RawExif>) -> Option<u16> {
+    let from_library = parsed
+        .and_then(|parsed| parsed.get_field(exif::Tag::Orientation, exif::In::PRIMARY))
+        .and_then(|field| field.value.get_uint(0))
+        .and_then(|value| u16::try_from(value).ok())
+        .filter(|value| (1..=8).contains(value));
+    let value = from_library.or_else(|| raw.and_then(|raw| raw.orientation))?;
     (2..=8).contains(&value).then_some(value)
 }
 
@@ -124,43 +151,70 @@ pub fn orientation_only_exif(orientation: u16) -> Bytes {
 }
 
 /// What an Exif block holds, by the kinds users care about; and its orientation.
+///
+/// Both readings count: the library's (every IFD, values read) and the raw walk of IFD0 and its
+/// Exif and GPS sub-IFDs (which sees entries whose values are cut off or out of the block). A
+/// GPS IFD that IFD0 points to but that cannot be read is reported as location: the writer put
+/// one there, and it is removed with the rest.
 fn classify_exif(exif: &[u8], removed: &mut Vec<Removed>) -> Option<u16> {
-    use exif::Tag;
-    let Ok(parsed) = exif::Reader::new().read_raw(exif.to_vec()) else {
+    let parsed = read_lenient(exif);
+    let raw = tiff::read(exif);
+    if parsed.is_none() && raw.is_none() {
         removed.push(Removed::Exif);
         return None;
-    };
-    let pointers = [
-        Tag::ExifIFDPointer,
-        Tag::GPSInfoIFDPointer,
-        Tag::InteropIFDPointer,
-    ];
-    for field in parsed.fields() {
-        if field.tag == Tag::Orientation || pointers.contains(&field.tag) {
-            continue;
-        }
-        let kind = if field.tag.context() == exif::Context::Gps {
-            Some(Removed::Location)
-        } else if [
-            Tag::Make,
-            Tag::Model,
-            Tag::BodySerialNumber,
-            Tag::LensMake,
-            Tag::LensModel,
-            Tag::LensSerialNumber,
-            Tag::LensSpecification,
-        ]
-        .contains(&field.tag)
-        {
-            Some(Removed::Camera)
-        } else if [Tag::Artist, Tag::Copyright, Tag::CameraOwnerName].contains(&field.tag) {
-            Some(Removed::Owner)
-        } else {
-            Some(Removed::Exif)
-        };
-        removed.extend(kind);
     }
-    exif_orientation(exif)
+    if let Some(parsed) = &parsed {
+        removed.extend(parsed.fields().filter_map(|field| {
+            let gps = field.tag.context() == exif::Context::Gps;
+            kind_of_tag(gps, field.tag.number())
+        }));
+    }
+    if let Some(raw) = &raw {
+        removed.extend(
+            raw.tags
+                .iter()
+                .filter_map(|&(ifd, tag)| kind_of_tag(ifd == tiff::Ifd::Gps, tag)),
+        );
+        if raw.unreadable.contains(&tiff::Ifd::Gps) {
+            removed.push(Removed::Location);
+        }
+    }
+    orientation_of(parsed.as_ref(), raw.as_ref())
+}
+
+/// The kind of an Exif tag (by number: the raw walk has no library tags); `None` for the
+/// orientation, which is kept, and for sub-IFD pointers, which hold nothing themselves.
+fn kind_of_tag(gps: bool, tag: u16) -> Option<Removed> {
+    const ORIENTATION: u16 = 0x0112;
+    const POINTERS: [u16; 3] = [0x8769, 0x8825, 0xA005];
+    const CAMERA: [u16; 9] = [
+        0x010F, // Make
+        0x0110, // Model
+        0xA431, // BodySerialNumber
+        0xA432, // LensSpecification
+        0xA433, // LensMake
+        0xA434, // LensModel
+        0xA435, // LensSerialNumber
+        0xC614, // UniqueCameraModel (DNG)
+        0xC62F, // CameraSerialNumber (DNG; piexif writes it in IFD0)
+    ];
+    const OWNER: [u16; 3] = [
+        0x013B, // Artist
+        0x8298, // Copyright
+        0xA430, // CameraOwnerName
+    ];
+    if gps {
+        return Some(Removed::Location);
+    }
+    if tag == ORIENTATION || POINTERS.contains(&tag) {
+        None
+    } else if CAMERA.contains(&tag) {
+        Some(Removed::Camera)
+    } else if OWNER.contains(&tag) {
+        Some(Removed::Owner)
+    } else {
+        Some(Removed::Exif)
+    }
 }
 
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";
@@ -197,7 +251,9 @@ fn clean_jpeg(bytes: Bytes) -> Result<Cleaned, CleanError> {
                 continue;
             }
             markers::APP1 if contents.starts_with(EXIF_PREFIX) => {
-                orientation = classify_exif(&contents[EXIF_PREFIX.len()..], &mut removed);
+                // Readers take the first Exif block; a later one cannot turn the picture.
+                let found = classify_exif(&contents[EXIF_PREFIX.len()..], &mut removed);
+                orientation = orientation.or(found);
                 continue;
             }
             markers::APP1
@@ -435,6 +491,47 @@ mod tests {
         }
         assert_eq!(exif_orientation(&orientation_only_exif(1)), None);
         assert_eq!(exif_orientation(b"not exif"), None);
+    }
+
+    /// The Exif block of one of the writer fixtures (tests/fixtures/exif/make.py).
+    fn fixture_exif(name: &str) -> Bytes {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/exif")
+            .join(name);
+        let jpeg = Jpeg::from_bytes(Bytes::from(std::fs::read(path).unwrap())).unwrap();
+        jpeg.exif().unwrap()
+    }
+
+    #[test]
+    fn the_orientation_of_a_block_a_strict_reader_refuses_is_read() {
+        // Also what fitting carries over when metadata is kept (`original_orientation`).
+        for (name, orientation) in [
+            ("piexif-empty-exif-ifd.jpg", 8),
+            ("broken-gps-ifd.jpg", 5),
+            ("truncated-in-ifd0.jpg", 7),
+            ("truncated-in-exif-ifd.jpg", 6),
+        ] {
+            let exif = fixture_exif(name);
+            assert!(exif::Reader::new().read_raw(exif.to_vec()).is_err(), "{name}");
+            assert_eq!(exif_orientation(&exif), Some(orientation), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_raw_reading_stands_in_when_the_library_reads_nothing() {
+        // A block the library refuses outright (a header it does not take) is still classified
+        // from what the raw walk sees, and a block neither can read is "other Exif data".
+        let mut removed = Vec::new();
+        assert_eq!(classify_exif(b"not exif at all", &mut removed), None);
+        assert_eq!(removed, vec![Removed::Exif]);
+        let piexif = fixture_exif("piexif-empty-exif-ifd.jpg");
+        let raw = tiff::read(&piexif).unwrap();
+        assert_eq!(orientation_of(None, Some(&raw)), Some(8));
+        let mut removed = Vec::new();
+        classify_exif(&piexif, &mut removed);
+        removed.sort_unstable();
+        removed.dedup();
+        assert_eq!(removed, vec![Removed::Location, Removed::Camera]);
     }
 
     #[test]
