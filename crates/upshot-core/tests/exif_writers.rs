@@ -138,7 +138,7 @@ fn every_writer_keeps_the_orientation_and_loses_location_and_camera() {
         assert!(original.len() < 4096, "{name}: fixtures stay small");
         // The fixture is what it says.
         let strict = exif::Reader::new().read_from_container(&mut Cursor::new(&original));
-        assert_eq!(strict.is_err(), writer.strict_refuses, "{name}: {strict:?}");
+        assert_eq!(strict.err().is_some(), writer.strict_refuses, "{name}");
         assert_eq!(
             contains(&original, MAKE.as_bytes()) && contains(&original, MODEL.as_bytes()),
             writer.camera_text,
