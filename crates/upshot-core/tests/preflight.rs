@@ -339,6 +339,54 @@ async fn a_camera_jpeg_reaches_the_server_without_location_camera_or_owner() {
     world.stop().await;
 }
 
+/// Written by piexif (tests/fixtures/exif/make.py): an empty Exif sub-IFD and sub-IFDs without
+/// a next-IFD offset, which a strict Exif reading refuses as a whole.
+#[tokio::test]
+async fn a_piexif_photo_reaches_the_server_upright_without_location_or_camera() {
+    let world = World::new().await;
+    let original = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/exif/piexif-empty-exif-ifd.jpg"),
+    )
+    .unwrap();
+    assert!(exif_of(&original).is_none(), "a strict reading refuses it");
+    let path = world.write("portrait.jpg", &original);
+    let outcome = world
+        .enqueue(&path, Origin::Drop, FileUpload::default())
+        .await;
+    let Enqueued::Queued { job, report } = outcome else {
+        panic!("not queued: {outcome:?}")
+    };
+    assert_eq!(report.orientation_kept, Some(8));
+    assert_eq!(report.removed, vec![Removed::Location, Removed::Camera]);
+
+    let sent = world.uploaded_bytes_of(job).await;
+    let after = exif_of(&sent).expect("the orientation is kept in Exif");
+    let tags: Vec<Tag> = after.fields().map(|field| field.tag).collect();
+    assert_eq!(tags, vec![Tag::Orientation], "only the orientation is left");
+    assert_eq!(
+        after
+            .get_field(Tag::Orientation, In::PRIMARY)
+            .and_then(|field| field.value.get_uint(0)),
+        Some(8)
+    );
+    let text = String::from_utf8_lossy(&sent);
+    for secret in ["UpshotTestCam", "ZX-9", "SN4815162342"] {
+        assert!(!text.contains(secret), "{secret} reached the server");
+    }
+    assert!(
+        image::load_from_memory(&sent).unwrap().into_rgb8()
+            == image::load_from_memory(&original).unwrap().into_rgb8(),
+        "the decoded pixels differ"
+    );
+    let entry = world.history_of(job).await;
+    assert_eq!(
+        entry.preflight.map(|report| report.removed),
+        Some(vec![Removed::Location, Removed::Camera])
+    );
+    world.stop().await;
+}
+
 #[tokio::test]
 async fn metadata_is_kept_when_the_setting_is_off_and_png_text_is_removed_when_on() {
     let world = World::new().await;
