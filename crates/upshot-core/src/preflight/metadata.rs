@@ -512,7 +512,10 @@ mod tests {
             ("truncated-in-exif-ifd.jpg", 6),
         ] {
             let exif = fixture_exif(name);
-            assert!(exif::Reader::new().read_raw(exif.to_vec()).is_err(), "{name}");
+            assert!(
+                exif::Reader::new().read_raw(exif.to_vec()).is_err(),
+                "{name}"
+            );
             assert_eq!(exif_orientation(&exif), Some(orientation), "{name}");
         }
     }
