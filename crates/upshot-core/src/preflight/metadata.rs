@@ -522,8 +522,8 @@ mod tests {
 
     #[test]
     fn the_raw_reading_stands_in_when_the_library_reads_nothing() {
-        // A block the library refuses outright (a header it does not take) is still classified
-        // from what the raw walk sees, and a block neither can read is "other Exif data".
+        // With no orientation from the library, the raw walk's is taken; a block neither
+        // reading can make sense of is still reported, as "other Exif data".
         let mut removed = Vec::new();
         assert_eq!(classify_exif(b"not exif at all", &mut removed), None);
         assert_eq!(removed, vec![Removed::Exif]);
@@ -535,6 +535,42 @@ mod tests {
         removed.sort_unstable();
         removed.dedup();
         assert_eq!(removed, vec![Removed::Location, Removed::Camera]);
+    }
+
+    /// Both readings together on mangled real blocks: no panic, and only valid orientations,
+    /// the same from both entry points.
+    #[test]
+    fn mangled_writer_blocks_never_panic() {
+        let blocks: Vec<Bytes> = [
+            "pillow.jpg",
+            "piexif-empty-exif-ifd.jpg",
+            "exiftool-ii.jpg",
+            "exiftool-mm.jpg",
+        ]
+        .into_iter()
+        .map(fixture_exif)
+        .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3_000 {
+            let mut block = blocks[round % blocks.len()].to_vec();
+            for _ in 0..1 + next() % 6 {
+                let at = (next() as usize) % block.len();
+                block[at] = next() as u8;
+            }
+            if next() % 3 == 0 {
+                block.truncate((next() as usize) % (block.len() + 1));
+            }
+            let mut removed = Vec::new();
+            let orientation = classify_exif(&block, &mut removed);
+            assert!(orientation.is_none_or(|value| (2..=8).contains(&value)));
+            assert_eq!(exif_orientation(&block), orientation);
+        }
     }
 
     #[test]
