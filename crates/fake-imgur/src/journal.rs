@@ -242,3 +242,44 @@ impl Index {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn clock_line(offset: u64) -> String {
+        format!("{}\n", serde_json::to_string(&Change::Clock(offset)).unwrap())
+    }
+
+    #[test]
+    fn replay_keeps_the_last_value_and_drops_an_unfinished_last_line() {
+        let mut text = clock_line(5) + &clock_line(7);
+        text.push_str(r#"{"clock": 9"#);
+        let mut state = SavedState::default();
+        replay(text.as_bytes(), Path::new("journal.jsonl"), &mut state).unwrap();
+        assert_eq!(state.clock_offset_millis, 7);
+    }
+
+    #[test]
+    fn a_damaged_line_before_the_end_is_an_error() {
+        let text = format!("{{\"clock\": \n{}", clock_line(7));
+        let mut state = SavedState::default();
+        let error = replay(text.as_bytes(), Path::new("journal.jsonl"), &mut state).unwrap_err();
+        assert!(matches!(error, FakeImgurError::CorruptState { .. }), "{error}");
+    }
+
+    #[test]
+    fn compaction_empties_the_journal_and_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(state.clock_offset_millis, 0);
+        journal.append(&[Change::Clock(42)]).unwrap();
+        assert!(std::fs::metadata(dir.path().join(JOURNAL_FILE)).unwrap().len() > 0);
+        drop(journal);
+        let (journal, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(state.clock_offset_millis, 42);
+        assert_eq!(std::fs::metadata(dir.path().join(JOURNAL_FILE)).unwrap().len(), 0);
+        assert!(!journal.wants_compaction());
+    }
+}
