@@ -8,6 +8,7 @@ use common::{Env, free_port, stderr, stdout};
 use serde_json::Value;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use upshot_core::sandbox::SANDBOX_CLIENT_ID;
 
 /// Starts `upshot sandbox` and returns it with the URL it printed first.
 async fn start_sandbox(env: &Env, port: u16) -> (tokio::process::Child, String) {
@@ -57,13 +58,34 @@ async fn upload_joins_the_running_sandbox_and_links_survive_a_restart() {
     let link = line["link"].as_str().unwrap().to_owned();
     assert!(link.starts_with(&url), "{link} is on the running sandbox");
 
-    let state: Value = reqwest::get(format!("{url}/_fake/state"))
+    // The upload is on the running sandbox, as its API reports.
+    let id = link
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.split('.').next())
+        .unwrap();
+    let http = reqwest::Client::new();
+    let image: Value = http
+        .get(format!("{url}/3/image/{id}"))
+        .header("Authorization", format!("Client-ID {SANDBOX_CLIENT_ID}"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(state["uploads"].as_array().unwrap().len(), 1);
+    assert_eq!(image["data"]["id"], id, "{image}");
+    // The sandbox serves no test controls: a web page could reach them.
+    let refused = http
+        .post(format!("{url}/_fake/clock"))
+        .header("Content-Type", "text/plain")
+        .body(r#"{"advance_secs": 86400}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let state = http.get(format!("{url}/_fake/state")).send().await.unwrap();
+    assert_eq!(state.status(), 403);
 
     stop(sandbox).await;
     let (sandbox, _) = start_sandbox(&env, port).await;
