@@ -9,11 +9,11 @@ use crate::clock::VirtualClock;
 use crate::config::{JsonStyle, RegisteredApp, ServerConfig};
 use crate::envelope::WireStyle;
 use crate::error::FakeImgurError;
-use crate::host::HostGuard;
 use crate::faults::FaultQueue;
+use crate::host::HostGuard;
+use crate::journal::Change;
 use crate::quota::Quota;
 use crate::records::StateSnapshot;
-use crate::journal::Change;
 use crate::store::{SavedState, Storage, Store};
 
 /// Records and counters, behind one lock so a snapshot is consistent.

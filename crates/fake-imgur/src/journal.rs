@@ -107,7 +107,8 @@ impl Journal {
 
     /// The changes to record for a clock now `clock_offset_millis` ahead: none if unchanged.
     pub(crate) fn clock_change(&self, clock_offset_millis: u64) -> Option<Change> {
-        (clock_offset_millis != self.clock_offset_millis).then_some(Change::Clock(clock_offset_millis))
+        (clock_offset_millis != self.clock_offset_millis)
+            .then_some(Change::Clock(clock_offset_millis))
     }
 
     /// Appends `changes`, one line each, in one write.
@@ -145,9 +146,7 @@ impl Journal {
         file.write_all(&json).map_err(io_error(&temp))?;
         drop(file);
         std::fs::rename(&temp, &self.state_path).map_err(io_error(&self.state_path))?;
-        self.file
-            .set_len(0)
-            .map_err(io_error(&self.journal_path))?;
+        self.file.set_len(0).map_err(io_error(&self.journal_path))?;
         self.len = 0;
         self.snapshot_len = json.len() as u64;
         self.clock_offset_millis = state.clock_offset_millis;
@@ -220,10 +219,20 @@ impl Index {
         let store = &mut state.store;
         match change {
             Change::Upload(record) => {
-                upsert(&mut store.uploads, &mut self.uploads, record.id.clone(), record);
+                upsert(
+                    &mut store.uploads,
+                    &mut self.uploads,
+                    record.id.clone(),
+                    record,
+                );
             }
             Change::Album(record) => {
-                upsert(&mut store.albums, &mut self.albums, record.id.clone(), record);
+                upsert(
+                    &mut store.albums,
+                    &mut self.albums,
+                    record.id.clone(),
+                    record,
+                );
             }
             Change::Account(account) => {
                 let key = account.username.clone();
@@ -249,7 +258,10 @@ mod tests {
     use super::*;
 
     fn clock_line(offset: u64) -> String {
-        format!("{}\n", serde_json::to_string(&Change::Clock(offset)).unwrap())
+        format!(
+            "{}\n",
+            serde_json::to_string(&Change::Clock(offset)).unwrap()
+        )
     }
 
     #[test]
@@ -266,7 +278,10 @@ mod tests {
         let text = format!("{{\"clock\": \n{}", clock_line(7));
         let mut state = SavedState::default();
         let error = replay(text.as_bytes(), Path::new("journal.jsonl"), &mut state).unwrap_err();
-        assert!(matches!(error, FakeImgurError::CorruptState { .. }), "{error}");
+        assert!(
+            matches!(error, FakeImgurError::CorruptState { .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -275,11 +290,21 @@ mod tests {
         let (mut journal, state) = Journal::open(dir.path()).unwrap();
         assert_eq!(state.clock_offset_millis, 0);
         journal.append(&[Change::Clock(42)]).unwrap();
-        assert!(std::fs::metadata(dir.path().join(JOURNAL_FILE)).unwrap().len() > 0);
+        assert!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .len()
+                > 0
+        );
         drop(journal);
         let (journal, state) = Journal::open(dir.path()).unwrap();
         assert_eq!(state.clock_offset_millis, 42);
-        assert_eq!(std::fs::metadata(dir.path().join(JOURNAL_FILE)).unwrap().len(), 0);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .len(),
+            0
+        );
         assert!(!journal.wants_compaction());
     }
 }

@@ -381,7 +381,6 @@ impl Store {
     }
 }
 
-
 /// What `state.json` holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct SavedState {

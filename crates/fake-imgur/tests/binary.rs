@@ -274,7 +274,10 @@ async fn test_controls_are_off_unless_the_flag_turns_them_on() {
     ])
     .await;
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("--test-controls"), "the refusal says how: {body}");
+    assert!(
+        body.contains("--test-controls"),
+        "the refusal says how: {body}"
+    );
     let (status, _) = curl_status(&[&format!("{}/_fake/state", plain.url)]).await;
     assert_eq!(status, 403);
     let (status, _) = curl_status(&[
@@ -302,7 +305,10 @@ async fn test_controls_are_off_unless_the_flag_turns_them_on() {
         &clock,
     ])
     .await;
-    assert_eq!(status, 403, "a page of another origin is refused even then: {body}");
+    assert_eq!(
+        status, 403,
+        "a page of another origin is refused even then: {body}"
+    );
     terminate(controlled).await;
 }
 
@@ -326,7 +332,12 @@ async fn a_request_naming_another_host_is_refused_on_every_route() {
     .await;
     assert_eq!(status, 421, "{body}");
     assert!(body.contains("evil.example"), "{body}");
-    for route in ["/_fake/state", "/3/credits", "/", "/oauth2/authorize?client_id=x"] {
+    for route in [
+        "/_fake/state",
+        "/3/credits",
+        "/",
+        "/oauth2/authorize?client_id=x",
+    ] {
         let (status, body) = curl_status(&[
             "-H",
             "Host: evil.example:80",
@@ -344,6 +355,10 @@ async fn a_request_naming_another_host_is_refused_on_every_route() {
     .await;
     assert_eq!(status, 200, "localhost is this server too: {body}");
     let state: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(state["uploads"].as_array().unwrap().len(), 0, "nothing was uploaded");
+    assert_eq!(
+        state["uploads"].as_array().unwrap().len(),
+        0,
+        "nothing was uploaded"
+    );
     terminate(running).await;
 }

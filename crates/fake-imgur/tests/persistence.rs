@@ -127,7 +127,9 @@ async fn a_change_writes_as_much_with_a_large_state_as_with_an_empty_one() {
     let (first_cost, rewritten) = upload_cost(&fake, data.path(), 0).await;
     assert!(!rewritten, "the snapshot is not rewritten for a change");
     for seed in 0..400u32 {
-        fake.upload(samples::png(4, 4, (seed % 251) as u8)).await.data();
+        fake.upload(samples::png(4, 4, (seed % 251) as u8))
+            .await
+            .data();
     }
     fake.server.shutdown().await;
 

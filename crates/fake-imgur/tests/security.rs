@@ -49,7 +49,11 @@ async fn the_control_api_is_off_by_default_and_the_library_switch_turns_it_on() 
         server.controls().now() < before + std::time::Duration::from_secs(3600),
         "the clock did not move"
     );
-    let state = http.get(format!("{base}/_fake/state")).send().await.unwrap();
+    let state = http
+        .get(format!("{base}/_fake/state"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(state.status(), 403);
     server.shutdown().await;
 
@@ -123,7 +127,11 @@ async fn neither_the_state_nor_the_saved_files_show_a_token_or_a_secret() {
     assert!(saved.iter().any(|(path, _)| path.ends_with("state.json")));
     for (path, bytes) in &saved {
         for secret in secrets {
-            assert!(!contains(bytes, secret), "{} holds {secret}", path.display());
+            assert!(
+                !contains(bytes, secret),
+                "{} holds {secret}",
+                path.display()
+            );
         }
     }
 
@@ -155,7 +163,10 @@ async fn state_saved_with_clear_tokens_by_an_older_version_is_digested_on_start(
     std::fs::write(data.path().join("state.json"), old.to_string()).unwrap();
     let fake = Fake::start_with(|config| config.data_dir = Some(data.path().to_owned())).await;
     let saved = std::fs::read(data.path().join("state.json")).unwrap();
-    assert!(!contains(&saved, token), "the clear token is gone from disk");
+    assert!(
+        !contains(&saved, token),
+        "the clear token is gone from disk"
+    );
     let me = fake.get("/3/account/me", &common::bearer(token)).await;
     assert_eq!(me.status, 200, "and still works: {}", me.text);
     fake.server.shutdown().await;

@@ -52,7 +52,9 @@ impl Sandbox {
                     record_file,
                 });
             }
-            Err(reason) => tracing::info!("starting a sandbox: not joining the recorded one: {reason}"),
+            Err(reason) => {
+                tracing::info!("starting a sandbox: not joining the recorded one: {reason}")
+            }
         }
         Self::start(&dir, port).await
     }

@@ -103,7 +103,14 @@ async fn a_running_sandbox_proves_its_key_is_joined_and_serves_no_test_controls(
         assert_eq!(answer.status(), 403, "{method} {path}");
     }
     let key = record["key"].as_str().unwrap();
-    let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains(key));
     joined.shutdown().await;
     owner.shutdown().await;
@@ -125,7 +132,10 @@ async fn a_record_of_a_dead_process_is_not_joined() {
 async fn a_record_naming_a_live_process_that_is_not_the_sandbox_is_not_joined() {
     let dir = tempfile::tempdir().unwrap();
     let paths = paths(dir.path());
-    let mut sleeper = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     // Its address accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
@@ -141,7 +151,12 @@ async fn a_server_that_cannot_prove_the_recorded_key_is_not_joined() {
     let paths = paths(dir.path());
     let decoy = decoy(&"00".repeat(32)).await;
     // This very process is alive and ours; only the proof is wrong.
-    write_record(&paths, &decoy.base_url(), std::process::id(), &"ef".repeat(32));
+    write_record(
+        &paths,
+        &decoy.base_url(),
+        std::process::id(),
+        &"ef".repeat(32),
+    );
     assert_starts_its_own(&paths, &decoy.base_url()).await;
     decoy.shutdown().await;
 }

@@ -20,7 +20,10 @@ pub(super) struct HelloQuery {
 }
 
 /// `GET /_sandbox/hello?nonce=<32–128 hex digits>` → `{"proof": "<hex HMAC>"}`.
-pub(super) async fn hello(State(app): State<Arc<App>>, Query(query): Query<HelloQuery>) -> Response {
+pub(super) async fn hello(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HelloQuery>,
+) -> Response {
     let Some(key) = &app.config.hello_key else {
         return (
             StatusCode::NOT_FOUND,

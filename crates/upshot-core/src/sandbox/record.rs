@@ -71,8 +71,8 @@ pub(crate) fn write(path: &Path, record: &SandboxRecord) -> Result<(), CoreError
 
 /// The record's URL if it may be joined (see the module documentation).
 pub(crate) async fn joinable(path: &Path) -> Result<Url, NotJoined> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| NotJoined::Unreadable(error.to_string()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|error| NotJoined::Unreadable(error.to_string()))?;
     let record: SandboxRecord =
         serde_json::from_str(&text).map_err(|error| NotJoined::Unreadable(error.to_string()))?;
     match process_state(record.pid, own_uid()) {
