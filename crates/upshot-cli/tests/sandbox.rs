@@ -119,3 +119,38 @@ async fn sandbox_flag_works_with_no_server_running_and_no_client_id() {
         "the sandbox keeps its files in the data directory"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_record_left_by_a_dead_sandbox_is_not_joined() {
+    let env = Env::start().await;
+    // The crashed sandbox's port is now held by something that accepts and never answers.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let squatter_url = format!("http://{}", squatter.local_addr().unwrap());
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let dir = env.data_dir().join("sandbox");
+    std::fs::create_dir_all(&dir).unwrap();
+    let record =
+        serde_json::json!({ "url": squatter_url, "pid": dead_pid, "key": "ab".repeat(32) });
+    std::fs::write(dir.join("server.json"), record.to_string()).unwrap();
+
+    let file = env.png("fresh.png", 5, 5);
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        env.upshot()
+            .args(["--sandbox", "upload"])
+            .arg(&file)
+            .output(),
+    )
+    .await
+    .expect("the stale record does not hang the upload")
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let link = stdout(&output).trim().to_owned();
+    assert!(link.starts_with("http://127.0.0.1:"), "{link}");
+    assert!(
+        !link.starts_with(&squatter_url),
+        "{link} is on a sandbox of its own"
+    );
+}

@@ -119,9 +119,9 @@ impl Sandbox {
 fn sandbox_error(dir: &Path, port: u16, error: &FakeImgurError) -> CoreError {
     CoreError::Sandbox(match error {
         FakeImgurError::InUse { .. } => format!(
-            "another sandbox is running on {} but could not be joined (it does not answer on \
-             the address in its {RECORD_FILE}). Stop the other Upshot (app or `upshot sandbox`) \
-             and try again",
+            "another Upshot process (the app or `upshot sandbox`) already runs the sandbox in \
+             {}. `upshot --sandbox ...` uses that one; if this came from `--sandbox`, that \
+             process did not answer as its {RECORD_FILE} says it would: stop it and try again",
             dir.display()
         ),
         _ => format!(

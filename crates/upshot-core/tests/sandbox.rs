@@ -170,7 +170,7 @@ async fn a_running_sandbox_that_cannot_be_joined_is_reported_clearly() {
     write_record(&paths, &url, std::process::id(), &"12".repeat(32));
     let error = Sandbox::join_or_start(&paths, 0).await.unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("another sandbox is running"), "{message}");
-    assert!(message.contains("Stop the other Upshot"), "{message}");
+    assert!(message.contains("already runs the sandbox"), "{message}");
+    assert!(message.contains("stop it and try again"), "{message}");
     owner.shutdown().await;
 }
