@@ -68,35 +68,18 @@ impl Area {
 pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let area = Area::of(&path);
+    if let Err(refused) = screen(&app, area, &request) {
+        tracing::warn!("{} {path} refused: {}", request.method(), refused.message);
+        return refusal(&app, refused, area, request.method().clone(), path);
+    }
+    if matches!(area, Area::Control | Area::Sandbox) {
+        return next.run(request).await;
+    }
     let meta = RequestMeta {
         method: request.method().clone(),
         path,
         style: app.next_style(),
     };
-    if let Err(refused) = app.host_guard.check_host(request.headers(), request.uri()) {
-        tracing::warn!("{} {} refused: {}", meta.method, meta.path, refused.message);
-        return refusal(refused, area, &meta);
-    }
-    match area {
-        Area::Sandbox => return next.run(request).await,
-        Area::Control => {
-            if !app.config.test_controls {
-                let refused = Refused {
-                    status: StatusCode::FORBIDDEN,
-                    message: "The test control API is off. Start fake-imgur with \
-                              --test-controls (or ServerConfig::test_controls(true)); only a \
-                              test harness should, since it reads every record."
-                        .to_owned(),
-                };
-                return refusal(refused, area, &meta);
-            }
-            if let Err(refused) = app.host_guard.check_origin(request.headers()) {
-                return refusal(refused, area, &meta);
-            }
-            return next.run(request).await;
-        }
-        Area::Api | Area::OAuth | Area::Files => {}
-    }
     let peer = request
         .extensions()
         .get::<PeerAddr>()
@@ -153,13 +136,40 @@ pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Ne
     }
 }
 
+/// Refuses a request addressed to another host (every area), and a control request when the
+/// test controls are off or it comes from a web page of another origin.
+fn screen(app: &App, area: Area, request: &Request) -> Result<(), Refused> {
+    app.host_guard
+        .check_host(request.headers(), request.uri())?;
+    if area == Area::Control {
+        if !app.config.test_controls {
+            return Err(Refused {
+                status: StatusCode::FORBIDDEN,
+                message: "The test control API is off. Start fake-imgur with --test-controls \
+                          (or ServerConfig::test_controls(true)); only a test harness should, \
+                          since it reads every record."
+                    .to_owned(),
+            });
+        }
+        app.host_guard.check_origin(request.headers())?;
+    }
+    Ok(())
+}
+
 /// The answer to a refused request: Imgur's error envelope on API paths, `{"error": …}` elsewhere.
-fn refusal(refused: Refused, area: Area, meta: &RequestMeta) -> Response {
+fn refusal(app: &App, refused: Refused, area: Area, method: Method, path: String) -> Response {
     match area {
-        Area::Api | Area::OAuth => envelope::render(
-            ApiError::message(refused.status, refused.message).into_response(),
-            meta,
-        ),
+        Area::Api | Area::OAuth => {
+            let meta = RequestMeta {
+                method,
+                path,
+                style: app.next_style(),
+            };
+            envelope::render(
+                ApiError::message(refused.status, refused.message).into_response(),
+                &meta,
+            )
+        }
         Area::Control | Area::Sandbox | Area::Files => (
             refused.status,
             axum::Json(serde_json::json!({ "error": refused.message })),
