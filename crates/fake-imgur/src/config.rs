@@ -42,7 +42,7 @@ pub struct ServerConfig {
     /// so a process that finds a record of a running server can tell this server from whatever
     /// else listens on that port, without the secret ever crossing the wire. `None`: no such
     /// route.
-    pub hello_key: Option<String>,
+    pub hello_key: Option<crate::HelloKey>,
 }
 
 impl Default for ServerConfig {

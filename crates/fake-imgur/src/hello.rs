@@ -7,6 +7,29 @@
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+/// The key a server proves it holds. Its `Debug` shows no key, so a logged configuration
+/// gives nothing away.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HelloKey(String);
+
+impl HelloKey {
+    /// Wraps a key (any string; a sandbox uses 64 random hex digits).
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for HelloKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HelloKey(<redacted>)")
+    }
+}
+
 /// The path of the proof route.
 pub const HELLO_PATH: &str = "/_sandbox/hello";
 
@@ -46,5 +69,6 @@ mod tests {
         assert!(valid_nonce(&nonce));
         assert!(!valid_nonce("abc"));
         assert!(!valid_nonce(&"zz".repeat(16)));
+        assert!(!format!("{:?}", HelloKey::new("sekrit")).contains("sekrit"));
     }
 }

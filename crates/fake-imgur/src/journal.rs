@@ -307,4 +307,33 @@ mod tests {
         );
         assert!(!journal.wants_compaction());
     }
+
+    #[test]
+    fn compaction_is_wanted_once_the_journal_outgrows_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        let batch: Vec<Change> = (0..1000).map(Change::Clock).collect();
+        while !journal.wants_compaction() {
+            journal.append(&batch).unwrap();
+        }
+        assert!(journal.len >= COMPACT_AT_LEAST);
+        let state = SavedState {
+            clock_offset_millis: 999,
+            ..SavedState::default()
+        };
+        journal.compact(&state).unwrap();
+        assert_eq!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .len(),
+            0
+        );
+        journal.append(&[Change::Clock(1000)]).unwrap();
+        drop(journal);
+        let (_, state) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            state.clock_offset_millis, 1000,
+            "appends after a compaction replay"
+        );
+    }
 }

@@ -192,7 +192,9 @@ async fn one_server_per_data_directory() {
 #[tokio::test]
 async fn the_hello_proves_the_key_without_showing_it() {
     let key = "k".repeat(64);
-    let fake = Fake::start_with(|config| config.hello_key = Some(key.clone())).await;
+    let fake =
+        Fake::start_with(|config| config.hello_key = Some(fake_imgur::HelloKey::new(key.clone())))
+            .await;
     let nonce = "0f".repeat(32);
     let answer = fake
         .get(&format!("{}?nonce={nonce}", fake_imgur::HELLO_PATH), "")

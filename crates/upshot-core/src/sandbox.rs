@@ -72,7 +72,7 @@ impl Sandbox {
         config.bind = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         config.test_controls = false;
         let key = record::new_key();
-        config.hello_key = Some(key.clone());
+        config.hello_key = Some(fake_imgur::HelloKey::new(key.clone()));
         let server = fake_imgur::start(config)
             .await
             .map_err(|error| sandbox_error(dir, port, &error))?;

@@ -36,7 +36,7 @@ fn write_record(paths: &AppPaths, url: &str, pid: u32, key: &str) {
 /// A server that proves `key` but is not this data directory's sandbox.
 async fn decoy(key: &str) -> fake_imgur::RunningServer {
     let config = ServerConfig {
-        hello_key: Some(key.to_owned()),
+        hello_key: Some(fake_imgur::HelloKey::new(key)),
         ..ServerConfig::default()
     };
     fake_imgur::start(config).await.unwrap()

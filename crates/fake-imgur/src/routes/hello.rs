@@ -38,5 +38,5 @@ pub(super) async fn hello(
         )
             .into_response();
     }
-    Json(json!({ "proof": hello_proof(key, &query.nonce) })).into_response()
+    Json(json!({ "proof": hello_proof(key.expose(), &query.nonce) })).into_response()
 }
