@@ -131,7 +131,7 @@ impl App {
         // The journal lock first, held while the changes are taken and written, so lines are
         // appended in the order the changes were made.
         let mut journal = self.storage.journal();
-        let changes = {
+        let mut changes = {
             let mut records = self.records();
             let mut changes = records.store.take_changes();
             if records.quota.take_changed() {
@@ -142,7 +142,6 @@ impl App {
         let Some(journal) = journal.as_mut() else {
             return;
         };
-        let mut changes = changes;
         changes.extend(journal.clock_change(self.clock.offset_millis()));
         if let Err(e) = journal.append(&changes) {
             tracing::error!("could not save state: {e}");
