@@ -60,7 +60,7 @@ eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 | {
 })"
 
 # The fake Imgur server, with an application whose callback is the deep link.
-"$FAKE" --port 0 --client-id e2e-client --client-secret e2e-secret >"$WORK/fake.out" 2>"$WORK/fake.log" &
+"$FAKE" --test-controls --port 0 --client-id e2e-client --client-secret e2e-secret >"$WORK/fake.out" 2>"$WORK/fake.log" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -s "$WORK/fake.out" ] && break; sleep 0.1; done
 API="$(head -n1 "$WORK/fake.out")"

@@ -1,5 +1,6 @@
 //! The state every request handler shares.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -9,6 +10,8 @@ use crate::config::{JsonStyle, RegisteredApp, ServerConfig};
 use crate::envelope::WireStyle;
 use crate::error::FakeImgurError;
 use crate::faults::FaultQueue;
+use crate::host::HostGuard;
+use crate::journal::Change;
 use crate::quota::Quota;
 use crate::records::StateSnapshot;
 use crate::store::{SavedState, Storage, Store};
@@ -26,6 +29,8 @@ pub(crate) struct App {
     pub config: ServerConfig,
     /// `http://127.0.0.1:PORT`, used in every link the server hands out.
     pub base_url: String,
+    /// Which `Host` values (and control-request origins) are answered.
+    pub host_guard: HostGuard,
     pub clock: VirtualClock,
     pub storage: Storage,
     /// Fetches `type=url` uploads.
@@ -33,8 +38,6 @@ pub(crate) struct App {
     records: Mutex<Records>,
     faults: Mutex<FaultQueue>,
     requests_seen: AtomicU64,
-    /// Serializes state saves so an older snapshot never overwrites a newer one.
-    save_lock: Mutex<()>,
 }
 
 /// Locks a mutex, shrugging off poisoning: a panicked handler must not take the server down.
@@ -46,7 +49,7 @@ impl App {
     /// Builds the shared state, restoring `saved` if the data directory had some.
     pub(crate) fn new(
         config: ServerConfig,
-        base_url: String,
+        served: SocketAddr,
         storage: Storage,
         saved: Option<SavedState>,
     ) -> Result<Self, FakeImgurError> {
@@ -56,7 +59,8 @@ impl App {
             .build()?;
         Ok(Self {
             config,
-            base_url,
+            base_url: format!("http://{served}"),
+            host_guard: HostGuard::new(served),
             clock: VirtualClock::with_offset(saved.clock_offset_millis),
             storage,
             http,
@@ -66,7 +70,6 @@ impl App {
             }),
             faults: Mutex::new(FaultQueue::default()),
             requests_seen: AtomicU64::new(0),
-            save_lock: Mutex::new(()),
         })
     }
 
@@ -120,23 +123,45 @@ impl App {
         largest.saturating_mul(4) / 3 + 1024 * 1024
     }
 
-    /// Saves the state when there is a data directory. Called after every change, so even a
-    /// killed server (SIGKILL) restarts with every upload it acknowledged.
+    /// Records the changes made since the last call in the journal, when there is a data
+    /// directory; the write is the size of the changed records, whatever the size of the state.
+    /// Called after every change, before it is answered, so even a killed server (SIGKILL)
+    /// restarts with every upload it acknowledged.
     pub(crate) fn persist(&self) {
-        if !self.storage.persistent() {
+        // The journal lock first, held while the changes are taken and written, so lines are
+        // appended in the order the changes were made.
+        let mut journal = self.storage.journal();
+        let mut changes = {
+            let mut records = self.records();
+            let mut changes = records.store.take_changes();
+            if records.quota.take_changed() {
+                changes.push(Change::Quota(records.quota.clone()));
+            }
+            changes
+        };
+        let Some(journal) = journal.as_mut() else {
+            return;
+        };
+        changes.extend(journal.clock_change(self.clock.offset_millis()));
+        if let Err(e) = journal.append(&changes) {
+            tracing::error!("could not save state: {e}");
             return;
         }
-        let _saving = lock(&self.save_lock);
-        let saved = {
-            let records = self.records();
-            SavedState {
-                clock_offset_millis: self.clock.offset_millis(),
-                store: records.store.clone(),
-                quota: records.quota.clone(),
+        if journal.wants_compaction() {
+            let saved = self.saved_state();
+            if let Err(e) = journal.compact(&saved) {
+                tracing::error!("could not compact the saved state: {e}");
             }
-        };
-        if let Err(e) = self.storage.save(&saved) {
-            tracing::error!("could not save state: {e}");
+        }
+    }
+
+    /// Everything that is saved, as of now.
+    fn saved_state(&self) -> SavedState {
+        let records = self.records();
+        SavedState {
+            clock_offset_millis: self.clock.offset_millis(),
+            store: records.store.clone(),
+            quota: records.quota.clone(),
         }
     }
 

@@ -110,9 +110,7 @@ pub(crate) fn claimed_client(app: &App, headers: &HeaderMap) -> Option<String> {
         let records = app.records();
         records
             .store
-            .access_tokens
-            .iter()
-            .find(|g| g.token == credential)
+            .any_access(credential)
             .map(|g| g.client_id.clone())
     } else {
         None

@@ -34,6 +34,15 @@ pub struct ServerConfig {
     pub rotate_refresh_tokens: bool,
     /// Which of Imgur's two JSON serializers the envelopes imitate.
     pub json_style: JsonStyle,
+    /// Serves the `/_fake/*` test control API over HTTP. Off by default: those routes read
+    /// every record and move the clock, so only a test harness turns them on (the in-process
+    /// [`crate::Controls`] work either way). See [`ServerConfig::test_controls`].
+    pub test_controls: bool,
+    /// A secret whose knowledge `GET /_sandbox/hello?nonce=…` proves (an HMAC of the nonce),
+    /// so a process that finds a record of a running server can tell this server from whatever
+    /// else listens on that port, without the secret ever crossing the wire. `None`: no such
+    /// route.
+    pub hello_key: Option<crate::HelloKey>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +56,8 @@ impl Default for ServerConfig {
             token_lifetime: Duration::from_secs(2_419_200),
             rotate_refresh_tokens: false,
             json_style: JsonStyle::default(),
+            test_controls: false,
+            hello_key: None,
         }
     }
 }
@@ -59,6 +70,14 @@ impl ServerConfig {
             apps: vec![RegisteredApp::new(client_id, client_secret)],
             ..Self::default()
         }
+    }
+
+    /// Turns the `/_fake/*` HTTP control API on or off (the `--test-controls` flag of the
+    /// binary). Tests that drive the server over HTTP turn it on; a sandbox never does.
+    #[must_use]
+    pub fn test_controls(mut self, on: bool) -> Self {
+        self.test_controls = on;
+        self
     }
 }
 

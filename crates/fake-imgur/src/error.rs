@@ -23,7 +23,16 @@ pub enum FakeImgurError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A saved `state.json` exists but cannot be read back.
+    /// Another server (in this process or another) runs on the same data directory.
+    #[error(
+        "data directory {path} is in use by another running fake Imgur (or Upshot sandbox); stop \
+         that one, or give this one another data directory"
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// A saved `state.json` or `journal.jsonl` exists but cannot be read back.
     #[error("saved state {path} is unreadable: {source}")]
     CorruptState {
         /// The state file.

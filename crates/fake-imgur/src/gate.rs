@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::auth;
 use crate::envelope::{self, ApiError, RequestMeta};
 use crate::faults::Fault;
+use crate::host::Refused;
 use crate::html;
 use crate::quota::Charge;
 use crate::server::{ConnectionKill, PeerAddr};
@@ -38,8 +39,11 @@ enum Area {
     Api,
     /// `api.imgur.com/oauth2/…`: free, but carries the headers.
     OAuth,
-    /// `/_fake/…`: the test control API, untouched by faults and quotas.
+    /// `/_fake/…`: the test control API, untouched by faults and quotas; off unless the server
+    /// was started with test controls.
     Control,
+    /// `/_sandbox/…`: the server proving who it is to a process that found its record.
+    Sandbox,
     /// `i.imgur.com` and `imgur.com` pages: free, no headers.
     Files,
 }
@@ -52,6 +56,8 @@ impl Area {
             Self::OAuth
         } else if path == "/_fake" || path.starts_with("/_fake/") {
             Self::Control
+        } else if path.starts_with("/_sandbox/") {
+            Self::Sandbox
         } else {
             Self::Files
         }
@@ -62,7 +68,11 @@ impl Area {
 pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let area = Area::of(&path);
-    if area == Area::Control {
+    if let Err(refused) = screen(&app, area, &request) {
+        tracing::warn!("{} {path} refused: {}", request.method(), refused.message);
+        return refusal(&app, refused, area, request.method().clone(), path);
+    }
+    if matches!(area, Area::Control | Area::Sandbox) {
         return next.run(request).await;
     }
     let meta = RequestMeta {
@@ -112,7 +122,7 @@ pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Ne
     let (response, client) = match area {
         Area::Api => run_api(&app, &meta, peer, request, next).await,
         Area::OAuth => run_oauth(&app, peer, request, next).await,
-        Area::Files | Area::Control => (next.run(request).await, None),
+        Area::Files | Area::Control | Area::Sandbox => (next.run(request).await, None),
     };
     let mut response = envelope::render(response, &meta);
     if metered {
@@ -123,6 +133,48 @@ pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Ne
         truncate_body(response)
     } else {
         response
+    }
+}
+
+/// Refuses a request addressed to another host (every area), and a control request when the
+/// test controls are off or it comes from a web page of another origin.
+fn screen(app: &App, area: Area, request: &Request) -> Result<(), Refused> {
+    app.host_guard
+        .check_host(request.headers(), request.uri())?;
+    if area == Area::Control {
+        if !app.config.test_controls {
+            return Err(Refused {
+                status: StatusCode::FORBIDDEN,
+                message: "The test control API is off. Start fake-imgur with --test-controls \
+                          (or ServerConfig::test_controls(true)); only a test harness should, \
+                          since it reads every record."
+                    .to_owned(),
+            });
+        }
+        app.host_guard.check_origin(request.headers())?;
+    }
+    Ok(())
+}
+
+/// The answer to a refused request: Imgur's error envelope on API paths, `{"error": …}` elsewhere.
+fn refusal(app: &App, refused: Refused, area: Area, method: Method, path: String) -> Response {
+    match area {
+        Area::Api | Area::OAuth => {
+            let meta = RequestMeta {
+                method,
+                path,
+                style: app.next_style(),
+            };
+            envelope::render(
+                ApiError::message(refused.status, refused.message).into_response(),
+                &meta,
+            )
+        }
+        Area::Control | Area::Sandbox | Area::Files => (
+            refused.status,
+            axum::Json(serde_json::json!({ "error": refused.message })),
+        )
+            .into_response(),
     }
 }
 

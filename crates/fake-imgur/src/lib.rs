@@ -8,7 +8,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), fake_imgur::FakeImgurError> {
-//! let server = fake_imgur::start(fake_imgur::ServerConfig::with_app("my-client", "my-secret")).await?;
+//! let config = fake_imgur::ServerConfig::with_app("my-client", "my-secret").test_controls(true);
+//! let server = fake_imgur::start(config).await?;
 //! let api_base = format!("{}/3/", server.base_url());
 //! server.controls().inject(fake_imgur::Fault::OverCapacity, 1, Some("/3/image".into()));
 //! // … point the client at `api_base` …
@@ -20,8 +21,11 @@
 //!
 //! # Controlling a `fake-imgur` subprocess over HTTP
 //!
-//! The same controls exist under `/_fake/` (free, unauthenticated, never faulted; bodies are
-//! JSON whatever their Content-Type):
+//! The same controls exist under `/_fake/` when the server is started with test controls
+//! (`fake-imgur --test-controls`, or [`ServerConfig::test_controls`]); otherwise those routes
+//! answer 403, because they read every record and a web page could reach them. They are free,
+//! unauthenticated and never faulted, refuse requests carrying another web origin, and take
+//! JSON bodies whatever their Content-Type:
 //!
 //! | Request | Body | Answer |
 //! |---|---|---|
@@ -34,6 +38,13 @@
 //! | `POST /_fake/spend` | `{"client_id": "…", "credits": 300}`: another install of the app spends from its daily budget | `{"charged": true, "client_remaining": N}` |
 //!
 //! Invalid bodies get `400 {"error": "…"}`.
+//!
+//! # Who is answered
+//!
+//! Every route checks that `Host` names the loopback address the server is reached at
+//! (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`) and answers anything else `421`, so a page
+//! that rebinds its own DNS name to 127.0.0.1 cannot read it. State shows token digests
+//! (`token_sha256`), never tokens or client secrets, and only digests are saved.
 //!
 //! # What is charged
 //!
@@ -53,8 +64,11 @@ mod error;
 mod faults;
 mod form;
 mod gate;
+mod hello;
+mod host;
 mod html;
 mod ids;
+mod journal;
 mod media;
 mod models;
 mod quota;
@@ -70,6 +84,7 @@ pub use controls::Controls;
 pub use envelope::{CODE_INVALID_TYPE, CODE_TOO_LARGE};
 pub use error::FakeImgurError;
 pub use faults::{Fault, FaultRule};
+pub use hello::{HELLO_PATH, HelloKey, hello_proof};
 pub use records::{
     AccountRecord, AlbumRecord, ClientUsage, StateSnapshot, TokenRecord, UploadRecord,
 };

@@ -58,6 +58,10 @@ struct Args {
     /// JSON serializer to imitate: alternate, legacy or modern.
     #[arg(long, default_value = "alternate")]
     json_style: JsonStyle,
+    /// Serve the `/_fake/*` test control API (state with every record, clock, faults,
+    /// revocation). For test harnesses only: leave it off for anything a browser can reach.
+    #[arg(long)]
+    test_controls: bool,
 }
 
 impl Args {
@@ -105,6 +109,8 @@ impl Args {
             token_lifetime: Duration::from_secs(self.token_lifetime),
             rotate_refresh_tokens: self.rotate_refresh_tokens,
             json_style: self.json_style,
+            test_controls: self.test_controls,
+            hello_key: None,
         })
     }
 }

@@ -79,6 +79,9 @@ pub(crate) struct Quota {
     users: BTreeMap<String, Window>,
     /// Keyed by IP.
     posts: BTreeMap<String, Window>,
+    /// Set by every charge, cleared when the journal records the counters.
+    #[serde(skip)]
+    changed: bool,
 }
 
 fn user_key(client_id: &str, ip: IpAddr) -> String {
@@ -94,6 +97,7 @@ impl Quota {
         charge: Charge<'_>,
         now: u64,
     ) -> Result<(), Refusal> {
+        self.changed = true;
         let (day, hour) = (now / DAY, now / HOUR);
         let ip_key = charge.ip.to_string();
         let refusal = {
@@ -155,10 +159,16 @@ impl Quota {
 
     /// Counts an accepted upload.
     pub(crate) fn note_upload(&mut self, client_id: &str) {
+        self.changed = true;
         self.clients
             .entry(client_id.to_owned())
             .or_default()
             .uploads += 1;
+    }
+
+    /// Whether the counters changed since the last call (which clears the mark).
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// The budgets as the client sees them now.

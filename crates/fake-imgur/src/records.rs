@@ -1,8 +1,9 @@
 //! What the server remembers, in the form tests read it (`GET /_fake/state`,
 //! [`crate::Controls::state`]) and the form it is saved in.
 //!
-//! This is a test server: the snapshot deliberately includes access and refresh tokens so a
-//! test can check what a client stored. Client secrets are never included.
+//! Neither tokens nor client secrets are ever included: a token appears as its SHA-256 digest,
+//! which lets a test check which token a client stored without the snapshot (or the state
+//! file) giving any token away.
 
 use std::collections::BTreeMap;
 
@@ -110,8 +111,8 @@ pub struct AccountRecord {
 /// One access or refresh token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
-    /// The token itself (40 hex characters).
-    pub token: String,
+    /// Lower-case hex SHA-256 of the token (the token itself is never shown).
+    pub token_sha256: String,
     /// The application it was issued to.
     pub client_id: String,
     /// Expiry, epoch seconds on the virtual clock (`None` for refresh tokens, which don't expire).

@@ -71,10 +71,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, FakeImgurError
             addr: config.bind,
             source,
         })?;
-    let base_url = format!("http://{}", reachable(addr));
     let (storage, saved) =
         Storage::open(config.data_dir.as_deref(), config.temp_parent.as_deref())?;
-    let app = Arc::new(App::new(config, base_url, storage, saved)?);
+    let app = Arc::new(App::new(config, reachable(addr), storage, saved)?);
     let router = routes::router(app.clone());
     let stop = CancellationToken::new();
     let task = tokio::spawn(accept_loop(listener, router, stop.clone()));
@@ -128,6 +127,7 @@ impl RunningServer {
             tracing::error!("accept loop ended badly: {e}");
         }
         self.app.persist();
+        self.app.storage.release();
         tracing::info!("fake Imgur stopped");
     }
 }

@@ -1,15 +1,20 @@
 //! The server's memory: uploads, albums, accounts and tokens, and where they live on disk.
 //!
-//! Uploaded bytes are files under `files/<id>`; everything else is one `state.json`, rewritten
-//! atomically (temporary file, then rename) after every change when a data directory is set.
+//! Uploaded bytes are files under `files/<id>`; the records are `state.json` plus a journal of
+//! the changes made since (see [`crate::journal`]) when a data directory is set.
+//!
+//! Tokens are kept as SHA-256 digests only: a token is shown once, to the client it is issued
+//! to, and neither the state snapshot nor the files on disk can give it back.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::error::FakeImgurError;
 use crate::ids;
+use crate::journal::{Change, Journal};
 use crate::quota::Quota;
 use crate::records::{AccountRecord, AlbumRecord, TokenRecord, UploadRecord};
 
@@ -24,20 +29,34 @@ pub(crate) struct Account {
     pub created: u64,
 }
 
-/// An access token and whom it speaks for.
+/// Lower-case hex SHA-256 of a token: how tokens are kept and shown.
+pub(crate) fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An access token (by digest) and whom it speaks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessGrant {
-    pub token: String,
+    #[serde(default)]
+    pub token_sha256: String,
+    /// Only in state saved by older versions, which kept tokens in clear; replaced by the
+    /// digest on load.
+    #[serde(default, skip_serializing)]
+    pub token: Option<String>,
     pub client_id: String,
     pub username: String,
     pub expires_at: u64,
     pub revoked: bool,
 }
 
-/// A refresh token. Imgur's never expire; they die by revocation only.
+/// A refresh token (by digest). Imgur's never expire; they die by revocation only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshGrant {
-    pub token: String,
+    #[serde(default)]
+    pub token_sha256: String,
+    /// As [`AccessGrant::token`].
+    #[serde(default, skip_serializing)]
+    pub token: Option<String>,
     pub client_id: String,
     pub username: String,
     pub revoked: bool,
@@ -53,7 +72,8 @@ pub(crate) struct IssuedTokens {
     pub username: String,
 }
 
-/// All records, in creation order.
+/// All records, in creation order. Change them only through the methods here: each one notes
+/// the records it changed, for the journal.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Store {
     pub uploads: Vec<UploadRecord>,
@@ -61,9 +81,50 @@ pub(crate) struct Store {
     pub accounts: Vec<Account>,
     pub access_tokens: Vec<AccessGrant>,
     pub refresh_tokens: Vec<RefreshGrant>,
+    /// Records changed since the journal last took them.
+    #[serde(skip)]
+    changes: Vec<Change>,
 }
 
 impl Store {
+    /// The records changed since the last call, in the order they changed.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Replaces clear tokens from state saved by older versions with their digests.
+    pub(crate) fn digest_legacy_tokens(&mut self) {
+        for grant in &mut self.access_tokens {
+            if let Some(token) = grant.token.take() {
+                grant.token_sha256 = token_digest(&token);
+            }
+        }
+        for grant in &mut self.refresh_tokens {
+            if let Some(token) = grant.token.take() {
+                grant.token_sha256 = token_digest(&token);
+            }
+        }
+    }
+
+    /// Stores a new upload.
+    pub(crate) fn add_upload(&mut self, record: UploadRecord) {
+        self.changes.push(Change::Upload(record.clone()));
+        self.uploads.push(record);
+    }
+
+    /// Stores a new album.
+    pub(crate) fn add_album(&mut self, record: AlbumRecord) {
+        self.changes.push(Change::Album(record.clone()));
+        self.albums.push(record);
+    }
+
+    /// Marks an album deleted, by id. Its images stay.
+    pub(crate) fn delete_album(&mut self, id: &str) {
+        if let Some(album) = self.albums.iter_mut().find(|a| a.id == id) {
+            album.deleted = true;
+            self.changes.push(Change::Album(album.clone()));
+        }
+    }
     /// A new random id of `len` characters used by no image and no album.
     pub(crate) fn fresh_id(&self, len: usize) -> String {
         loop {
@@ -96,6 +157,7 @@ impl Store {
         match self.uploads.iter_mut().find(|u| u.id == id && !u.deleted) {
             Some(upload) => {
                 upload.deleted = true;
+                self.changes.push(Change::Upload(upload.clone()));
                 true
             }
             None => false,
@@ -132,12 +194,14 @@ impl Store {
         if album.cover.is_none() {
             album.cover = album.images.first().cloned();
         }
+        self.changes.push(Change::Album(album.clone()));
         for upload in self
             .uploads
             .iter_mut()
             .filter(|u| image_ids.contains(&u.id))
         {
             upload.album = Some(album_id.to_owned());
+            self.changes.push(Change::Upload(upload.clone()));
         }
     }
 
@@ -172,6 +236,7 @@ impl Store {
             created: now,
         };
         self.accounts.push(account.clone());
+        self.changes.push(Change::Account(account.clone()));
         account
     }
 
@@ -186,21 +251,27 @@ impl Store {
         now: u64,
     ) -> IssuedTokens {
         let access_token = ids::hex_token();
-        self.access_tokens.push(AccessGrant {
-            token: access_token.clone(),
+        let access = AccessGrant {
+            token_sha256: token_digest(&access_token),
+            token: None,
             client_id: client_id.to_owned(),
             username: account.username.clone(),
             expires_at: now.saturating_add(lifetime_secs),
             revoked: false,
-        });
+        };
+        self.changes.push(Change::Access(access.clone()));
+        self.access_tokens.push(access);
         let refresh_token = refresh_token.unwrap_or_else(|| {
             let token = ids::hex_token();
-            self.refresh_tokens.push(RefreshGrant {
-                token: token.clone(),
+            let refresh = RefreshGrant {
+                token_sha256: token_digest(&token),
+                token: None,
                 client_id: client_id.to_owned(),
                 username: account.username.clone(),
                 revoked: false,
-            });
+            };
+            self.changes.push(Change::Refresh(refresh.clone()));
+            self.refresh_tokens.push(refresh);
             token
         });
         IssuedTokens {
@@ -214,28 +285,38 @@ impl Store {
 
     /// The grant behind a usable access token: known, not revoked, not expired at `now`.
     pub(crate) fn valid_access(&self, token: &str, now: u64) -> Option<&AccessGrant> {
+        let digest = token_digest(token);
         self.access_tokens
             .iter()
-            .find(|g| g.token == token && !g.revoked && g.expires_at > now)
+            .find(|g| g.token_sha256 == digest && !g.revoked && g.expires_at > now)
+    }
+
+    /// The grant behind an access token, usable or not.
+    pub(crate) fn any_access(&self, token: &str) -> Option<&AccessGrant> {
+        let digest = token_digest(token);
+        self.access_tokens.iter().find(|g| g.token_sha256 == digest)
     }
 
     /// A usable refresh token issued to `client_id`.
     pub(crate) fn valid_refresh(&self, token: &str, client_id: &str) -> Option<&RefreshGrant> {
+        let digest = token_digest(token);
         self.refresh_tokens
             .iter()
-            .find(|g| g.token == token && g.client_id == client_id && !g.revoked)
+            .find(|g| g.token_sha256 == digest && g.client_id == client_id && !g.revoked)
     }
 
     /// Revokes one refresh token. Access tokens already issued stay valid until they expire,
     /// so tests can separate "token expired" from "login revoked". Returns how many were revoked.
     pub(crate) fn revoke_refresh(&mut self, token: &str) -> usize {
+        let digest = token_digest(token);
         let mut count = 0;
         for grant in self
             .refresh_tokens
             .iter_mut()
-            .filter(|g| g.token == token && !g.revoked)
+            .filter(|g| g.token_sha256 == digest && !g.revoked)
         {
             grant.revoked = true;
+            self.changes.push(Change::Refresh(grant.clone()));
             count += 1;
         }
         count
@@ -250,6 +331,7 @@ impl Store {
             .filter(|g| g.username == username && !g.revoked)
         {
             grant.revoked = true;
+            self.changes.push(Change::Access(grant.clone()));
             count += 1;
         }
         for grant in self
@@ -258,6 +340,7 @@ impl Store {
             .filter(|g| g.username == username && !g.revoked)
         {
             grant.revoked = true;
+            self.changes.push(Change::Refresh(grant.clone()));
             count += 1;
         }
         count
@@ -276,7 +359,7 @@ impl Store {
                     .iter()
                     .filter(|g| g.username == account.username)
                     .map(|g| TokenRecord {
-                        token: g.token.clone(),
+                        token_sha256: g.token_sha256.clone(),
                         client_id: g.client_id.clone(),
                         expires_at: Some(g.expires_at),
                         revoked: g.revoked,
@@ -287,7 +370,7 @@ impl Store {
                     .iter()
                     .filter(|g| g.username == account.username)
                     .map(|g| TokenRecord {
-                        token: g.token.clone(),
+                        token_sha256: g.token_sha256.clone(),
                         client_id: g.client_id.clone(),
                         expires_at: None,
                         revoked: g.revoked,
@@ -307,6 +390,9 @@ pub(crate) struct SavedState {
     pub quota: Quota,
 }
 
+/// The lock file's name in a data directory.
+const LOCK_FILE: &str = "lock";
+
 /// Where files and state live: the data directory, or a temporary one.
 #[derive(Debug)]
 pub(crate) struct Storage {
@@ -317,7 +403,10 @@ pub(crate) struct Storage {
     /// Uploads in progress; emptied at start.
     pub spool_dir: PathBuf,
     /// `Some` only with a data directory: temporary servers keep state in memory.
-    state_file: Option<PathBuf>,
+    journal: Option<Mutex<Journal>>,
+    /// With a data directory: its lock file, locked while this server runs, so two servers
+    /// never write one journal.
+    lock: Mutex<Option<std::fs::File>>,
     /// Keeps the temporary directory alive; removing it is its `Drop`.
     _temp: Option<tempfile::TempDir>,
 }
@@ -329,13 +418,34 @@ fn dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> FakeImgurError + '_ 
     }
 }
 
+/// Locks `dir` for this server, or says which directory is in use.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, FakeImgurError> {
+    std::fs::create_dir_all(dir).map_err(dir_error(dir))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(dir_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(FakeImgurError::InUse {
+            path: dir.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(FakeImgurError::DataDir { path, source }),
+    }
+}
+
 impl Storage {
-    /// Prepares the directories and reads saved state if there is any. Without a data
-    /// directory, a temporary one is made in `temp_parent` (or the system's temporary directory).
+    /// Locks the data directory, prepares its directories and reads saved state if there is
+    /// any. Without a data directory, a temporary one is made in `temp_parent` (or the
+    /// system's temporary directory).
     pub(crate) fn open(
         data_dir: Option<&Path>,
         temp_parent: Option<&Path>,
     ) -> Result<(Self, Option<SavedState>), FakeImgurError> {
+        let lock = data_dir.map(lock_dir).transpose()?;
         let (root, temp) = match data_dir {
             Some(dir) => (dir.to_owned(), None),
             None => {
@@ -359,26 +469,20 @@ impl Storage {
         }
         std::fs::create_dir_all(&spool_dir).map_err(dir_error(&spool_dir))?;
 
-        let state_file = data_dir.map(|dir| dir.join("state.json"));
-        let saved = match &state_file {
-            Some(path) if path.exists() => {
-                let text = std::fs::read(path).map_err(dir_error(path))?;
-                let saved = serde_json::from_slice(&text).map_err(|source| {
-                    FakeImgurError::CorruptState {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                Some(saved)
+        let (journal, saved) = match data_dir {
+            Some(dir) => {
+                let (journal, saved) = Journal::open(dir)?;
+                (Some(Mutex::new(journal)), Some(saved))
             }
-            _ => None,
+            None => (None, None),
         };
         Ok((
             Self {
                 root,
                 files_dir,
                 spool_dir,
-                state_file,
+                journal,
+                lock: Mutex::new(lock),
                 _temp: temp,
             },
             saved,
@@ -390,26 +494,17 @@ impl Storage {
         self.files_dir.join(id)
     }
 
-    /// Whether state is written to disk at all.
-    pub(crate) fn persistent(&self) -> bool {
-        self.state_file.is_some()
+    /// The journal, locked (`None` without a data directory). Whoever holds it may take the
+    /// records lock too, never the other way round.
+    pub(crate) fn journal(&self) -> Option<MutexGuard<'_, Journal>> {
+        self.journal
+            .as_ref()
+            .map(|journal| journal.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Writes `state` atomically: a reader (or a restart after the process was killed) sees
-    /// the old file or the new one, never half of one. There is deliberately no fsync: this
-    /// runs after every change, and surviving a power cut is not a test server's job.
-    pub(crate) fn save(&self, state: &SavedState) -> Result<(), FakeImgurError> {
-        let Some(path) = &self.state_file else {
-            return Ok(());
-        };
-        let json = serde_json::to_vec(state).map_err(|source| FakeImgurError::CorruptState {
-            path: path.clone(),
-            source,
-        })?;
-        let temp = path.with_extension("json.tmp");
-        let mut file = std::fs::File::create(&temp).map_err(dir_error(&temp))?;
-        file.write_all(&json).map_err(dir_error(&temp))?;
-        std::fs::rename(&temp, path).map_err(dir_error(path))?;
-        Ok(())
+    /// Unlocks the data directory, for a server that has stopped.
+    pub(crate) fn release(&self) {
+        let mut lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        *lock = None;
     }
 }

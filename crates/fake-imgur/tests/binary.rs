@@ -19,7 +19,12 @@ struct Running {
     url: String,
 }
 
+/// The binary with its test controls on, as every test here but one needs.
 async fn spawn(extra: &[&str]) -> Running {
+    spawn_bare(&[&["--test-controls"], extra].concat()).await
+}
+
+async fn spawn_bare(extra: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fake-imgur"))
         .args([
             "--port",
@@ -238,5 +243,122 @@ async fn a_50_mb_upload_streams_without_growing_the_server() {
     let state: Value =
         serde_json::from_str(&curl(&[&format!("{}/_fake/state", running.url)]).await).unwrap();
     assert_eq!(state["uploads"][1]["sha256"], sha256_file(&big));
+    terminate(running).await;
+}
+
+/// `curl` that reports the status code after the body, whatever it is.
+async fn curl_status(args: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--write-out", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_owned())
+}
+
+/// A web page can send a `text/plain` POST anywhere without a CORS preflight: without
+/// `--test-controls` the control API refuses it, state included; with the flag it is served.
+#[tokio::test]
+async fn test_controls_are_off_unless_the_flag_turns_them_on() {
+    let plain = spawn_bare(&[]).await;
+    let clock = format!("{}/_fake/clock", plain.url);
+    let (status, body) = curl_status(&[
+        "-H",
+        "Content-Type: text/plain",
+        "-d",
+        r#"{"advance_secs": 86400}"#,
+        &clock,
+    ])
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("--test-controls"),
+        "the refusal says how: {body}"
+    );
+    let (status, _) = curl_status(&[&format!("{}/_fake/state", plain.url)]).await;
+    assert_eq!(status, 403);
+    let (status, _) = curl_status(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"account": "a"}"#,
+        &format!("{}/_fake/revoke", plain.url),
+    ])
+    .await;
+    assert_eq!(status, 403);
+    terminate(plain).await;
+
+    let controlled = spawn(&[]).await;
+    let clock = format!("{}/_fake/clock", controlled.url);
+    let (status, body) = curl_status(&["-d", r#"{"advance_secs": 86400}"#, &clock]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = curl_status(&[
+        "-H",
+        "Origin: http://evil.example",
+        "-H",
+        "Content-Type: text/plain",
+        "-d",
+        r#"{"advance_secs": 86400}"#,
+        &clock,
+    ])
+    .await;
+    assert_eq!(
+        status, 403,
+        "a page of another origin is refused even then: {body}"
+    );
+    terminate(controlled).await;
+}
+
+/// A page that rebinds its own name to 127.0.0.1 sends its own name as `Host`: every route
+/// refuses it, the API and the control API alike.
+#[tokio::test]
+async fn a_request_naming_another_host_is_refused_on_every_route() {
+    let running = spawn(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.png");
+    std::fs::write(&path, samples::png(4, 4, 1)).unwrap();
+    let (status, body) = curl_status(&[
+        "-H",
+        "Host: evil.example",
+        "-H",
+        &format!("Authorization: Client-ID {CLIENT}"),
+        "-F",
+        &format!("image=@{}", path.display()),
+        &format!("{}/3/image", running.url),
+    ])
+    .await;
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("evil.example"), "{body}");
+    for route in [
+        "/_fake/state",
+        "/3/credits",
+        "/",
+        "/oauth2/authorize?client_id=x",
+    ] {
+        let (status, body) = curl_status(&[
+            "-H",
+            "Host: evil.example:80",
+            &format!("{}{route}", running.url),
+        ])
+        .await;
+        assert_eq!(status, 421, "{route}: {body}");
+    }
+    let port = running.url.rsplit(':').next().unwrap();
+    let (status, body) = curl_status(&[
+        "-H",
+        &format!("Host: localhost:{port}"),
+        &format!("{}/_fake/state", running.url),
+    ])
+    .await;
+    assert_eq!(status, 200, "localhost is this server too: {body}");
+    let state: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        state["uploads"].as_array().unwrap().len(),
+        0,
+        "nothing was uploaded"
+    );
     terminate(running).await;
 }

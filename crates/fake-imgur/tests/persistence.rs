@@ -94,3 +94,62 @@ async fn a_duplicate_client_id_is_a_configuration_error() {
     let error = fake_imgur::start(config).await.unwrap_err();
     assert!(error.to_string().contains("registered twice"), "{error}");
 }
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
+}
+
+/// The bytes one upload adds to the data directory's state files (`state.json` and
+/// `journal.jsonl`), and whether `state.json` itself was rewritten.
+async fn upload_cost(fake: &Fake, data: &std::path::Path, seed: u8) -> (u64, bool) {
+    let state = data.join("state.json");
+    let journal = data.join("journal.jsonl");
+    let snapshot_before = std::fs::read(&state).unwrap();
+    let before = file_len(&state) + file_len(&journal);
+    fake.upload(samples::png(4, 4, seed)).await.data();
+    let after = file_len(&state) + file_len(&journal);
+    let rewritten = std::fs::read(&state).unwrap() != snapshot_before;
+    (after - before, rewritten)
+}
+
+#[tokio::test]
+async fn a_change_writes_as_much_with_a_large_state_as_with_an_empty_one() {
+    let data = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config = ServerConfig::with_app(CLIENT_ID, CLIENT_SECRET);
+        config.data_dir = Some(data.path().to_owned());
+        config.limits.client_credits_per_day = 1_000_000;
+        config.limits.user_credits_per_hour = 1_000_000;
+        config.limits.posts_per_hour = 1_000_000;
+        config
+    };
+    let fake = Fake::start_with(|c| *c = config()).await;
+    let (first_cost, rewritten) = upload_cost(&fake, data.path(), 0).await;
+    assert!(!rewritten, "the snapshot is not rewritten for a change");
+    for seed in 0..400u32 {
+        fake.upload(samples::png(4, 4, (seed % 251) as u8))
+            .await
+            .data();
+    }
+    fake.server.shutdown().await;
+
+    // The restart folds the journal into the snapshot: now the state is large.
+    let fake = Fake::start_with(|c| *c = config()).await;
+    let snapshot = file_len(&data.path().join("state.json"));
+    assert!(snapshot > 100_000, "a large state: {snapshot} bytes");
+    assert_eq!(file_len(&data.path().join("journal.jsonl")), 0);
+    let (large_cost, rewritten) = upload_cost(&fake, data.path(), 1).await;
+    assert!(!rewritten, "the snapshot is not rewritten for a change");
+    assert!(
+        large_cost < 2048 && large_cost <= first_cost + 64,
+        "one upload wrote {large_cost} bytes with a {snapshot}-byte state, {first_cost} with \
+         an empty one"
+    );
+    let uploads = fake.controls().state().uploads;
+    fake.server.shutdown().await;
+
+    let restarted = Fake::start_with(|c| *c = config()).await;
+    assert_eq!(restarted.controls().state().uploads, uploads);
+    assert_eq!(uploads.len(), 402);
+    restarted.server.shutdown().await;
+}

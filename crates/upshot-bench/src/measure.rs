@@ -29,9 +29,8 @@ pub const BENCH_CLIENT_ID: &str = "bench-client";
 
 impl FakeServer {
     /// Starts the binary with limits high enough that the benchmark never meets them, its
-    /// state in memory (with a data directory it rewrites its whole `state.json` after every
-    /// upload, a cost that grows with each upload and would be measured instead of the clients)
-    /// and the uploaded bytes in a temporary folder under `storage`.
+    /// state in memory (a data directory would add a journal write per upload, measured with
+    /// the clients) and the uploaded bytes in a temporary folder under `storage`.
     pub fn start_in(bin_dir: &Path, storage: &Path) -> BenchResult<Self> {
         let binary = bin_dir.join("fake-imgur");
         let mut child = Command::new(&binary)

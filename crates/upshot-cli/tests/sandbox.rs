@@ -8,6 +8,7 @@ use common::{Env, free_port, stderr, stdout};
 use serde_json::Value;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use upshot_core::sandbox::SANDBOX_CLIENT_ID;
 
 /// Starts `upshot sandbox` and returns it with the URL it printed first.
 async fn start_sandbox(env: &Env, port: u16) -> (tokio::process::Child, String) {
@@ -57,13 +58,34 @@ async fn upload_joins_the_running_sandbox_and_links_survive_a_restart() {
     let link = line["link"].as_str().unwrap().to_owned();
     assert!(link.starts_with(&url), "{link} is on the running sandbox");
 
-    let state: Value = reqwest::get(format!("{url}/_fake/state"))
+    // The upload is on the running sandbox, as its API reports.
+    let id = link
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.split('.').next())
+        .unwrap();
+    let http = reqwest::Client::new();
+    let image: Value = http
+        .get(format!("{url}/3/image/{id}"))
+        .header("Authorization", format!("Client-ID {SANDBOX_CLIENT_ID}"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(state["uploads"].as_array().unwrap().len(), 1);
+    assert_eq!(image["data"]["id"], id, "{image}");
+    // The sandbox serves no test controls: a web page could reach them.
+    let refused = http
+        .post(format!("{url}/_fake/clock"))
+        .header("Content-Type", "text/plain")
+        .body(r#"{"advance_secs": 86400}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let state = http.get(format!("{url}/_fake/state")).send().await.unwrap();
+    assert_eq!(state.status(), 403);
 
     stop(sandbox).await;
     let (sandbox, _) = start_sandbox(&env, port).await;
@@ -95,5 +117,40 @@ async fn sandbox_flag_works_with_no_server_running_and_no_client_id() {
     assert!(
         env.data_dir().join("sandbox").is_dir(),
         "the sandbox keeps its files in the data directory"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_record_left_by_a_dead_sandbox_is_not_joined() {
+    let env = Env::start().await;
+    // The crashed sandbox's port is now held by something that accepts and never answers.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let squatter_url = format!("http://{}", squatter.local_addr().unwrap());
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let dir = env.data_dir().join("sandbox");
+    std::fs::create_dir_all(&dir).unwrap();
+    let record =
+        serde_json::json!({ "url": squatter_url, "pid": dead_pid, "key": "ab".repeat(32) });
+    std::fs::write(dir.join("server.json"), record.to_string()).unwrap();
+
+    let file = env.png("fresh.png", 5, 5);
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        env.upshot()
+            .args(["--sandbox", "upload"])
+            .arg(&file)
+            .output(),
+    )
+    .await
+    .expect("the stale record does not hang the upload")
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let link = stdout(&output).trim().to_owned();
+    assert!(link.starts_with("http://127.0.0.1:"), "{link}");
+    assert!(
+        !link.starts_with(&squatter_url),
+        "{link} is on a sandbox of its own"
     );
 }

@@ -4,15 +4,19 @@
 //! The sandbox listens on a fixed loopback port and keeps its state and files in the data
 //! directory, so the links it hands out keep working across restarts. A process that wants the
 //! sandbox first joins one that is already running (`upshot sandbox`, or the desktop app) and
-//! only starts its own when none answers.
+//! only starts its own when none can be joined: see [`record`] for what makes a recorded server
+//! joinable.
+//!
+//! The sandbox's test controls (`/_fake/*`) stay off: a web page could otherwise reach them.
+
+mod record;
 
 use crate::error::CoreError;
 use crate::paths::AppPaths;
-use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
-use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use fake_imgur::{FakeImgurError, RegisteredApp, RunningServer, ServerConfig};
+use record::SandboxRecord;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use url::Url;
 
 /// The sandbox's Client ID. Not a real Imgur application.
@@ -22,14 +26,8 @@ pub const SANDBOX_CLIENT_SECRET: &str = "upshot-sandbox-secret";
 /// The sandbox's default port, fixed so that links stay valid across restarts.
 pub const SANDBOX_PORT: u16 = 47913;
 
-const RECORD_FILE: &str = "server.json";
-
-/// Where a running sandbox server can be reached, written by the process that runs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct SandboxRecord {
-    url: String,
-    pid: u32,
-}
+/// The record of the running sandbox, in the sandbox directory.
+pub const RECORD_FILE: &str = "server.json";
 
 /// A sandbox in use: either joined (another process serves it) or owned by this process.
 #[derive(Debug)]
@@ -45,13 +43,18 @@ impl Sandbox {
     pub async fn join_or_start(paths: &AppPaths, port: u16) -> Result<Self, CoreError> {
         let dir = paths.sandbox_dir();
         let record_file = dir.join(RECORD_FILE);
-        if let Some(api_base) = running_sandbox(&record_file) {
-            tracing::info!(%api_base, "joined the running sandbox");
-            return Ok(Self {
-                api_base,
-                owned: None,
-                record_file,
-            });
+        match record::joinable(&record_file).await {
+            Ok(api_base) => {
+                tracing::info!(%api_base, "joined the running sandbox");
+                return Ok(Self {
+                    api_base,
+                    owned: None,
+                    record_file,
+                });
+            }
+            Err(reason) => {
+                tracing::info!("starting a sandbox: not joining the recorded one: {reason}")
+            }
         }
         Self::start(&dir, port).await
     }
@@ -67,20 +70,21 @@ impl Sandbox {
         });
         config.data_dir = Some(dir.to_path_buf());
         config.bind = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        config.test_controls = false;
+        let key = record::new_key();
+        config.hello_key = Some(fake_imgur::HelloKey::new(key.clone()));
         let server = fake_imgur::start(config)
             .await
-            .map_err(|error| sandbox_error(port, &error.to_string()))?;
+            .map_err(|error| sandbox_error(dir, port, &error))?;
         let api_base = Url::parse(&server.base_url())
             .map_err(|error| CoreError::Sandbox(error.to_string()))?;
         let record_file = dir.join(RECORD_FILE);
         let record = SandboxRecord {
             url: api_base.to_string(),
             pid: std::process::id(),
+            key,
         };
-        let text = serde_json::to_string(&record)
-            .map_err(|error| CoreError::Sandbox(error.to_string()))?;
-        std::fs::write(&record_file, text)
-            .map_err(|error| CoreError::io("write", &record_file, error))?;
+        record::write(&record_file, &record)?;
         Ok(Self {
             api_base,
             owned: Some(server),
@@ -112,18 +116,16 @@ impl Sandbox {
     }
 }
 
-fn sandbox_error(port: u16, reason: &str) -> CoreError {
-    CoreError::Sandbox(format!(
-        "{reason}. If port {port} is taken by another program, choose another with --port."
-    ))
-}
-
-/// The recorded sandbox's URL, if its server answers a TCP connection.
-fn running_sandbox(record_file: &Path) -> Option<Url> {
-    let text = std::fs::read_to_string(record_file).ok()?;
-    let record: SandboxRecord = serde_json::from_str(&text).ok()?;
-    let url = Url::parse(&record.url).ok()?;
-    let address = url.socket_addrs(|| None).ok()?.into_iter().next()?;
-    TcpStream::connect_timeout(&address, Duration::from_millis(300)).ok()?;
-    Some(url)
+fn sandbox_error(dir: &Path, port: u16, error: &FakeImgurError) -> CoreError {
+    CoreError::Sandbox(match error {
+        FakeImgurError::InUse { .. } => format!(
+            "another Upshot process (the app or `upshot sandbox`) already runs the sandbox in \
+             {}. `upshot --sandbox ...` uses that one; if this came from `--sandbox`, that \
+             process did not answer as its {RECORD_FILE} says it would: stop it and try again",
+            dir.display()
+        ),
+        _ => format!(
+            "{error}. If port {port} is taken by another program, choose another with --port"
+        ),
+    })
 }

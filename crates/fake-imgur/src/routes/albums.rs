@@ -41,7 +41,7 @@ pub(super) async fn create(
                     .or_else(|| store.image_by_deletehash(cover))
             })
             .map(|upload| upload.id.clone());
-        store.albums.push(AlbumRecord {
+        store.add_album(AlbumRecord {
             id: id.clone(),
             deletehash: deletehash.clone(),
             title: fields.text("title"),
@@ -141,9 +141,7 @@ pub(super) async fn delete_album(
         let mut records = app.records();
         let store = &mut records.store;
         let id = album_for_edit(store, &caller, &key)?;
-        if let Some(album) = store.albums.iter_mut().find(|a| a.id == id) {
-            album.deleted = true;
-        }
+        store.delete_album(&id);
     }
     app.persist();
     Ok(Data(true))

@@ -5,6 +5,7 @@ mod albums;
 mod control;
 mod credits;
 mod files;
+mod hello;
 mod images;
 mod oauth;
 mod upload;
@@ -67,6 +68,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/_fake/revoke", post(control::revoke))
         .route("/_fake/spend", post(control::spend))
+        // a sandbox proving who it is
+        .route(crate::hello::HELLO_PATH, get(hello::hello))
         // i.imgur.com and imgur.com
         .route("/", get(files::index))
         .route("/{file}", get(files::serve))

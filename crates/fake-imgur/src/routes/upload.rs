@@ -92,7 +92,7 @@ pub(super) async fn upload(
             name,
             datetime: app.now(),
         };
-        records.store.uploads.push(record);
+        records.store.add_upload(record);
         if let Some(album) = &album {
             records.store.add_to_album(album, std::slice::from_ref(&id));
         }

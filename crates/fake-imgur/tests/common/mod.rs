@@ -97,7 +97,7 @@ impl Fake {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
-        let mut config = ServerConfig::with_app(CLIENT_ID, CLIENT_SECRET);
+        let mut config = ServerConfig::with_app(CLIENT_ID, CLIENT_SECRET).test_controls(true);
         adjust(&mut config);
         let server = fake_imgur::start(config)
             .await
