@@ -151,7 +151,7 @@ pub fn read_json_or_set_aside<T: DeserializeOwned + Default>(
         Err(reason) => {
             let moved_to = set_aside(path)?;
             let notice = notice(path, &moved_to, &reason, then);
-            tracing::warn!("{}", notice.message);
+            tracing::info!("{}", notice.message);
             Ok((T::default(), Some(notice)))
         }
     })
