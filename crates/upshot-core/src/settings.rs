@@ -513,13 +513,32 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_settings_file_names_itself() {
+    fn a_broken_settings_file_names_itself_where_it_is_read_strictly() {
+        // A change (`update`) is never made over a file it cannot read; a start sets the file
+        // aside instead (tests/config_file.rs).
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("settings.json"), "{not json").unwrap();
-        let error =
-            ResolvedSettings::resolve(dir.path().to_path_buf(), SettingsOverrides::default())
-                .unwrap_err();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let error = SettingsFile::update(&path, |_| Ok(())).unwrap_err();
         assert!(error.to_string().contains("settings.json"));
         assert_eq!(error.code(), "bad_settings_file");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn the_api_base_can_be_named() {
+        assert_eq!(
+            parse_api_base("rapidapi").unwrap().as_str(),
+            "https://imgur-apiv3.p.rapidapi.com/"
+        );
+        assert_eq!(
+            parse_api_base(" Imgur ").unwrap().as_str(),
+            "https://api.imgur.com/"
+        );
+        let mut file = SettingsFile::default();
+        file.set(SettingKey::ApiBase, Some("rapidapi")).unwrap();
+        assert_eq!(file.get(SettingKey::ApiBase).as_deref(), Some("rapidapi"));
+        let error = parse_api_base("rapid").unwrap_err();
+        assert!(error.to_string().contains("imgur, rapidapi"), "{error}");
     }
 }
