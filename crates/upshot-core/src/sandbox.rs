@@ -79,8 +79,7 @@ impl Sandbox {
         };
         let text = serde_json::to_string(&record)
             .map_err(|error| CoreError::Sandbox(error.to_string()))?;
-        std::fs::write(&record_file, text)
-            .map_err(|error| CoreError::io("write", &record_file, error))?;
+        crate::config_file::write_atomic(&record_file, text.as_bytes())?;
         Ok(Self {
             api_base,
             owned: Some(server),
