@@ -419,7 +419,8 @@ pub enum ConfigCommand {
         /// The setting.
         key: String,
     },
-    /// Change one setting in the settings file.
+    /// Change one setting in the settings file (rapidapi-key goes to the keychain and is never
+    /// shown; give `-` to read it from standard input).
     Set {
         /// The setting.
         key: String,

@@ -2,6 +2,7 @@
 
 use crate::cli::GlobalOptions;
 use upshot_core::auth::VaultKind;
+use upshot_core::config_file::ConfigNotice;
 use upshot_core::sandbox::Sandbox;
 use upshot_core::service::{ServiceError, UploadService};
 use upshot_core::{CoreError, LinkFormat, ResolvedSettings, SettingsOverrides};
@@ -9,12 +10,13 @@ use upshot_imgur::Secret;
 
 pub use upshot_core::connection::config_dir;
 
-/// The settings in force for this invocation.
+/// The settings in force for this invocation. A settings file that could not be read was set
+/// aside: that is said on stderr.
 pub fn settings(
     global: &GlobalOptions,
     link_format: Option<LinkFormat>,
 ) -> Result<ResolvedSettings, CoreError> {
-    ResolvedSettings::resolve(
+    let settings = ResolvedSettings::resolve(
         config_dir()?,
         SettingsOverrides {
             api_base: global.api_base.clone(),
@@ -22,7 +24,14 @@ pub fn settings(
             data_dir: global.data_dir.clone(),
             link_format,
         },
-    )
+    )?;
+    settings.notices.iter().for_each(tell);
+    Ok(settings)
+}
+
+/// Says on stderr that a config file was set aside.
+pub fn tell(notice: &ConfigNotice) {
+    eprintln!("upshot: {}", notice.message);
 }
 
 /// The core's connection, with what the CLI says about it on the terminal.

@@ -3,15 +3,16 @@
 //! configured). The CLI and the desktop app both open their [`UploadService`] through here.
 
 use crate::auth::callback::accepted_callbacks;
-use crate::auth::{DEEP_LINK_CALLBACK, VaultChoice};
+use crate::auth::{AuthError, DEEP_LINK_CALLBACK, SecretVault, VaultChoice};
 use crate::clock::SystemClock;
+use crate::commercial;
 use crate::runner::RunnerConfig;
 use crate::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_PORT, Sandbox};
 use crate::service::{LoginOptions, ServiceError, UploadService};
 use crate::{CoreError, ResolvedSettings, SettingsOverrides};
 use std::path::PathBuf;
 use std::sync::Arc;
-use upshot_imgur::Secret;
+use upshot_imgur::{ClientConfig, Secret};
 use url::Url;
 
 /// Where requests go and as which Client ID; owns the sandbox while it is in use.
@@ -75,7 +76,8 @@ impl Connection {
     }
 
     /// The upload service for this connection, logged in as the account of its Client ID
-    /// when there is one.
+    /// when there is one, sending the RapidAPI key where one is needed ([`commercial`]), and
+    /// holding the settings' start notices.
     pub fn service(
         &self,
         settings: &ResolvedSettings,
@@ -85,15 +87,25 @@ impl Connection {
             workers: workers.max(1),
             ..RunnerConfig::default()
         };
-        let service = UploadService::open_with_login(
+        let login = login_options(self.client_secret.clone());
+        let mut client = ClientConfig::new(self.api_base.clone());
+        if self.sandbox.is_none() {
+            let vault = SecretVault::open(&settings.paths.data_dir, login.vault);
+            client.commercial_key =
+                commercial::key_for(&self.api_base, &vault).map_err(AuthError::from)?;
+        }
+        let service = UploadService::open_with_login_client(
             &settings.paths,
-            self.api_base.clone(),
+            client,
             &self.client_id,
             config,
             Arc::new(SystemClock),
-            login_options(self.client_secret.clone()),
+            login,
         )?;
         service.set_preflight_settings(settings.preflight);
+        for notice in &settings.notices {
+            service.note_startup(notice.clone());
+        }
         Ok(service)
     }
 

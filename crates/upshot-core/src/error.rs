@@ -16,7 +16,7 @@ pub enum CoreError {
     MissingClientId,
     /// The API base URL setting does not parse.
     #[error(
-        "The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com."
+        "The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com, or a name: imgur, rapidapi."
     )]
     InvalidApiBase {
         /// What was given.
@@ -68,6 +68,9 @@ pub enum CoreError {
     /// The Imgur client could not be built.
     #[error("{0}")]
     Client(#[from] upshot_imgur::ImgurError),
+    /// The keychain or the secrets file failed (a secret setting such as the RapidAPI key).
+    #[error(transparent)]
+    Secrets(#[from] crate::auth::VaultError),
 }
 
 impl CoreError {
@@ -82,6 +85,7 @@ impl CoreError {
             Self::Io { .. } => "io",
             Self::Sandbox(_) => "sandbox",
             Self::Client(_) => "client",
+            Self::Secrets(error) => error.code(),
         }
     }
 
@@ -94,6 +98,16 @@ impl CoreError {
             action,
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl From<crate::config_file::ConfigFileError> for CoreError {
+    fn from(error: crate::config_file::ConfigFileError) -> Self {
+        Self::Io {
+            action: error.action,
+            path: error.path,
+            source: error.source,
         }
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod auth;
 pub mod clock;
+pub mod commercial;
+pub mod config_file;
 pub mod connection;
 pub mod content_hash;
 pub mod error;

@@ -4,6 +4,7 @@
 //! settings store reads and writes the very same file; keys this crate does not know are kept
 //! untouched when it writes.
 
+use crate::config_file::{self, ConfigNotice};
 use crate::error::CoreError;
 use crate::link_format::LinkFormat;
 use crate::paths::AppPaths;
@@ -153,25 +154,47 @@ impl SettingsFile {
         }
     }
 
-    /// Writes the file atomically (a temporary file renamed over it), readable only by the user.
+    /// Reads the file for a start: a missing file is the defaults, and so is a file that cannot
+    /// be parsed, which is first set aside (renamed with the time) so the user's content is kept
+    /// and Upshot still starts; the notice says so.
+    pub fn load_or_set_aside(path: &Path) -> Result<(Self, Option<ConfigNotice>), CoreError> {
+        Ok(config_file::read_json_or_set_aside(
+            path,
+            "Set your settings again (`upshot config set`, or the app's settings), or fix the \
+             moved file and move it back.",
+        )?)
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it, synced), readable only by
+    /// the user, under the lock every process takes to write it.
     pub fn save(&self, path: &Path) -> Result<(), CoreError> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        AppPaths::ensure_private_dir(dir)?;
-        let text =
-            serde_json::to_string_pretty(self).map_err(|error| CoreError::BadSettingsFile {
+        let text = self.to_text(path)?;
+        AppPaths::ensure_private_dir(parent_of(path))?;
+        Ok(config_file::write_atomic(path, text.as_bytes())?)
+    }
+
+    /// Reads, changes and writes the file under its lock, so a change made meanwhile by another
+    /// process (the app, another `upshot`) is not lost.
+    pub fn update(
+        path: &Path,
+        change: impl FnOnce(&mut Self) -> Result<(), CoreError>,
+    ) -> Result<Self, CoreError> {
+        AppPaths::ensure_private_dir(parent_of(path))?;
+        config_file::with_lock(path, |lock| {
+            let mut file = Self::load(path)?;
+            change(&mut file)?;
+            lock.write(file.to_text(path)?.as_bytes())?;
+            Ok(file)
+        })
+    }
+
+    fn to_text(&self, path: &Path) -> Result<String, CoreError> {
+        serde_json::to_string_pretty(self)
+            .map(|text| text + "\n")
+            .map_err(|error| CoreError::BadSettingsFile {
                 path: path.to_path_buf(),
                 reason: error.to_string(),
-            })?;
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, text + "\n")
-            .map_err(|error| CoreError::io("write", &temporary, error))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))
-                .map_err(|error| CoreError::io("set permissions on", &temporary, error))?;
-        }
-        std::fs::rename(&temporary, path).map_err(|error| CoreError::io("write", path, error))
+            })
     }
 
     /// One setting's value as text, or `None` when unset.
@@ -270,9 +293,11 @@ impl SettingsFile {
                 });
             }
         }
-        let mut file = Self::load(path)?;
-        file.set_preflight(settings);
-        file.save(path)
+        Self::update(path, |file| {
+            file.set_preflight(settings);
+            Ok(())
+        })
+        .map(drop)
     }
 
     /// Records every preflight setting (the app's settings panel saves them all at once).
@@ -284,6 +309,13 @@ impl SettingsFile {
         self.max_image_bytes = Some(settings.limits.max_image_bytes);
         self.max_video_bytes = Some(settings.limits.max_video_bytes);
         self.max_video_seconds = Some(settings.limits.max_video_seconds);
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
     }
 }
 
@@ -358,12 +390,15 @@ pub struct ResolvedSettings {
     pub paths: AppPaths,
     /// What preflight does.
     pub preflight: PreflightSettings,
+    /// What the user must be told at start (a settings file that was set aside).
+    pub notices: Vec<ConfigNotice>,
 }
 
 impl ResolvedSettings {
     /// Merges overrides over the file at `config_dir/settings.json`.
     pub fn resolve(config_dir: PathBuf, overrides: SettingsOverrides) -> Result<Self, CoreError> {
-        let file = SettingsFile::load(&config_dir.join(crate::paths::SETTINGS_FILE))?;
+        let (file, notice) =
+            SettingsFile::load_or_set_aside(&config_dir.join(crate::paths::SETTINGS_FILE))?;
         let preflight = file.preflight();
         let data_dir = overrides.data_dir.or(file.data_dir);
         let mut paths = AppPaths::platform(data_dir)?;
@@ -385,17 +420,34 @@ impl ResolvedSettings {
                 .unwrap_or_default(),
             preflight,
             paths,
+            notices: notice.into_iter().collect(),
         })
     }
 }
 
-/// Parses an API base, accepting only http and https.
+/// The commercial route's API base: Imgur through RapidAPI, which takes the RapidAPI key
+/// (`upshot config set rapidapi-key`) and has its own quota. `api-base rapidapi` names it.
+pub const RAPIDAPI_API_BASE: &str = "https://imgur-apiv3.p.rapidapi.com";
+
+/// The API bases a user can name instead of typing the address: `imgur` (the free API) and
+/// `rapidapi` (the commercial route).
+pub const NAMED_API_BASES: [(&str, &str); 2] = [
+    ("imgur", upshot_imgur::IMGUR_API_BASE),
+    ("rapidapi", RAPIDAPI_API_BASE),
+];
+
+/// Parses an API base: one of [`NAMED_API_BASES`] by name, or an http or https address.
 pub fn parse_api_base(text: &str) -> Result<Url, CoreError> {
     let invalid = |reason: String| CoreError::InvalidApiBase {
         value: text.to_owned(),
         reason,
     };
-    let url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
+    let named = NAMED_API_BASES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text.trim()))
+        .map(|(_, base)| *base);
+    let url =
+        Url::parse(named.unwrap_or(text.trim())).map_err(|error| invalid(error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(format!(
             "the scheme must be http or https, not {}",
@@ -461,13 +513,32 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_settings_file_names_itself() {
+    fn a_broken_settings_file_names_itself_where_it_is_read_strictly() {
+        // A change (`update`) is never made over a file it cannot read; a start sets the file
+        // aside instead (tests/config_file.rs).
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("settings.json"), "{not json").unwrap();
-        let error =
-            ResolvedSettings::resolve(dir.path().to_path_buf(), SettingsOverrides::default())
-                .unwrap_err();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let error = SettingsFile::update(&path, |_| Ok(())).unwrap_err();
         assert!(error.to_string().contains("settings.json"));
         assert_eq!(error.code(), "bad_settings_file");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn the_api_base_can_be_named() {
+        assert_eq!(
+            parse_api_base("rapidapi").unwrap().as_str(),
+            "https://imgur-apiv3.p.rapidapi.com/"
+        );
+        assert_eq!(
+            parse_api_base(" Imgur ").unwrap().as_str(),
+            "https://api.imgur.com/"
+        );
+        let mut file = SettingsFile::default();
+        file.set(SettingKey::ApiBase, Some("rapidapi")).unwrap();
+        assert_eq!(file.get(SettingKey::ApiBase).as_deref(), Some("rapidapi"));
+        let error = parse_api_base("rapid").unwrap_err();
+        assert!(error.to_string().contains("imgur, rapidapi"), "{error}");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::print_json;
 use crate::cli::{FolderArgs, GlobalOptions, WatchArgs, WatchCommand};
-use crate::context::{Connection, settings, shutdown_on_signal};
+use crate::context::{Connection, settings, shutdown_on_signal, tell};
 use crate::exit::Status;
 use crate::progress::now_millis;
 use std::path::{Path, PathBuf};
@@ -20,10 +20,11 @@ use upshot_core::when;
 pub async fn run(global: &GlobalOptions, args: &WatchArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
     let list_file = settings.paths.config_dir.join(WATCH_FILE);
+    let (saved, notice) = WatchList::load_or_set_aside(&list_file)?;
+    notice.iter().for_each(tell);
     if let Some(command) = &args.command {
         return manage(&list_file, command);
     }
-    let saved = WatchList::load(&list_file)?;
     let source = if args.dirs.is_empty() {
         if saved.folders.is_empty() {
             eprintln!(

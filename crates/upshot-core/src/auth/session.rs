@@ -148,6 +148,7 @@ impl AuthSession {
         })
         .await??
         .map_err(AuthError::State)?;
+        let _in_turn = self.lock_tokens().await?;
         self.keep_grant(&parsed.grant, now).await
     }
 
@@ -178,6 +179,7 @@ impl AuthSession {
     /// Logs out: forgets the tokens and the account. Returns who was logged in. The account's
     /// queued uploads stay queued, waiting for a login.
     pub async fn logout(&self) -> Result<Option<String>, AuthError> {
+        let _in_turn = self.lock_tokens().await?;
         let account = self.account().await?;
         self.forget_tokens().await?;
         let client_id = self.client_id.clone();
@@ -263,9 +265,22 @@ impl AuthSession {
     /// `stale`: the token found wanting; when the stored one differs, another task refreshed
     /// meanwhile and its token is returned without asking Imgur again. `Invalid refresh token`
     /// logs the account out: its jobs wait for a new login and the user is told.
+    ///
+    /// One refresh at a time across every process sharing the tokens (the CLI and the app):
+    /// with rotating refresh tokens, the second of two refreshes sent with the same refresh
+    /// token is refused and would log the account out. So the tokens are read again once the
+    /// lock is held, and when another process refreshed meanwhile (the stored refresh token
+    /// changed, or the stored grant is fresh) its tokens are used as they are.
     async fn refresh(&self, username: &str, stale: Option<&Secret>) -> Result<Secret, AuthError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
+        let before = self.tokens().await?.ok_or(AuthError::NotLoggedIn)?;
+        let _across_processes = self.lock_tokens().await?;
         let tokens = self.tokens().await?.ok_or(AuthError::NotLoggedIn)?;
+        if tokens.refresh_token != before.refresh_token {
+            tracing::debug!(account = %username, "the login was refreshed by another process");
+            *self.lock_current() = None;
+            return Ok(Secret::new(tokens.access_token));
+        }
         if let Some(stale) = stale
             && stale.expose() != tokens.access_token
         {
@@ -389,6 +404,12 @@ impl AuthSession {
             .await??;
         tracing::warn!(account = %username, held, "Imgur logged the account out; its uploads wait for a new login");
         Ok(())
+    }
+
+    /// Holds the cross-process lock on the tokens (see [`refresh`](Self::refresh)). Waiting
+    /// for it blocks, so it is taken off the async threads.
+    async fn lock_tokens(&self) -> Result<crate::config_file::FileLock, AuthError> {
+        self.in_vault(SecretVault::lock_tokens).await
     }
 
     async fn forget_tokens(&self) -> Result<(), AuthError> {

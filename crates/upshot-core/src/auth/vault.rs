@@ -2,12 +2,11 @@
 //! Credential Manager, through `keyring`), or where none is available, a file only the user
 //! can read. Never the settings, never a log.
 
-use crate::store::{create_private_dirs, create_private_file};
+use crate::config_file::{self, ConfigFileError, FileLock};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use upshot_imgur::Secret;
 
 /// The keychain's service name for Upshot's entries.
@@ -15,6 +14,9 @@ const KEYCHAIN_SERVICE: &str = "app.upshot.desktop";
 
 /// The file used when there is no keychain.
 pub const SECRETS_FILE: &str = "secrets.json";
+
+/// Held (as `<name>.lock`, next to the secrets file) by the process refreshing the tokens.
+const TOKENS_LOCK_NAME: &str = "tokens-refresh";
 
 /// Which store holds the secrets (shown to the user: a file is less safe than a keychain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,8 +71,6 @@ pub struct SecretVault {
     choice: VaultChoice,
     kind: OnceLock<VaultKind>,
     file: PathBuf,
-    /// Serialises read-modify-write of the file within the process.
-    file_lock: Mutex<()>,
 }
 
 impl SecretVault {
@@ -81,7 +81,6 @@ impl SecretVault {
             choice,
             kind: OnceLock::new(),
             file: data_dir.join(SECRETS_FILE),
-            file_lock: Mutex::new(()),
         }
     }
 
@@ -113,10 +112,8 @@ impl SecretVault {
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(error) => Err(VaultError::Keychain(error.to_string())),
             },
-            VaultKind::File => {
-                let _guard = self.lock();
-                Ok(self.read_file()?.remove(key).map(Secret::new))
-            }
+            // Written whole and renamed over: a read needs no lock.
+            VaultKind::File => Ok(self.read_file()?.remove(key).map(Secret::new)),
         }
     }
 
@@ -126,12 +123,11 @@ impl SecretVault {
             VaultKind::Keychain => entry(key)?
                 .set_password(value.expose())
                 .map_err(|error| VaultError::Keychain(error.to_string())),
-            VaultKind::File => {
-                let _guard = self.lock();
+            VaultKind::File => config_file::with_lock(&self.file, |lock| {
                 let mut secrets = self.read_file()?;
                 secrets.insert(key.to_owned(), value.expose().to_owned());
-                self.write_file(&secrets)
-            }
+                self.write_file(lock, &secrets)
+            }),
         }
     }
 
@@ -142,21 +138,21 @@ impl SecretVault {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(error) => Err(VaultError::Keychain(error.to_string())),
             },
-            VaultKind::File => {
-                let _guard = self.lock();
+            VaultKind::File => config_file::with_lock(&self.file, |lock| {
                 let mut secrets = self.read_file()?;
                 if secrets.remove(key).is_some() {
-                    self.write_file(&secrets)?;
+                    self.write_file(lock, &secrets)?;
                 }
                 Ok(())
-            }
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.file_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Takes the lock every process holds while it refreshes the tokens kept here (whichever
+    /// store keeps them): with rotating refresh tokens, two processes refreshing at once would
+    /// log the loser out. Blocks until the lock is free; released when dropped.
+    pub fn lock_tokens(&self) -> Result<FileLock, VaultError> {
+        FileLock::acquire(&self.file.with_file_name(TOKENS_LOCK_NAME)).map_err(VaultError::from)
     }
 
     fn file_error(&self, reason: impl ToString) -> VaultError {
@@ -183,24 +179,24 @@ impl SecretVault {
         }
     }
 
-    /// Writes the whole map to a 0600 temporary file, syncs it and renames it over the old one.
-    fn write_file(&self, secrets: &BTreeMap<String, String>) -> Result<(), VaultError> {
-        if let Some(parent) = self.file.parent() {
-            create_private_dirs(parent).map_err(|error| self.file_error(error))?;
-        }
-        let temp = self.file.with_extension("json.tmp");
-        let _ = std::fs::remove_file(&temp);
-        create_private_file(&temp).map_err(|error| self.file_error(error))?;
+    /// Writes the whole map through the held lock: atomically, synced, 0600.
+    fn write_file(
+        &self,
+        lock: &FileLock,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<(), VaultError> {
         let json = serde_json::to_vec_pretty(secrets).map_err(|error| self.file_error(error))?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(&temp)
-            .map_err(|error| self.file_error(error))?;
-        file.write_all(&json)
-            .and_then(|()| file.sync_all())
-            .map_err(|error| self.file_error(error))?;
-        std::fs::rename(&temp, &self.file).map_err(|error| self.file_error(error))
+        lock.write(&json).map_err(VaultError::from)
+    }
+}
+
+impl From<ConfigFileError> for VaultError {
+    fn from(error: ConfigFileError) -> Self {
+        // The OS error only: never any content.
+        Self::File {
+            reason: format!("could not {}: {}", error.action, error.source),
+            path: error.path,
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 
 use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
-use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 use url::Url;
@@ -51,22 +50,9 @@ pub(crate) fn new_key() -> String {
 /// Writes the record readable by this user only (0600), replacing any old one atomically.
 pub(crate) fn write(path: &Path, record: &SandboxRecord) -> Result<(), CoreError> {
     let text = serde_json::to_vec(record).map_err(|error| CoreError::Sandbox(error.to_string()))?;
-    let temp = path.with_extension("json.tmp");
-    let _ = std::fs::remove_file(&temp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&temp)
-        .map_err(|error| CoreError::io("create", &temp, error))?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(|error| CoreError::io("write", &temp, error))?;
-    std::fs::rename(&temp, path).map_err(|error| CoreError::io("write", path, error))
+    // The one writer of config and secret files: atomic, fsynced, owner-only.
+    crate::config_file::write_atomic(path, &text)?;
+    Ok(())
 }
 
 /// The record's URL if it may be joined (see the module documentation).

@@ -228,6 +228,7 @@ impl From<crate::governor::GovernorError> for ServiceError {
 }
 
 mod account;
+mod notices;
 
 /// The uploader service of one data directory, talking to one API with one Client ID.
 #[derive(Debug, Clone)]
@@ -244,6 +245,8 @@ pub struct UploadService {
     auth: Option<Arc<AuthSession>>,
     /// What new jobs are checked with; shared by every clone (the watcher's too).
     preflight: Arc<RwLock<PreflightSettings>>,
+    /// What the user must be told about the start ([`UploadService::startup_notices`]).
+    notices: Arc<std::sync::Mutex<Vec<crate::config_file::ConfigNotice>>>,
 }
 
 /// How a service logs in (see [`UploadService::open_with_login`]).
@@ -284,9 +287,29 @@ impl UploadService {
         clock: Arc<dyn Clock>,
         credentials: Arc<dyn Credentials>,
     ) -> Result<Self, ServiceError> {
+        Self::open_with_client(
+            paths,
+            ClientConfig::new(api_base),
+            client_id,
+            config,
+            clock,
+            credentials,
+        )
+    }
+
+    /// [`open_with`](Self::open_with) with the whole client configuration (the commercial key
+    /// the connection found, for one), not only the API base.
+    pub fn open_with_client(
+        paths: &AppPaths,
+        client_config: ClientConfig,
+        client_id: &str,
+        config: RunnerConfig,
+        clock: Arc<dyn Clock>,
+        credentials: Arc<dyn Credentials>,
+    ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client = ImgurClient::new(ClientConfig::new(api_base)).map_err(CoreError::from)?;
+        let client = ImgurClient::new(client_config).map_err(CoreError::from)?;
         let governor = Arc::new(QuotaGovernor::open(&db, clock, GovernorConfig::default())?);
         let runner = Runner::new(
             &db,
@@ -306,6 +329,7 @@ impl UploadService {
             prepared: Spool::prepared(&paths.data_dir),
             auth: None,
             preflight: Arc::new(RwLock::new(PreflightSettings::default())),
+            notices: Arc::default(),
         })
     }
 
@@ -320,10 +344,28 @@ impl UploadService {
         clock: Arc<dyn Clock>,
         login: LoginOptions,
     ) -> Result<Self, ServiceError> {
+        Self::open_with_login_client(
+            paths,
+            ClientConfig::new(api_base),
+            client_id,
+            config,
+            clock,
+            login,
+        )
+    }
+
+    /// [`open_with_login`](Self::open_with_login) with the whole client configuration.
+    pub fn open_with_login_client(
+        paths: &AppPaths,
+        client_config: ClientConfig,
+        client_id: &str,
+        config: RunnerConfig,
+        clock: Arc<dyn Clock>,
+        login: LoginOptions,
+    ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client =
-            ImgurClient::new(ClientConfig::new(api_base.clone())).map_err(CoreError::from)?;
+        let client = ImgurClient::new(client_config.clone()).map_err(CoreError::from)?;
         let vault = Arc::new(SecretVault::open(&paths.data_dir, login.vault));
         let session = Arc::new(AuthSession::new(
             client,
@@ -334,8 +376,14 @@ impl UploadService {
             login.client_secret,
             login.callbacks,
         ));
-        let mut service =
-            Self::open_with(paths, api_base, client_id, config, clock, session.clone())?;
+        let mut service = Self::open_with_client(
+            paths,
+            client_config,
+            client_id,
+            config,
+            clock,
+            session.clone(),
+        )?;
         service.auth = Some(session);
         Ok(service)
     }

@@ -3,10 +3,13 @@
 //! app at once.
 //!
 //! Changes go through [`WatchList::update`], which holds an advisory lock on `watch.json.lock`
-//! across read-modify-write and replaces the file atomically, so two processes editing at once
-//! never lose each other's folders and a reader never sees half a file.
+//! across read-modify-write and replaces the file atomically ([`crate::config_file`]), so two
+//! processes editing at once never lose each other's folders and a reader never sees half a
+//! file. At start, a list that cannot be read is set aside and the start goes on without it
+//! ([`WatchList::load_or_set_aside`]).
 
 use super::error::WatchError;
+use crate::config_file::{self, ConfigNotice};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -211,37 +214,33 @@ impl WatchList {
         }
     }
 
+    /// Reads the list for a start: a missing file is an empty list, and so is a file that
+    /// cannot be parsed, which is first set aside (renamed with the time) so the user's folders
+    /// are kept and Upshot still starts; the notice says so.
+    pub fn load_or_set_aside(file: &Path) -> Result<(Self, Option<ConfigNotice>), WatchError> {
+        Ok(config_file::read_json_or_set_aside(
+            file,
+            "No folder is watched until you add them again (`upshot watch add DIR`, or in the \
+             app), or fix the moved file and move it back.",
+        )?)
+    }
+
     /// Reads, changes and writes the list under a lock; returns what `change` returned.
     pub fn update<T>(
         file: &Path,
         change: impl FnOnce(&mut WatchList) -> Result<T, WatchError>,
     ) -> Result<T, WatchError> {
-        let dir = file.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|error| WatchError::io("create", dir, error))?;
-        let lock_path = file.with_extension("json.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|error| WatchError::io("open", &lock_path, error))?;
-        lock.lock()
-            .map_err(|error| WatchError::io("lock", &lock_path, error))?;
-        let mut list = Self::load(file)?;
-        let answer = change(&mut list)?;
-        list.save(file)?;
-        Ok(answer)
-    }
-
-    fn save(&self, file: &Path) -> Result<(), WatchError> {
-        let text = serde_json::to_string_pretty(self).map_err(|error| WatchError::BadFile {
-            path: file.to_path_buf(),
-            reason: error.to_string(),
-        })?;
-        let temporary = file.with_extension("json.tmp");
-        std::fs::write(&temporary, text + "\n")
-            .map_err(|error| WatchError::io("write", &temporary, error))?;
-        std::fs::rename(&temporary, file).map_err(|error| WatchError::io("write", file, error))
+        config_file::with_lock(file, |lock| {
+            let mut list = Self::load(file)?;
+            let answer = change(&mut list)?;
+            let text =
+                serde_json::to_string_pretty(&list).map_err(|error| WatchError::BadFile {
+                    path: file.to_path_buf(),
+                    reason: error.to_string(),
+                })?;
+            lock.write((text + "\n").as_bytes())?;
+            Ok(answer)
+        })
     }
 
     /// Adds a folder (made absolute) with a fresh id. A folder already in the list is refused.

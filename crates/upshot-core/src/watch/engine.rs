@@ -207,7 +207,9 @@ pub struct Watcher {
 
 impl Watcher {
     /// Starts watching `source`'s folders, queueing through `service`. Each folder's catch-up
-    /// scan runs at once; its findings are queued once they are complete.
+    /// scan runs at once; its findings are queued once they are complete. A saved list that
+    /// cannot be read is set aside and the start goes on with none; the service's
+    /// [`startup_notices`](UploadService::startup_notices) tell the user.
     pub fn start(
         service: &UploadService,
         source: FolderSource,
@@ -219,7 +221,10 @@ impl Watcher {
         let status = Arc::new(Mutex::new(Vec::new()));
         let (list, list_watch) = match &source {
             FolderSource::Saved(file) => {
-                let list = WatchList::load(file)?;
+                let (list, notice) = WatchList::load_or_set_aside(file)?;
+                if let Some(notice) = notice {
+                    service.note_startup(notice);
+                }
                 (list, Some(watch_list_file(file, inbound_tx.clone())?))
             }
             FolderSource::Given { folders, settle } => (

@@ -83,6 +83,16 @@ impl WatchError {
     }
 }
 
+impl From<crate::config_file::ConfigFileError> for WatchError {
+    fn from(error: crate::config_file::ConfigFileError) -> Self {
+        Self::Io {
+            action: error.action,
+            path: error.path,
+            source: error.source,
+        }
+    }
+}
+
 impl Serialize for WatchError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
