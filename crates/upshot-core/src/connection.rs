@@ -11,7 +11,7 @@ use crate::service::{LoginOptions, ServiceError, UploadService};
 use crate::{CoreError, ResolvedSettings, SettingsOverrides};
 use std::path::PathBuf;
 use std::sync::Arc;
-use upshot_imgur::Secret;
+use upshot_imgur::{ClientConfig, Secret};
 use url::Url;
 
 /// Where requests go and as which Client ID; owns the sandbox while it is in use.
@@ -87,7 +87,10 @@ impl Connection {
         };
         let service = UploadService::open_with_login(
             &settings.paths,
-            self.api_base.clone(),
+            ClientConfig {
+                answer_deadline: settings.answer_deadline,
+                ..ClientConfig::new(self.api_base.clone())
+            },
             &self.client_id,
             config,
             Arc::new(SystemClock),

@@ -50,6 +50,9 @@ pub struct SettingsFile {
     /// The longest video, in seconds (default Imgur's 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_video_seconds: Option<u64>,
+    /// How long to wait for Imgur's answer once a request is sent, in seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_deadline: Option<u64>,
     /// Keys written by others (the desktop app's store): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -80,11 +83,13 @@ pub enum SettingKey {
     MaxVideoBytes,
     /// `max-video-seconds`.
     MaxVideoSeconds,
+    /// `answer-deadline`.
+    AnswerDeadline,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 11] = [
+    pub const ALL: [SettingKey; 12] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
@@ -96,6 +101,7 @@ impl SettingKey {
         Self::MaxImageBytes,
         Self::MaxVideoBytes,
         Self::MaxVideoSeconds,
+        Self::AnswerDeadline,
     ];
 
     /// The key's name.
@@ -112,6 +118,7 @@ impl SettingKey {
             Self::MaxImageBytes => "max-image-bytes",
             Self::MaxVideoBytes => "max-video-bytes",
             Self::MaxVideoSeconds => "max-video-seconds",
+            Self::AnswerDeadline => "answer-deadline",
         }
     }
 }
@@ -188,6 +195,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
+            SettingKey::AnswerDeadline => self.answer_deadline.map(|value| value.to_string()),
         }
     }
 
@@ -224,6 +232,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
+            SettingKey::AnswerDeadline => self.answer_deadline = parse_count(key, value)?,
         }
         Ok(())
     }
@@ -329,6 +338,8 @@ pub struct SettingsOverrides {
     pub data_dir: Option<PathBuf>,
     /// `--format`.
     pub link_format: Option<LinkFormat>,
+    /// `UPSHOT_ANSWER_DEADLINE` (seconds), checked when the settings are resolved.
+    pub answer_deadline: Option<String>,
 }
 
 impl SettingsOverrides {
@@ -341,6 +352,7 @@ impl SettingsOverrides {
             client_id: text("UPSHOT_CLIENT_ID"),
             data_dir: text("UPSHOT_DATA_DIR").map(PathBuf::from),
             link_format: None,
+            answer_deadline: text("UPSHOT_ANSWER_DEADLINE"),
         }
     }
 }
@@ -358,6 +370,8 @@ pub struct ResolvedSettings {
     pub paths: AppPaths,
     /// What preflight does.
     pub preflight: PreflightSettings,
+    /// How long to wait for Imgur's answer once a request is sent (`answer-deadline`).
+    pub answer_deadline: std::time::Duration,
 }
 
 impl ResolvedSettings {
@@ -372,6 +386,11 @@ impl ResolvedSettings {
             .api_base
             .or(file.api_base)
             .unwrap_or_else(|| upshot_imgur::IMGUR_API_BASE.to_owned());
+        let answer_deadline = match overrides.answer_deadline {
+            Some(text) => parse_count(SettingKey::AnswerDeadline, Some(text.trim()))?,
+            None => file.answer_deadline,
+        }
+        .map_or(upshot_imgur::DEFAULT_ANSWER_DEADLINE, std::time::Duration::from_secs);
         Ok(Self {
             api_base: parse_api_base(&api_base_text)?,
             client_id: overrides
@@ -385,6 +404,7 @@ impl ResolvedSettings {
                 .unwrap_or_default(),
             preflight,
             paths,
+            answer_deadline,
         })
     }
 }
@@ -458,6 +478,47 @@ mod tests {
         let error = file.set(SettingKey::LinkFormat, Some("gif")).unwrap_err();
         assert!(error.to_string().contains("markdown"));
         assert!("colour".parse::<SettingKey>().is_err());
+    }
+
+    #[test]
+    fn the_answer_deadline_comes_from_the_environment_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |overrides: SettingsOverrides| {
+            ResolvedSettings::resolve(dir.path().to_path_buf(), overrides)
+        };
+        let data = Some(dir.path().join("data"));
+        let defaults = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(defaults.answer_deadline, std::time::Duration::from_secs(300));
+
+        let mut file = SettingsFile::default();
+        file.set(SettingKey::AnswerDeadline, Some("90")).unwrap();
+        assert!(file.set(SettingKey::AnswerDeadline, Some("0")).is_err());
+        file.save(&dir.path().join("settings.json")).unwrap();
+        let from_file = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.answer_deadline, std::time::Duration::from_secs(90));
+
+        let from_env = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            answer_deadline: Some("2".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(from_env.answer_deadline, std::time::Duration::from_secs(2));
+        let bad = resolve(SettingsOverrides {
+            data_dir: data,
+            answer_deadline: Some("soon".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(bad.to_string().contains("answer-deadline"), "{bad}");
     }
 
     #[test]

@@ -275,10 +275,11 @@ impl UploadService {
         )
     }
 
-    /// [`open`](Self::open) with a clock and credentials of the caller's choosing.
+    /// [`open`](Self::open) with a clock and credentials of the caller's choosing. `api` is
+    /// the API base, or a whole [`ClientConfig`] (answer deadline, commercial key).
     pub fn open_with(
         paths: &AppPaths,
-        api_base: Url,
+        api: impl Into<ClientConfig>,
         client_id: &str,
         config: RunnerConfig,
         clock: Arc<dyn Clock>,
@@ -286,7 +287,7 @@ impl UploadService {
     ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client = ImgurClient::new(ClientConfig::new(api_base)).map_err(CoreError::from)?;
+        let client = ImgurClient::new(api.into()).map_err(CoreError::from)?;
         let governor = Arc::new(QuotaGovernor::open(&db, clock, GovernorConfig::default())?);
         let runner = Runner::new(
             &db,
@@ -314,7 +315,7 @@ impl UploadService {
     /// unless a file says `anonymous`.
     pub fn open_with_login(
         paths: &AppPaths,
-        api_base: Url,
+        api: impl Into<ClientConfig>,
         client_id: &str,
         config: RunnerConfig,
         clock: Arc<dyn Clock>,
@@ -322,8 +323,8 @@ impl UploadService {
     ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client =
-            ImgurClient::new(ClientConfig::new(api_base.clone())).map_err(CoreError::from)?;
+        let api: ClientConfig = api.into();
+        let client = ImgurClient::new(api.clone()).map_err(CoreError::from)?;
         let vault = Arc::new(SecretVault::open(&paths.data_dir, login.vault));
         let session = Arc::new(AuthSession::new(
             client,
@@ -335,7 +336,7 @@ impl UploadService {
             login.callbacks,
         ));
         let mut service =
-            Self::open_with(paths, api_base, client_id, config, clock, session.clone())?;
+            Self::open_with(paths, api, client_id, config, clock, session.clone())?;
         service.auth = Some(session);
         Ok(service)
     }
