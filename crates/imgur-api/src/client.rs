@@ -480,7 +480,14 @@ impl ImgurClient {
             ));
         }
         if (200..300).contains(&status) {
-            let data = read_success(status, &body, call.enveloped, &rate_limits, now, call.effect)?;
+            let data = read_success(
+                status,
+                &body,
+                call.enveloped,
+                &rate_limits,
+                now,
+                call.effect,
+            )?;
             Ok(Response {
                 data,
                 status,
@@ -632,7 +639,10 @@ mod tests {
     #[test]
     fn the_commercial_route_is_a_named_choice_with_its_key() {
         let config = ClientConfig::rapidapi(Secret::new("key"));
-        assert_eq!(config.api_base.as_str(), "https://imgur-apiv3.p.rapidapi.com/");
+        assert_eq!(
+            config.api_base.as_str(),
+            "https://imgur-apiv3.p.rapidapi.com/"
+        );
         assert!(config.commercial_key.is_some());
         assert_eq!(config.answer_deadline, DEFAULT_ANSWER_DEADLINE);
     }

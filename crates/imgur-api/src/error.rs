@@ -79,7 +79,9 @@ impl Effect {
     fn unknown_outcome(self) -> &'static str {
         match self {
             Self::Read => "",
-            Self::Upload => " The upload may already be on Imgur; Upshot checks before sending it again.",
+            Self::Upload => {
+                " The upload may already be on Imgur; Upshot checks before sending it again."
+            }
             Self::Change => " Imgur may already have carried it out.",
         }
     }
@@ -251,7 +253,7 @@ impl ImgurError {
 /// "2 s", "5 min", "90 s": a deadline in the words a message uses.
 fn describe_duration(duration: std::time::Duration) -> String {
     let secs = duration.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else if secs >= 1 {
         format!("{secs} s")

@@ -35,7 +35,9 @@ fn small_upload() -> UploadRequest {
 }
 
 /// Runs a call under the 30 s guard and returns its error.
-async fn fails<T: std::fmt::Debug>(call: impl Future<Output = Result<T, ImgurError>>) -> ImgurError {
+async fn fails<T: std::fmt::Debug>(
+    call: impl Future<Output = Result<T, ImgurError>>,
+) -> ImgurError {
     let error = tokio::time::timeout(GUARD, call)
         .await
         .expect("the call ends within 30 s")
@@ -52,7 +54,11 @@ fn assert_clear(error: &ImgurError) {
     assert!(!error.message.is_empty());
     assert!(!error.message.contains('<'), "no markup: {}", error.message);
     assert!(error.message.len() < 300, "short: {}", error.message);
-    assert!(!error.message.contains(RAPIDAPI_KEY), "no secret: {}", error.message);
+    assert!(
+        !error.message.contains(RAPIDAPI_KEY),
+        "no secret: {}",
+        error.message
+    );
 }
 
 async fn upload_against(behaviour: Behaviour) -> (Server, ImgurError) {
@@ -74,15 +80,26 @@ async fn a_redirect_is_an_error_that_names_its_target_and_reaches_no_other_host(
         .await;
         assert_eq!(error.kind, ErrorKind::RetryLater, "{status}");
         assert_eq!(error.status, Some(status));
-        assert!(!error.outcome_unknown, "a redirect is an answer: not accepted");
-        assert!(error.message.contains(&target), "{status}: {}", error.message);
+        assert!(
+            !error.outcome_unknown,
+            "a redirect is an answer: not accepted"
+        );
+        assert!(
+            error.message.contains(&target),
+            "{status}: {}",
+            error.message
+        );
         assert!(!error.message.contains("leaked"), "{}", error.message);
         assert!(error.message.contains("redirect"), "{}", error.message);
         // The API base got the key; the other host got nothing at all.
         let seen = server.requests();
         assert_eq!(seen.len(), 1, "{status}: sent once, not again");
         assert!(seen[0].head.to_lowercase().contains("x-rapidapi-key"));
-        assert_eq!(bystander.connection_count(), 0, "{status}: nothing reached the other host");
+        assert_eq!(
+            bystander.connection_count(),
+            0,
+            "{status}: nothing reached the other host"
+        );
     }
 
     // A read is not followed either (reqwest would keep the key headers on a cross-host hop).
@@ -114,7 +131,11 @@ async fn a_307_on_the_refresh_form_does_not_resend_the_secrets_elsewhere() {
     ))
     .await;
     assert_eq!(error.status, Some(307));
-    assert!(error.message.contains(&bystander.base_url()), "{}", error.message);
+    assert!(
+        error.message.contains(&bystander.base_url()),
+        "{}",
+        error.message
+    );
     assert!(!error.message.contains("stays-home"));
     assert_eq!(bystander.connection_count(), 0);
     let received = bystander.received_text();
@@ -127,12 +148,22 @@ async fn a_1_gib_answer_is_refused_past_1_mib() {
     for behaviour in [Behaviour::HugeWithLength, Behaviour::HugeChunked] {
         let (_server, error) = upload_against(behaviour.clone()).await;
         assert_eq!(error.kind, ErrorKind::RetryLater, "{behaviour:?}");
-        assert!(error.message.contains("larger than 1024 KiB"), "{}", error.message);
-        assert!(error.outcome_unknown, "a 200 nobody can read: the upload may be there");
+        assert!(
+            error.message.contains("larger than 1024 KiB"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.outcome_unknown,
+            "a 200 nobody can read: the upload may be there"
+        );
         assert!(error.message.contains("may already be on Imgur"));
     }
     let peak_mib = own_peak_kib() / 1024;
-    assert!(peak_mib < 100, "peak memory {peak_mib} MiB: the answer was buffered");
+    assert!(
+        peak_mib < 100,
+        "peak memory {peak_mib} MiB: the answer was buffered"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +175,11 @@ async fn a_dripping_answer_ends_at_the_answer_deadline() {
     assert_eq!(error.status, Some(200));
     assert!(error.outcome_unknown);
     assert!(error.message.contains("within 2 s"), "{}", error.message);
-    assert!(error.message.contains("may already be on Imgur"), "{}", error.message);
+    assert!(
+        error.message.contains("may already be on Imgur"),
+        "{}",
+        error.message
+    );
 
     // Silence after the request: no status at all.
     let (_server, error) = upload_against(Behaviour::Silent).await;
@@ -175,7 +210,10 @@ async fn unreadable_success_answers_are_clear_errors() {
             "unexpected data",
             br#"{"data":{"id":5,"link":["x"]},"success":true,"status":200}"#.to_vec(),
         ),
-        ("not JSON", b"<html><body>Welcome to the hotel Wi-Fi</body></html>".to_vec()),
+        (
+            "not JSON",
+            b"<html><body>Welcome to the hotel Wi-Fi</body></html>".to_vec(),
+        ),
         ("not JSON", b"ok, stored".to_vec()),
         ("it was empty", Vec::new()),
         ("nested too deeply", nested_json(200_000)),
@@ -184,7 +222,11 @@ async fn unreadable_success_answers_are_clear_errors() {
         let (_server, error) = upload_against(Behaviour::Body { status: 200, body }).await;
         assert_eq!(error.kind, ErrorKind::RetryLater, "{detail}");
         assert_eq!(error.status, Some(200));
-        assert!(error.message.contains(detail), "{detail}: {}", error.message);
+        assert!(
+            error.message.contains(detail),
+            "{detail}: {}",
+            error.message
+        );
         assert!(error.outcome_unknown, "{detail}");
     }
     // Deep nesting in a failure answer and in an OAuth answer: no stack overflow either.
@@ -202,7 +244,11 @@ async fn unreadable_success_answers_are_clear_errors() {
     .await;
     let client = client_for(&server, DEADLINE);
     let error = fails(client.refresh_token("id", &Secret::new("s"), &Secret::new("r"))).await;
-    assert!(error.message.contains("nested too deeply"), "{}", error.message);
+    assert!(
+        error.message.contains("nested too deeply"),
+        "{}",
+        error.message
+    );
 }
 
 #[tokio::test]

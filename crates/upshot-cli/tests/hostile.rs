@@ -45,7 +45,10 @@ async fn upload_against(server: &Server) -> serde_json::Value {
         output.status
     );
     assert!(!err.contains("panicked"), "{err}");
-    let line = out.lines().next().unwrap_or_else(|| panic!("no JSON line; stderr: {err}"));
+    let line = out
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no JSON line; stderr: {err}"));
     let line: serde_json::Value = serde_json::from_str(line).unwrap();
     let peak_mib = children_peak_kib() / 1024;
     assert!(peak_mib < 100, "upshot peaked at {peak_mib} MiB");
@@ -77,7 +80,10 @@ async fn redirects_are_not_followed_and_reach_no_other_host() {
         .await;
         let line = upload_against(&server).await;
         let message = assert_not_uploaded(&line, "retry_later");
-        assert!(message.contains(&bystander.base_url()), "{status}: {message}");
+        assert!(
+            message.contains(&bystander.base_url()),
+            "{status}: {message}"
+        );
         assert_eq!(bystander.connection_count(), 0, "{status}: {line}");
         assert!(!server.requests().is_empty());
     }
@@ -115,7 +121,10 @@ async fn unreadable_answers_are_clear_errors_without_a_crash() {
             "unexpected data",
             br#"{"data":{"id":5,"link":["x"]},"success":true,"status":200}"#.to_vec(),
         ),
-        ("not JSON", b"<html><body>Welcome to the hotel Wi-Fi</body></html>".to_vec()),
+        (
+            "not JSON",
+            b"<html><body>Welcome to the hotel Wi-Fi</body></html>".to_vec(),
+        ),
         ("it was empty", Vec::new()),
         ("nested too deeply", nested_json(200_000)),
     ];

@@ -390,7 +390,10 @@ impl ResolvedSettings {
             Some(text) => parse_count(SettingKey::AnswerDeadline, Some(text.trim()))?,
             None => file.answer_deadline,
         }
-        .map_or(upshot_imgur::DEFAULT_ANSWER_DEADLINE, std::time::Duration::from_secs);
+        .map_or(
+            upshot_imgur::DEFAULT_ANSWER_DEADLINE,
+            std::time::Duration::from_secs,
+        );
         Ok(Self {
             api_base: parse_api_base(&api_base_text)?,
             client_id: overrides
@@ -492,7 +495,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(defaults.answer_deadline, std::time::Duration::from_secs(300));
+        assert_eq!(
+            defaults.answer_deadline,
+            std::time::Duration::from_secs(300)
+        );
 
         let mut file = SettingsFile::default();
         file.set(SettingKey::AnswerDeadline, Some("90")).unwrap();
@@ -503,7 +509,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(from_file.answer_deadline, std::time::Duration::from_secs(90));
+        assert_eq!(
+            from_file.answer_deadline,
+            std::time::Duration::from_secs(90)
+        );
 
         let from_env = resolve(SettingsOverrides {
             data_dir: data.clone(),

@@ -335,8 +335,7 @@ impl UploadService {
             login.client_secret,
             login.callbacks,
         ));
-        let mut service =
-            Self::open_with(paths, api, client_id, config, clock, session.clone())?;
+        let mut service = Self::open_with(paths, api, client_id, config, clock, session.clone())?;
         service.auth = Some(session);
         Ok(service)
     }
