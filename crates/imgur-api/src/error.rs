@@ -79,9 +79,7 @@ impl Effect {
     fn unknown_outcome(self) -> &'static str {
         match self {
             Self::Read => "",
-            Self::Upload => {
-                " The upload may already be on Imgur; Upshot checks before sending it again."
-            }
+            Self::Upload => " The upload may already be on Imgur.",
             Self::Change => " Imgur may already have carried it out.",
         }
     }
@@ -208,6 +206,8 @@ impl ImgurError {
                 Err(_) => location.split(['?', '#']).next().unwrap_or("").to_owned(),
             })
             .filter(|target| !target.is_empty())
+            // Kept short whatever the server sent.
+            .map(|target| target.chars().take(120).collect::<String>())
             .unwrap_or_else(|| "an address it did not name".to_owned());
         let message = format!(
             "The API base answered with a redirect (HTTP {status}) to {target}; Upshot follows no \
