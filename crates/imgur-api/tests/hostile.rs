@@ -306,3 +306,35 @@ async fn an_anonymous_request_refused_for_a_token_is_reauth_with_fitting_words()
     assert_eq!(error.message, "The access token provided is invalid.");
     assert!(error.advice().contains("Log in to Imgur again"));
 }
+
+#[tokio::test]
+async fn the_commercial_routes_rate_limit_headers_reach_the_snapshot() {
+    let server = hostile_server::start(Behaviour::WithHeaders {
+        headers: "X-RateLimit-Requests-Limit: 500\r\nX-RateLimit-Requests-Remaining: 0\r\n\
+                  X-RateLimit-Requests-Reset: 3600\r\nX-RateLimit-Limit: 10\r\n\
+                  X-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 30\r\n"
+            .to_owned(),
+        body: good_upload_answer(),
+    })
+    .await;
+    let client = client_for(&server, DEADLINE);
+    let answer = client
+        .upload(&Auth::client_id("commercial"), &small_upload(), None)
+        .await
+        .unwrap();
+    let limits = answer.rate_limits;
+    // The plan's quota is the application's budget on this route; a spent window holds.
+    assert_eq!(limits.client_limit, Some(500));
+    assert_eq!(limits.client_remaining, Some(0));
+    assert_eq!(limits.client_reset, Some(limits.observed_at + 3600));
+    assert_eq!(limits.retry_after, Some(limits.observed_at + 30));
+    assert_eq!(limits.exhausted_until(), Some(limits.observed_at + 3600));
+    // The key went with the request, under both names.
+    let head = server.requests()[0].head.to_lowercase();
+    assert!(head.contains("x-rapidapi-key: rapid-key-must-stay-home"));
+    assert!(head.contains("x-mashape-key: rapid-key-must-stay-home"));
+    assert_eq!(
+        upshot_imgur::RAPIDAPI_BASE,
+        "https://imgur-apiv3.p.rapidapi.com"
+    );
+}

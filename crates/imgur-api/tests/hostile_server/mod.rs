@@ -30,6 +30,8 @@ pub enum Behaviour {
     Truncated,
     /// This status and body, `application/json` unless it starts with `<`.
     Body { status: u16, body: Vec<u8> },
+    /// `200` with these extra header lines (`Name: value\r\n` each) and this body.
+    WithHeaders { headers: String, body: Vec<u8> },
     /// Reads the first `slow_bytes` of a body slowly (`chunk` bytes every `pause`), the rest
     /// at full speed, then answers this body with `200`: an upload on a slow uplink.
     SlowReader {
@@ -289,6 +291,16 @@ async fn answer(stream: &mut TcpStream, behaviour: &Behaviour) -> std::io::Resul
         }
         Behaviour::SlowReader { body, .. } => {
             write_body(stream, 200, body).await?;
+            Ok(true)
+        }
+        Behaviour::WithHeaders { headers, body } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body).await?;
+            stream.flush().await?;
             Ok(true)
         }
     }
