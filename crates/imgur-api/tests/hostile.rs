@@ -204,6 +204,33 @@ async fn a_cut_off_answer_is_retry_later_with_an_unknown_outcome() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_after_the_body_leaves_the_outcome_unknown() {
+    let (server, error) = upload_against(Behaviour::Hangup).await;
+    assert_eq!(server.requests().len(), 1, "the whole request arrived");
+    assert_eq!(error.kind, ErrorKind::RetryLater);
+    assert_eq!(error.status, None);
+    assert!(error.outcome_unknown, "{}", error.message);
+    assert!(
+        error.message.contains("may already be on Imgur"),
+        "{}",
+        error.message
+    );
+
+    // Nothing listening: nothing was sent, so nothing is in doubt.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = ImgurClient::new(ClientConfig::new(Url::parse(&base).unwrap())).unwrap();
+    let error = fails(client.upload(&Auth::client_id("x"), &small_upload(), None)).await;
+    assert!(!error.outcome_unknown, "{}", error.message);
+    assert!(
+        error.message.contains("Could not connect"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
 async fn unreadable_success_answers_are_clear_errors() {
     let cases: [(&str, Vec<u8>); 5] = [
         (

@@ -26,6 +26,8 @@ pub enum Behaviour {
     Drip,
     /// Reads the request and never answers.
     Silent,
+    /// Reads the request whole and closes the connection without a word.
+    Hangup,
     /// `200` with `Content-Length: 1000`, 10 bytes, then the connection closed.
     Truncated,
     /// This status and body, `application/json` unless it starts with `<`.
@@ -269,6 +271,10 @@ async fn answer(stream: &mut TcpStream, behaviour: &Behaviour) -> std::io::Resul
                 stream.flush().await?;
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
+            Ok(false)
+        }
+        Behaviour::Hangup => {
+            stream.shutdown().await?;
             Ok(false)
         }
         Behaviour::Silent => {
