@@ -1,9 +1,10 @@
 //! The HTTP client: one method per endpoint, each returning a typed [`Response`] or an
 //! [`ImgurError`].
 
+use crate::answer::{BodyWatch, MAX_ANSWER_BYTES, ReadFault, read_bounded};
 use crate::auth::Auth;
 use crate::envelope::{read_failure, read_success};
-use crate::error::ImgurError;
+use crate::error::{Effect, ImgurError};
 use crate::models::{
     Account, Album, AlbumCreated, AlbumImages, Credits, Image, NewAlbum, TokenGrant,
 };
@@ -13,11 +14,22 @@ use crate::upload::{ProgressFn, UploadRequest, UploadSource, progress_body, prog
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use url::Url;
 
 /// Imgur's production API host. OAuth lives under the same host at `/oauth2/`.
 pub const IMGUR_API_BASE: &str = "https://api.imgur.com";
+
+/// The commercial route: Imgur's API through RapidAPI's proxy (the same paths, `/3/...`), for
+/// applications that make money. It needs the RapidAPI key ([`ClientConfig::commercial_key`])
+/// and reports its plan's limits in RapidAPI's own `X-RateLimit-*` headers, which
+/// [`crate::RateLimitSnapshot`] reads.
+pub const RAPIDAPI_BASE: &str = "https://imgur-apiv3.p.rapidapi.com";
+
+/// How long an answer may take once a request has been sent, unless configured otherwise:
+/// Imgur answers in seconds, but a large video is processed before the answer comes.
+pub const DEFAULT_ANSWER_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
 /// How the client reaches Imgur.
 #[derive(Debug, Clone)]
@@ -33,6 +45,16 @@ pub struct ClientConfig {
     /// Time allowed between two reads of an answer. There is deliberately no total timeout: a
     /// 200 MB video on a slow uplink may take many minutes and must not be cut off.
     pub read_timeout: Duration,
+    /// Time allowed for the whole answer (status, headers and body) once the request body has
+    /// been handed to the connection. It starts only then, so a slow upload is never cut; it
+    /// ends a server that stalls or drips its answer, which the read timeout cannot catch.
+    pub answer_deadline: Duration,
+}
+
+impl From<Url> for ClientConfig {
+    fn from(api_base: Url) -> Self {
+        Self::new(api_base)
+    }
 }
 
 impl ClientConfig {
@@ -43,6 +65,18 @@ impl ClientConfig {
             commercial_key: None,
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(120),
+            answer_deadline: DEFAULT_ANSWER_DEADLINE,
+        }
+    }
+
+    /// The commercial route ([`RAPIDAPI_BASE`]) with its key.
+    pub fn rapidapi(key: Secret) -> Self {
+        // A constant, not input: the unit tests below parse it.
+        #[allow(clippy::expect_used)]
+        let base = Url::parse(RAPIDAPI_BASE).expect("RAPIDAPI_BASE is a valid URL");
+        Self {
+            commercial_key: Some(key),
+            ..Self::new(base)
         }
     }
 
@@ -72,13 +106,28 @@ pub struct ImgurClient {
     http: reqwest::Client,
     base: Url,
     commercial_key: Option<Secret>,
+    answer_deadline: Duration,
+}
+
+/// What came back for a request: the head, and the body unless it was a redirect.
+struct Answered {
+    status: u16,
+    rate_limits: RateLimitSnapshot,
+    now: u64,
+    body: Vec<u8>,
+    /// For a redirect: where it pointed (it is never followed).
+    location: Option<Option<String>>,
 }
 
 impl ImgurClient {
     /// Builds a client. Fails only if the TLS backend cannot be set up.
+    ///
+    /// It follows no redirects: a redirected POST becomes a GET whose answer would pass for
+    /// Imgur's, and the commercial key headers and an OAuth form would go to the other host.
     pub fn new(config: ClientConfig) -> Result<Self, ImgurError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("Upshot/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .build()
@@ -92,6 +141,7 @@ impl ImgurClient {
             http,
             base,
             commercial_key: config.commercial_key,
+            answer_deadline: config.answer_deadline,
         })
     }
 
@@ -115,22 +165,24 @@ impl ImgurClient {
     /// checks first and can say so plainly. An error or unreadable page comes back as an
     /// [`ImgurError`] whose message names what Imgur answered.
     pub async fn check_authorize_page(&self, url: &Url) -> Result<(), ImgurError> {
-        let response = self
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|error| ImgurError::network(&error, RateLimitSnapshot::default()))?;
-        let status = response.status().as_u16();
-        let now = unix_now();
-        let rate_limits = RateLimitSnapshot::from_headers(response.headers(), now);
+        let answered = self
+            .answer(
+                self.http.get(url.clone()),
+                Effect::Read,
+                BodyWatch::in_memory(),
+            )
+            .await?;
+        let Answered {
+            status,
+            rate_limits,
+            now,
+            body,
+            ..
+        } = answered;
+        // A redirect is the page sending the browser on (to sign in): the page works.
         if (200..400).contains(&status) {
             return Ok(());
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| ImgurError::network(&error, rate_limits.clone()))?;
         let mut error = read_failure(status, &body, false, &rate_limits, now);
         error.message = format!(
             "Imgur's login page is not working right now (HTTP {status}: {}). Uploads go on anonymously; try logging in later.",
@@ -171,15 +223,10 @@ impl ImgurClient {
                     .file_name()
                     .map(|name| name.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "upload".to_owned());
-                self.multipart(
-                    url,
-                    upload,
-                    *kind,
-                    progress_body(file, total, progress),
-                    total,
-                    file_name,
-                    mime_type,
-                )?
+                let (body, watch) = progress_body(file, total, progress);
+                let request =
+                    self.multipart(url, upload, *kind, body, total, file_name, mime_type)?;
+                (request, watch)
             }
             UploadSource::Bytes {
                 bytes,
@@ -188,23 +235,31 @@ impl ImgurClient {
                 mime_type,
             } => {
                 let total = bytes.len() as u64;
-                self.multipart(
+                let (body, watch) = progress_bytes_body(bytes.clone(), progress);
+                let request = self.multipart(
                     url,
                     upload,
                     *kind,
-                    progress_bytes_body(bytes.clone(), progress),
+                    body,
                     total,
                     file_name.clone(),
                     mime_type,
-                )?
+                )?;
+                (request, watch)
             }
             UploadSource::Url(source) => {
                 let mut fields = vec![("image", source.to_string()), ("type", "url".to_owned())];
                 fields.extend(upload.text_fields());
-                self.http.post(url).form(&fields)
+                (self.http.post(url).form(&fields), BodyWatch::in_memory())
             }
         };
-        self.send(request, Some(auth), true).await
+        let (request, watch) = request;
+        let call = Call {
+            enveloped: true,
+            as_user: auth.is_user(),
+            effect: Effect::Upload,
+        };
+        self.send_with(request, Some(auth), call, watch).await
     }
 
     /// The multipart request of a file or in-memory upload: `type=file`, the text fields, and
@@ -352,8 +407,18 @@ impl ImgurClient {
             ("grant_type", "refresh_token"),
         ];
         // No Authorization header; failures are read as a user's (a bad refresh token is reauth).
-        self.send_with(self.http.post(url).form(&fields), None, false, true)
-            .await
+        let call = Call {
+            enveloped: false,
+            as_user: true,
+            effect: Effect::Change,
+        };
+        self.send_with(
+            self.http.post(url).form(&fields),
+            None,
+            call,
+            BodyWatch::in_memory(),
+        )
+        .await
     }
 
     /// `base` + path segments, each percent-encoded so an id can never change the path.
@@ -365,22 +430,32 @@ impl ImgurClient {
         url
     }
 
+    /// Sends a request whose body is held in memory (no body, a form).
     async fn send<T: DeserializeOwned>(
         &self,
         request: RequestBuilder,
         auth: Option<&Auth>,
         enveloped: bool,
     ) -> Result<Response<T>, ImgurError> {
-        let as_user = auth.is_some_and(Auth::is_user);
-        self.send_with(request, auth, enveloped, as_user).await
+        let effect = match request.try_clone().and_then(|clone| clone.build().ok()) {
+            Some(built) if built.method() == Method::GET => Effect::Read,
+            _ => Effect::Change,
+        };
+        let call = Call {
+            enveloped,
+            as_user: auth.is_some_and(Auth::is_user),
+            effect,
+        };
+        self.send_with(request, auth, call, BodyWatch::in_memory())
+            .await
     }
 
     async fn send_with<T: DeserializeOwned>(
         &self,
         mut request: RequestBuilder,
         auth: Option<&Auth>,
-        enveloped: bool,
-        as_user: bool,
+        call: Call,
+        watch: BodyWatch,
     ) -> Result<Response<T>, ImgurError> {
         if let Some(auth) = auth {
             request = request.header(reqwest::header::AUTHORIZATION, auth.header_value());
@@ -390,37 +465,154 @@ impl ImgurClient {
                 .header("X-RapidAPI-Key", key.expose())
                 .header("X-Mashape-Key", key.expose());
         }
-        let started = Instant::now();
-        let (method, path) = request
-            .try_clone()
-            .and_then(|clone| clone.build().ok())
-            .map(|built| (built.method().clone(), built.url().path().to_owned()))
-            .unwrap_or((Method::POST, String::from("(streamed)")));
-
-        let response = request.send().await.map_err(|error| {
-            tracing::debug!(%method, %path, kind = ?error.status(), "request failed");
-            ImgurError::network(&error, RateLimitSnapshot::default())
-        })?;
-        let status = response.status().as_u16();
-        let now = unix_now();
-        let rate_limits = RateLimitSnapshot::from_headers(response.headers(), now);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| ImgurError::network(&error, rate_limits.clone()))?;
-        tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "imgur answered");
-
+        let Answered {
+            status,
+            rate_limits,
+            now,
+            body,
+            location,
+        } = self.answer(request, call.effect, watch).await?;
+        if let Some(location) = location {
+            return Err(ImgurError::redirected(
+                status,
+                location.as_deref(),
+                rate_limits,
+            ));
+        }
         if (200..300).contains(&status) {
-            let data = read_success(status, &body, enveloped, &rate_limits, now)?;
+            let data = read_success(
+                status,
+                &body,
+                call.enveloped,
+                &rate_limits,
+                now,
+                call.effect,
+            )?;
             Ok(Response {
                 data,
                 status,
                 rate_limits,
             })
         } else {
-            Err(read_failure(status, &body, as_user, &rate_limits, now))
+            Err(read_failure(status, &body, call.as_user, &rate_limits, now))
         }
     }
+
+    /// Sends the request and waits for its answer: the answer deadline starts once `watch`
+    /// says the body has left, and the body is read up to [`MAX_ANSWER_BYTES`]. A redirect is
+    /// returned with its location and no body.
+    async fn answer(
+        &self,
+        request: RequestBuilder,
+        effect: Effect,
+        watch: BodyWatch,
+    ) -> Result<Answered, ImgurError> {
+        let head: Mutex<Option<(u16, RateLimitSnapshot)>> = Mutex::new(None);
+        let deadline = async {
+            watch.done().await;
+            tokio::time::sleep(self.answer_deadline).await;
+        };
+        let answered = tokio::select! {
+            answered = self.exchange(request, effect, &watch, &head) => answered,
+            () = deadline => {
+                let (status, rate_limits) = head
+                    .lock()
+                    .ok()
+                    .and_then(|mut head| head.take())
+                    .map_or((None, RateLimitSnapshot::default()), |(status, limits)| {
+                        (Some(status), limits)
+                    });
+                // A failure status already said Imgur did not act on it.
+                let effect = match status {
+                    Some(status) if !(200..300).contains(&status) => Effect::Read,
+                    _ => effect,
+                };
+                tracing::debug!(?status, "no answer within the answer deadline");
+                Err(ImgurError::answer_deadline_for(
+                    self.answer_deadline,
+                    status,
+                    rate_limits,
+                    effect,
+                ))
+            }
+        };
+        answered
+    }
+
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+        effect: Effect,
+        watch: &BodyWatch,
+        head: &Mutex<Option<(u16, RateLimitSnapshot)>>,
+    ) -> Result<Answered, ImgurError> {
+        let started = Instant::now();
+        let (method, path) = request
+            .try_clone()
+            .and_then(|clone| clone.build().ok())
+            .map(|built| (built.method().clone(), built.url().path().to_owned()))
+            .unwrap_or((Method::POST, String::from("(streamed)")));
+        let sent = || watch.all_sent().then_some(effect);
+
+        let response = request.send().await.map_err(|error| {
+            tracing::debug!(%method, %path, "request failed");
+            ImgurError::network(&error, RateLimitSnapshot::default(), sent())
+        })?;
+        let status = response.status().as_u16();
+        let now = unix_now();
+        let rate_limits = RateLimitSnapshot::from_headers(response.headers(), now);
+        if let Ok(mut head) = head.lock() {
+            *head = Some((status, rate_limits.clone()));
+        }
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            tracing::debug!(%method, %path, status, "redirect refused");
+            return Ok(Answered {
+                status,
+                rate_limits,
+                now,
+                body: Vec::new(),
+                location: Some(location),
+            });
+        }
+        // Only a success leaves the outcome unknown when its body cannot be read.
+        let sent_if_success = || sent().filter(|_| (200..300).contains(&status));
+        let body = read_bounded(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|fault| match fault {
+                ReadFault::TooLarge => ImgurError::answer_too_large(
+                    status,
+                    MAX_ANSWER_BYTES,
+                    rate_limits.clone(),
+                    sent_if_success(),
+                ),
+                ReadFault::Network(error) => {
+                    ImgurError::network(&error, rate_limits.clone(), sent_if_success())
+                }
+            })?;
+        tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "imgur answered");
+        Ok(Answered {
+            status,
+            rate_limits,
+            now,
+            body,
+            location: None,
+        })
+    }
+}
+
+/// How one request's answer is read.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    /// Whether the answer is in Imgur's `{data, success, status}` envelope (OAuth's is not).
+    enveloped: bool,
+    /// Whether a 401/403 is read as a user's token refused.
+    as_user: bool,
+    /// What the request changes, for an answer that does not come.
+    effect: Effect,
 }
 
 #[cfg(test)]
@@ -442,6 +634,17 @@ mod tests {
             bare.endpoint(&["3", "image", "a/b"]).as_str(),
             "https://api.imgur.com/3/image/a%2Fb"
         );
+    }
+
+    #[test]
+    fn the_commercial_route_is_a_named_choice_with_its_key() {
+        let config = ClientConfig::rapidapi(Secret::new("key"));
+        assert_eq!(
+            config.api_base.as_str(),
+            "https://imgur-apiv3.p.rapidapi.com/"
+        );
+        assert!(config.commercial_key.is_some());
+        assert_eq!(config.answer_deadline, DEFAULT_ANSWER_DEADLINE);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Nothing here depends on key order: two serializers are seen on the wire (`data,success,status`
 //! with escaped slashes, and `status,success,data`), and serde_json reads both alike.
 
-use crate::error::{ErrorKind, ImgurError};
+use crate::error::{ANONYMOUS_REFUSED, Effect, ErrorKind, ImgurError};
 use crate::rate_limit::RateLimitSnapshot;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -12,41 +12,45 @@ use serde_json::Value;
 const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 60;
 
 /// Reads a successful answer: the envelope's `data`, or the bare object for OAuth endpoints.
+///
+/// serde_json stops at a nesting depth of 128, so a hostile, deeply nested body is refused as
+/// unreadable instead of exhausting the stack. An unreadable success answer leaves the
+/// request's `effect` unknown: Imgur said yes, but not to what.
 pub(crate) fn read_success<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
     enveloped: bool,
     rate_limits: &RateLimitSnapshot,
     now: u64,
+    effect: Effect,
 ) -> Result<T, ImgurError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ImgurError::unreadable(status, "not JSON", rate_limits.clone()))?;
+    let unreadable =
+        |detail: &str| ImgurError::unreadable(status, detail, rate_limits.clone(), Some(effect));
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(unreadable("it was empty"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        if error.to_string().contains("recursion limit") {
+            unreadable("nested too deeply")
+        } else {
+            unreadable("not JSON")
+        }
+    })?;
     let payload = if enveloped {
         if value.get("success").and_then(Value::as_bool) == Some(false) {
             return Err(read_failure(status, body, false, rate_limits, now));
         }
         match value {
-            Value::Object(mut map) => map.remove("data").ok_or_else(|| {
-                ImgurError::unreadable(status, "no data field", rate_limits.clone())
-            })?,
-            _ => {
-                return Err(ImgurError::unreadable(
-                    status,
-                    "not an object",
-                    rate_limits.clone(),
-                ));
-            }
+            Value::Object(mut map) => map
+                .remove("data")
+                .ok_or_else(|| unreadable("no data field"))?,
+            _ => return Err(unreadable("not an object")),
         }
     } else {
         value
     };
-    serde_json::from_value(payload).map_err(|error| {
-        ImgurError::unreadable(
-            status,
-            &format!("unexpected data: {error}"),
-            rate_limits.clone(),
-        )
-    })
+    serde_json::from_value(payload)
+        .map_err(|error| unreadable(&format!("unexpected data: {error}")))
 }
 
 /// What an error body said, whatever its shape.
@@ -93,7 +97,14 @@ pub(crate) fn read_failure(
         ErrorKind::Permanent
     };
 
-    let message = plain_message(status, &said, is_html);
+    let mut message = plain_message(status, &said, is_html);
+    if kind == ErrorKind::Reauth && !as_user {
+        // No user token was sent: "log in again" would not fit; the Client ID was refused.
+        message = format!(
+            "{ANONYMOUS_REFUSED} (HTTP {status}: {}). It carried only the app's Client ID.",
+            message.trim_end_matches('.')
+        );
+    }
     let retry_at = (kind == ErrorKind::RateLimited).then(|| {
         wait_from_message(&lower)
             .map(|secs| now.saturating_add(secs))
@@ -107,6 +118,7 @@ pub(crate) fn read_failure(
         code: said.code,
         retry_at,
         rate_limits: Box::new(rate_limits.clone()),
+        outcome_unknown: false,
     }
 }
 
@@ -368,6 +380,7 @@ mod tests {
             true,
             &limits,
             NOW,
+            Effect::Upload,
         )
         .map(|value: Value| value["type"].as_str().unwrap_or_default().to_owned())
         .unwrap();
@@ -377,6 +390,7 @@ mod tests {
             true,
             &limits,
             NOW,
+            Effect::Upload,
         )
         .map(|value: Value| value["type"].as_str().unwrap_or_default().to_owned())
         .unwrap();
@@ -388,6 +402,7 @@ mod tests {
             true,
             &limits,
             NOW,
+            Effect::Upload,
         )
         .unwrap();
         assert!(bare_true);
@@ -401,9 +416,12 @@ mod tests {
             true,
             &RateLimitSnapshot::default(),
             NOW,
+            Effect::Upload,
         )
         .unwrap_err();
         assert_eq!(error.kind, ErrorKind::RetryLater);
+        assert!(error.outcome_unknown);
+        assert!(error.message.contains("may already be on Imgur"));
     }
 
     #[test]

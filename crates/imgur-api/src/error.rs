@@ -3,6 +3,10 @@
 use crate::rate_limit::RateLimitSnapshot;
 use serde::{Deserialize, Serialize};
 
+/// How the message of an anonymous request refused for an invalid token begins: such a request
+/// carried only the application's Client ID, so "log in again" would not fit it.
+pub(crate) const ANONYMOUS_REFUSED: &str = "Imgur refused this anonymous request";
+
 /// What the caller should do about a failure. This is the only thing the queue needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,25 +54,90 @@ pub struct ImgurError {
     /// The rate-limit headers that came with the failure (boxed: errors travel through every
     /// `Result` of the client and should stay small).
     pub rate_limits: Box<RateLimitSnapshot>,
+    /// True when the request was completely sent and no usable answer came back (the answer
+    /// deadline passed, the connection was cut after the body, the answer was too large or
+    /// unreadable): Imgur may have acted on it, so an upload may already be on Imgur and must
+    /// not simply be sent again. Such errors are always [`ErrorKind::RetryLater`].
+    #[serde(default)]
+    pub outcome_unknown: bool,
+}
+
+/// What a request would change on Imgur, which decides what an unknown outcome means and how a
+/// failure is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// A read: answering it changes nothing, so a lost answer only costs a retry.
+    Read,
+    /// An upload: a lost answer may leave the image on Imgur.
+    Upload,
+    /// Any other change (album, delete, token refresh).
+    Change,
+}
+
+impl Effect {
+    /// The sentence added to a failure whose outcome is unknown.
+    fn unknown_outcome(self) -> &'static str {
+        match self {
+            Self::Read => "",
+            Self::Upload => " The upload may already be on Imgur.",
+            Self::Change => " Imgur may already have carried it out.",
+        }
+    }
 }
 
 impl ImgurError {
     /// What the user can do, in one sentence, for the CLI and the UI to show beside `message`.
+    ///
+    /// It fits the situation as well as the kind: an anonymous request refused as `reauth` has no
+    /// login to renew, so its advice is about the Client ID.
     pub fn advice(&self) -> &'static str {
         match self.kind {
             ErrorKind::RetryLater => "This is temporary; Upshot tries again shortly.",
             ErrorKind::RateLimited => {
                 "Imgur's rate limit was reached; Upshot waits until it resets before trying again."
             }
+            ErrorKind::Reauth if self.message.starts_with(ANONYMOUS_REFUSED) => {
+                "Check the Client ID in Upshot's settings, or log in to upload to your account."
+            }
             ErrorKind::Reauth => "Log in to Imgur again to continue.",
             ErrorKind::Permanent => "This file or request cannot be accepted by Imgur as it is.",
         }
     }
 
-    /// A failure before any answer arrived: the network, a reset connection, a timeout, or a body
-    /// that was cut off. Always worth retrying.
-    pub(crate) fn network(error: &reqwest::Error, rate_limits: RateLimitSnapshot) -> Self {
+    /// A retry-later error; when `unknown` names a change that was completely sent, its outcome
+    /// is unknown and the message says so.
+    fn retry_later(
+        status: Option<u16>,
+        message: String,
+        rate_limits: RateLimitSnapshot,
+        unknown: Option<Effect>,
+    ) -> Self {
+        let unknown = unknown.filter(|effect| *effect != Effect::Read);
+        let message = match unknown {
+            Some(effect) => format!("{message}{}", effect.unknown_outcome()),
+            None => message,
+        };
+        Self {
+            kind: ErrorKind::RetryLater,
+            status,
+            message,
+            code: None,
+            retry_at: None,
+            rate_limits: Box::new(rate_limits),
+            outcome_unknown: unknown.is_some(),
+        }
+    }
+
+    /// A failure before a whole answer arrived: the network, a reset connection, or a body that
+    /// was cut off. Always worth retrying; `sent` names the request's effect when its body had
+    /// been completely sent (then Imgur may have acted on it).
+    pub(crate) fn network(
+        error: &reqwest::Error,
+        rate_limits: RateLimitSnapshot,
+        sent: Option<Effect>,
+    ) -> Self {
         let cause = root_cause(error);
+        let sent = sent.filter(|_| !error.is_connect());
         let message = if error.is_timeout() {
             "Imgur did not answer in time.".to_owned()
         } else if error.is_connect() {
@@ -78,28 +147,93 @@ impl ImgurError {
         } else {
             format!("The connection to Imgur failed: {cause}.")
         };
-        Self {
-            kind: ErrorKind::RetryLater,
-            status: None,
-            message,
-            code: None,
-            retry_at: None,
-            rate_limits: Box::new(rate_limits),
-        }
+        Self::retry_later(None, message, rate_limits, sent)
+    }
+
+    /// No whole answer came within the answer deadline after the request was sent (a stalled
+    /// or dripping server). Imgur may have acted on it.
+    pub fn answer_deadline(
+        deadline: std::time::Duration,
+        status: Option<u16>,
+        rate_limits: RateLimitSnapshot,
+    ) -> Self {
+        Self::answer_deadline_for(deadline, status, rate_limits, Effect::Upload)
+    }
+
+    pub(crate) fn answer_deadline_for(
+        deadline: std::time::Duration,
+        status: Option<u16>,
+        rate_limits: RateLimitSnapshot,
+        effect: Effect,
+    ) -> Self {
+        let message = format!(
+            "Imgur did not answer within {} after the request was sent.",
+            describe_duration(deadline)
+        );
+        Self::retry_later(status, message, rate_limits, Some(effect))
+    }
+
+    /// The answer was larger than any Imgur answer can be: it was not read further.
+    pub(crate) fn answer_too_large(
+        status: u16,
+        limit: usize,
+        rate_limits: RateLimitSnapshot,
+        sent: Option<Effect>,
+    ) -> Self {
+        let message = format!(
+            "The answer to this request was larger than {} KiB, which no Imgur answer is: something \
+             other than Imgur answered (a proxy or a wrong API base?).",
+            limit / 1024
+        );
+        Self::retry_later(Some(status), message, rate_limits, sent)
+    }
+
+    /// The API base answered with a redirect. API calls follow none: a POST would turn into a
+    /// GET and another host's answer would pass for Imgur's, and the commercial key and OAuth
+    /// fields would travel with it. `location` is shown without its query (it may hold tokens).
+    pub(crate) fn redirected(
+        status: u16,
+        location: Option<&str>,
+        rate_limits: RateLimitSnapshot,
+    ) -> Self {
+        let target = location
+            .map(|location| match url::Url::parse(location) {
+                Ok(mut url) => {
+                    url.set_query(None);
+                    url.set_fragment(None);
+                    url.to_string()
+                }
+                Err(_) => location.split(['?', '#']).next().unwrap_or("").to_owned(),
+            })
+            .filter(|target| !target.is_empty())
+            // Kept short whatever the server sent.
+            .map(|target| target.chars().take(120).collect::<String>())
+            .unwrap_or_else(|| "an address it did not name".to_owned());
+        let message = format!(
+            "The API base answered with a redirect (HTTP {status}) to {target}; Upshot follows no \
+             redirects, so nothing was sent there. Check the API base setting, or sign in to \
+             the network's login page."
+        );
+        Self::retry_later(Some(status), message, rate_limits, None)
     }
 
     /// An answer arrived but could not be understood (a success status with a body that is not
     /// the documented shape). Treated as passing: such bodies come from proxies and cut-off
-    /// transfers.
-    pub(crate) fn unreadable(status: u16, detail: &str, rate_limits: RateLimitSnapshot) -> Self {
-        Self {
-            kind: ErrorKind::RetryLater,
-            status: Some(status),
-            message: format!("Imgur's answer could not be read ({detail})."),
-            code: None,
-            retry_at: None,
-            rate_limits: Box::new(rate_limits),
-        }
+    /// transfers; `sent` names the request's effect, which may have happened.
+    pub(crate) fn unreadable(
+        status: u16,
+        detail: &str,
+        rate_limits: RateLimitSnapshot,
+        sent: Option<Effect>,
+    ) -> Self {
+        // serde's detail may quote the body: keep the sentence short whatever came.
+        let detail: String = detail.chars().take(120).collect();
+        Self::retry_later(
+            Some(status),
+            format!("Imgur's answer could not be read ({detail})."),
+            rate_limits,
+            sent,
+        )
     }
 
     /// A local problem with the request itself (an unreadable file, a bad URL): never retried.
@@ -111,7 +245,20 @@ impl ImgurError {
             code: None,
             retry_at: None,
             rate_limits: Box::default(),
+            outcome_unknown: false,
         }
+    }
+}
+
+/// "2 s", "5 min", "90 s": a deadline in the words a message uses.
+fn describe_duration(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if secs >= 1 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", duration.as_millis())
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Uploads stream the file from disk with byte progress; a file is never read whole into memory.
 
+mod answer;
 mod auth;
 mod client;
 mod envelope;
@@ -18,8 +19,11 @@ mod rate_limit;
 mod secret;
 mod upload;
 
+pub use answer::MAX_ANSWER_BYTES;
 pub use auth::Auth;
-pub use client::{ClientConfig, IMGUR_API_BASE, ImgurClient, Response};
+pub use client::{
+    ClientConfig, DEFAULT_ANSWER_DEADLINE, IMGUR_API_BASE, ImgurClient, RAPIDAPI_BASE, Response,
+};
 pub use error::{ErrorKind, ImgurError};
 pub use links::{ImageLinks, ThumbnailSize};
 pub use models::{Account, Album, AlbumCreated, AlbumImages, Credits, Image, NewAlbum, TokenGrant};

@@ -59,7 +59,7 @@ impl RateLimitSnapshot {
                 }
             })
         };
-        Self {
+        let mut snapshot = Self {
             observed_at: now,
             user_limit: number("x-ratelimit-userlimit"),
             user_remaining: number("x-ratelimit-userremaining"),
@@ -71,6 +71,45 @@ impl RateLimitSnapshot {
             post_remaining: number("x-post-rate-limit-remaining"),
             post_reset: epoch_or_seconds("x-post-rate-limit-reset"),
             retry_after: seconds_from_now("retry-after"),
+        };
+        // The commercial route (RapidAPI's proxy) reports its plan's quota and its short rate
+        // window in its own headers.
+        snapshot.follow_rapidapi(
+            Budget {
+                limit: number("x-ratelimit-requests-limit"),
+                remaining: number("x-ratelimit-requests-remaining"),
+                reset: epoch_or_seconds("x-ratelimit-requests-reset"),
+            },
+            Budget {
+                limit: number("x-ratelimit-limit"),
+                remaining: number("x-ratelimit-remaining"),
+                reset: epoch_or_seconds("x-ratelimit-reset"),
+            },
+        );
+        snapshot
+    }
+
+    /// Folds RapidAPI's budgets into the ones the quota governor already follows, so that it
+    /// keeps to the commercial route's limits with no notion of its own of that route:
+    ///
+    /// - the plan's quota (`X-RateLimit-Requests-*`, counted in requests) is the application's
+    ///   budget through that route: it stands for `X-RateLimit-Client*` when Imgur's own
+    ///   headers are missing or show more left. Requests are counted as credits, which only
+    ///   errs on the careful side (an upload spends 10 credits but one request);
+    /// - the short rate window (`X-RateLimit-Limit`/`-Remaining`/`-Reset`) matters only when it
+    ///   is spent: its reset is then a `Retry-After`.
+    fn follow_rapidapi(&mut self, quota: Budget, window: Budget) {
+        if let Some(remaining) = quota.remaining
+            && self.client_remaining.is_none_or(|imgur| remaining < imgur)
+        {
+            self.client_remaining = Some(remaining);
+            self.client_limit = quota.limit.or(self.client_limit);
+            self.client_reset = quota.reset.or(self.client_reset);
+        }
+        if window.remaining == Some(0)
+            && let Some(reset) = window.reset
+        {
+            self.retry_after = Some(self.retry_after.map_or(reset, |after| after.max(reset)));
         }
     }
 
@@ -105,6 +144,13 @@ impl RateLimitSnapshot {
         .flatten()
         .max()
     }
+}
+
+/// One budget as a header family reports it.
+struct Budget {
+    limit: Option<u64>,
+    remaining: Option<u64>,
+    reset: Option<u64>,
 }
 
 /// The client's clock in Unix seconds.
@@ -180,6 +226,45 @@ mod tests {
         assert_eq!(snapshot.user_limit, None);
         assert_eq!(snapshot.client_remaining, None);
         assert!(snapshot.is_empty());
+    }
+
+    #[test]
+    fn rapidapi_quota_stands_for_the_daily_budget_and_a_spent_window_holds() {
+        let now = 1_700_000_000;
+        let snapshot = RateLimitSnapshot::from_headers(
+            &headers(&[
+                ("X-RateLimit-Requests-Limit", "1000"),
+                ("X-RateLimit-Requests-Remaining", "0"),
+                ("X-RateLimit-Requests-Reset", "7200"),
+                ("X-RateLimit-Limit", "60"),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", "42"),
+            ]),
+            now,
+        );
+        assert_eq!(snapshot.client_limit, Some(1000));
+        assert_eq!(snapshot.client_remaining, Some(0));
+        assert_eq!(snapshot.client_reset, Some(now + 7200));
+        assert_eq!(snapshot.retry_after, Some(now + 42));
+        assert!(!snapshot.is_empty());
+        assert_eq!(snapshot.exhausted_until(), Some(now + 7200));
+
+        // Imgur's own daily headers stay when they are the tighter budget; an unspent window
+        // holds nothing.
+        let snapshot = RateLimitSnapshot::from_headers(
+            &headers(&[
+                ("X-RateLimit-ClientLimit", "12500"),
+                ("X-RateLimit-ClientRemaining", "40"),
+                ("x-ratelimit-requests-limit", "100000"),
+                ("x-ratelimit-requests-remaining", "99000"),
+                ("x-ratelimit-remaining", "59"),
+                ("x-ratelimit-reset", "30"),
+            ]),
+            now,
+        );
+        assert_eq!(snapshot.client_limit, Some(12500));
+        assert_eq!(snapshot.client_remaining, Some(40));
+        assert_eq!(snapshot.retry_after, None);
     }
 
     #[test]

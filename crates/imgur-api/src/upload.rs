@@ -1,5 +1,6 @@
 //! What an upload sends, and the streamed, progress-reporting file body.
 
+use crate::answer::{BodyWatch, watch_body};
 use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -149,11 +150,12 @@ pub struct UploadProgress {
 /// Called from the upload task as bytes go out; must be cheap and must not block.
 pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
 
-/// A request body that hands over bytes in memory in chunks, reporting each like a file's.
+/// A request body that hands over bytes in memory in chunks, reporting each like a file's; the
+/// watch tells when the last chunk was taken.
 pub(crate) fn progress_bytes_body(
     bytes: bytes::Bytes,
     progress: Option<ProgressFn>,
-) -> reqwest::Body {
+) -> (reqwest::Body, BodyWatch) {
     let total = bytes.len() as u64;
     let chunks: Vec<bytes::Bytes> = (0..bytes.len())
         .step_by(CHUNK_BYTES)
@@ -167,15 +169,17 @@ pub(crate) fn progress_bytes_body(
         }
         Ok::<_, std::io::Error>(chunk)
     });
-    reqwest::Body::wrap_stream(stream)
+    let (stream, watch) = watch_body(stream);
+    (reqwest::Body::wrap_stream(stream), watch)
 }
 
-/// A request body that streams the file in chunks and reports each chunk as it is taken.
+/// A request body that streams the file in chunks and reports each chunk as it is taken; the
+/// watch tells when the last chunk was taken.
 pub(crate) fn progress_body(
     file: tokio::fs::File,
     total: u64,
     progress: Option<ProgressFn>,
-) -> reqwest::Body {
+) -> (reqwest::Body, BodyWatch) {
     let sent = Arc::new(AtomicU64::new(0));
     let stream = ReaderStream::with_capacity(file, CHUNK_BYTES).inspect(move |chunk| {
         if let (Ok(bytes), Some(report)) = (chunk, progress.as_ref()) {
@@ -187,5 +191,6 @@ pub(crate) fn progress_body(
             });
         }
     });
-    reqwest::Body::wrap_stream(stream)
+    let (stream, watch) = watch_body(stream);
+    (reqwest::Body::wrap_stream(stream), watch)
 }

@@ -23,6 +23,8 @@ pub fn settings(
             client_id: global.client_id.clone(),
             data_dir: global.data_dir.clone(),
             link_format,
+            // What has no flag: `UPSHOT_ANSWER_DEADLINE`.
+            ..SettingsOverrides::from_env()
         },
     )?;
     settings.notices.iter().for_each(tell);

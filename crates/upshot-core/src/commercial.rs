@@ -76,7 +76,7 @@ mod tests {
         assert!(!is_rapidapi_key_setting("api-base"));
         assert!(is_free_api(&Url::parse("https://api.imgur.com/").unwrap()));
         assert!(!is_free_api(
-            &Url::parse(crate::settings::RAPIDAPI_API_BASE).unwrap()
+            &Url::parse(upshot_imgur::RAPIDAPI_BASE).unwrap()
         ));
     }
 }

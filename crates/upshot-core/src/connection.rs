@@ -88,13 +88,16 @@ impl Connection {
             ..RunnerConfig::default()
         };
         let login = login_options(self.client_secret.clone());
-        let mut client = ClientConfig::new(self.api_base.clone());
+        let mut client = ClientConfig {
+            answer_deadline: settings.answer_deadline,
+            ..ClientConfig::new(self.api_base.clone())
+        };
         if self.sandbox.is_none() {
             let vault = SecretVault::open(&settings.paths.data_dir, login.vault);
             client.commercial_key =
                 commercial::key_for(&self.api_base, &vault).map_err(AuthError::from)?;
         }
-        let service = UploadService::open_with_login_client(
+        let service = UploadService::open_with_login(
             &settings.paths,
             client,
             &self.client_id,

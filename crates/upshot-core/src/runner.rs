@@ -987,8 +987,9 @@ impl Runner {
             }
             ErrorKind::Reauth | ErrorKind::Permanent => {
                 self.observe(&job.client_id, &error.rate_limits).await;
-                self.finish_failed(owner, job, ErrorKind::Permanent, &message)
-                    .await
+                // The kind recorded is the classification (an anonymous `reauth` stays one):
+                // the message and its advice say what fits.
+                self.finish_failed(owner, job, error.kind, &message).await
             }
         }
     }

@@ -51,6 +51,9 @@ pub struct SettingsFile {
     /// The longest video, in seconds (default Imgur's 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_video_seconds: Option<u64>,
+    /// How long to wait for Imgur's answer once a request is sent, in seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_deadline: Option<u64>,
     /// Keys written by others (the desktop app's store): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -81,11 +84,13 @@ pub enum SettingKey {
     MaxVideoBytes,
     /// `max-video-seconds`.
     MaxVideoSeconds,
+    /// `answer-deadline`.
+    AnswerDeadline,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 11] = [
+    pub const ALL: [SettingKey; 12] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
@@ -97,6 +102,7 @@ impl SettingKey {
         Self::MaxImageBytes,
         Self::MaxVideoBytes,
         Self::MaxVideoSeconds,
+        Self::AnswerDeadline,
     ];
 
     /// The key's name.
@@ -113,6 +119,7 @@ impl SettingKey {
             Self::MaxImageBytes => "max-image-bytes",
             Self::MaxVideoBytes => "max-video-bytes",
             Self::MaxVideoSeconds => "max-video-seconds",
+            Self::AnswerDeadline => "answer-deadline",
         }
     }
 }
@@ -211,6 +218,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
+            SettingKey::AnswerDeadline => self.answer_deadline.map(|value| value.to_string()),
         }
     }
 
@@ -247,6 +255,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
+            SettingKey::AnswerDeadline => self.answer_deadline = parse_count(key, value)?,
         }
         Ok(())
     }
@@ -361,6 +370,8 @@ pub struct SettingsOverrides {
     pub data_dir: Option<PathBuf>,
     /// `--format`.
     pub link_format: Option<LinkFormat>,
+    /// `UPSHOT_ANSWER_DEADLINE` (seconds), checked when the settings are resolved.
+    pub answer_deadline: Option<String>,
 }
 
 impl SettingsOverrides {
@@ -373,6 +384,7 @@ impl SettingsOverrides {
             client_id: text("UPSHOT_CLIENT_ID"),
             data_dir: text("UPSHOT_DATA_DIR").map(PathBuf::from),
             link_format: None,
+            answer_deadline: text("UPSHOT_ANSWER_DEADLINE"),
         }
     }
 }
@@ -392,6 +404,8 @@ pub struct ResolvedSettings {
     pub preflight: PreflightSettings,
     /// What the user must be told at start (a settings file that was set aside).
     pub notices: Vec<ConfigNotice>,
+    /// How long to wait for Imgur's answer once a request is sent (`answer-deadline`).
+    pub answer_deadline: std::time::Duration,
 }
 
 impl ResolvedSettings {
@@ -407,6 +421,14 @@ impl ResolvedSettings {
             .api_base
             .or(file.api_base)
             .unwrap_or_else(|| upshot_imgur::IMGUR_API_BASE.to_owned());
+        let answer_deadline = match overrides.answer_deadline {
+            Some(text) => parse_count(SettingKey::AnswerDeadline, Some(text.trim()))?,
+            None => file.answer_deadline,
+        }
+        .map_or(
+            upshot_imgur::DEFAULT_ANSWER_DEADLINE,
+            std::time::Duration::from_secs,
+        );
         Ok(Self {
             api_base: parse_api_base(&api_base_text)?,
             client_id: overrides
@@ -421,19 +443,16 @@ impl ResolvedSettings {
             preflight,
             paths,
             notices: notice.into_iter().collect(),
+            answer_deadline,
         })
     }
 }
-
-/// The commercial route's API base: Imgur through RapidAPI, which takes the RapidAPI key
-/// (`upshot config set rapidapi-key`) and has its own quota. `api-base rapidapi` names it.
-pub const RAPIDAPI_API_BASE: &str = "https://imgur-apiv3.p.rapidapi.com";
 
 /// The API bases a user can name instead of typing the address: `imgur` (the free API) and
 /// `rapidapi` (the commercial route).
 pub const NAMED_API_BASES: [(&str, &str); 2] = [
     ("imgur", upshot_imgur::IMGUR_API_BASE),
-    ("rapidapi", RAPIDAPI_API_BASE),
+    ("rapidapi", upshot_imgur::RAPIDAPI_BASE),
 ];
 
 /// Parses an API base: one of [`NAMED_API_BASES`] by name, or an http or https address.
@@ -510,6 +529,53 @@ mod tests {
         let error = file.set(SettingKey::LinkFormat, Some("gif")).unwrap_err();
         assert!(error.to_string().contains("markdown"));
         assert!("colour".parse::<SettingKey>().is_err());
+    }
+
+    #[test]
+    fn the_answer_deadline_comes_from_the_environment_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |overrides: SettingsOverrides| {
+            ResolvedSettings::resolve(dir.path().to_path_buf(), overrides)
+        };
+        let data = Some(dir.path().join("data"));
+        let defaults = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            defaults.answer_deadline,
+            std::time::Duration::from_secs(300)
+        );
+
+        let mut file = SettingsFile::default();
+        file.set(SettingKey::AnswerDeadline, Some("90")).unwrap();
+        assert!(file.set(SettingKey::AnswerDeadline, Some("0")).is_err());
+        file.save(&dir.path().join("settings.json")).unwrap();
+        let from_file = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            from_file.answer_deadline,
+            std::time::Duration::from_secs(90)
+        );
+
+        let from_env = resolve(SettingsOverrides {
+            data_dir: data.clone(),
+            answer_deadline: Some("2".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(from_env.answer_deadline, std::time::Duration::from_secs(2));
+        let bad = resolve(SettingsOverrides {
+            data_dir: data,
+            answer_deadline: Some("soon".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(bad.to_string().contains("answer-deadline"), "{bad}");
     }
 
     #[test]

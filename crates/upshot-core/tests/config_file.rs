@@ -62,6 +62,7 @@ fn overrides(dir: &Path) -> SettingsOverrides {
         client_id: Some("config-test".to_owned()),
         data_dir: Some(dir.join("data")),
         link_format: None,
+        answer_deadline: None,
     }
 }
 

@@ -278,30 +278,11 @@ impl UploadService {
         )
     }
 
-    /// [`open`](Self::open) with a clock and credentials of the caller's choosing.
+    /// [`open`](Self::open) with a clock and credentials of the caller's choosing. `api` is
+    /// the API base, or a whole [`ClientConfig`] (answer deadline, commercial key).
     pub fn open_with(
         paths: &AppPaths,
-        api_base: Url,
-        client_id: &str,
-        config: RunnerConfig,
-        clock: Arc<dyn Clock>,
-        credentials: Arc<dyn Credentials>,
-    ) -> Result<Self, ServiceError> {
-        Self::open_with_client(
-            paths,
-            ClientConfig::new(api_base),
-            client_id,
-            config,
-            clock,
-            credentials,
-        )
-    }
-
-    /// [`open_with`](Self::open_with) with the whole client configuration (the commercial key
-    /// the connection found, for one), not only the API base.
-    pub fn open_with_client(
-        paths: &AppPaths,
-        client_config: ClientConfig,
+        api: impl Into<ClientConfig>,
         client_id: &str,
         config: RunnerConfig,
         clock: Arc<dyn Clock>,
@@ -309,7 +290,7 @@ impl UploadService {
     ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client = ImgurClient::new(client_config).map_err(CoreError::from)?;
+        let client = ImgurClient::new(api.into()).map_err(CoreError::from)?;
         let governor = Arc::new(QuotaGovernor::open(&db, clock, GovernorConfig::default())?);
         let runner = Runner::new(
             &db,
@@ -338,26 +319,7 @@ impl UploadService {
     /// unless a file says `anonymous`.
     pub fn open_with_login(
         paths: &AppPaths,
-        api_base: Url,
-        client_id: &str,
-        config: RunnerConfig,
-        clock: Arc<dyn Clock>,
-        login: LoginOptions,
-    ) -> Result<Self, ServiceError> {
-        Self::open_with_login_client(
-            paths,
-            ClientConfig::new(api_base),
-            client_id,
-            config,
-            clock,
-            login,
-        )
-    }
-
-    /// [`open_with_login`](Self::open_with_login) with the whole client configuration.
-    pub fn open_with_login_client(
-        paths: &AppPaths,
-        client_config: ClientConfig,
+        api: impl Into<ClientConfig>,
         client_id: &str,
         config: RunnerConfig,
         clock: Arc<dyn Clock>,
@@ -365,7 +327,8 @@ impl UploadService {
     ) -> Result<Self, ServiceError> {
         AppPaths::ensure_private_dir(&paths.data_dir)?;
         let db = Database::open_in(&paths.data_dir)?;
-        let client = ImgurClient::new(client_config.clone()).map_err(CoreError::from)?;
+        let api: ClientConfig = api.into();
+        let client = ImgurClient::new(api.clone()).map_err(CoreError::from)?;
         let vault = Arc::new(SecretVault::open(&paths.data_dir, login.vault));
         let session = Arc::new(AuthSession::new(
             client,
@@ -376,14 +339,7 @@ impl UploadService {
             login.client_secret,
             login.callbacks,
         ));
-        let mut service = Self::open_with_client(
-            paths,
-            client_config,
-            client_id,
-            config,
-            clock,
-            session.clone(),
-        )?;
+        let mut service = Self::open_with(paths, api, client_id, config, clock, session.clone())?;
         service.auth = Some(session);
         Ok(service)
     }
