@@ -633,6 +633,39 @@ async fn a_file_name_that_is_not_utf8_is_uploaded_and_holds_no_other_file_back()
     watcher.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_whose_record_fails_is_reported_alone_and_the_others_go_on() {
+    let world = World::new().await;
+    // A real SQLite failure for one row only: the database refuses to queue this one file.
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    db.connect()
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN NEW.source_path LIKE '%poison%' \
+             BEGIN SELECT RAISE(ABORT, 'this row is refused'); END;",
+        )
+        .unwrap();
+    let first = world.folder("first");
+    let second = world.folder("second");
+    let files = [first.join("a.png"), first.join("poison.png"), first.join("b.png")];
+    for (n, path) in files.iter().enumerate() {
+        std::fs::write(path, png(n)).unwrap();
+    }
+    let watcher = world.watch(vec![folder(&first), folder(&second)]);
+    let mut events = watcher.subscribe();
+    let later = second.join("later.png");
+    std::fs::write(&later, png(9)).unwrap();
+    world
+        .expect_exactly(&[files[0].clone(), files[2].clone(), later])
+        .await;
+    watcher.rescan();
+    next_event(&mut events, "the refused file reported", |e| {
+        matches!(e, WatchEvent::Skipped { path, reason } if *path == files[1] && reason.contains("refused"))
+    })
+    .await;
+    watcher.stop().await;
+}
+
 /// Whether `count` jobs are done.
 fn jobs_done(world: &World, count: usize) -> bool {
     let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
