@@ -405,12 +405,17 @@ async fn a_file_name_that_is_not_utf8_is_uploaded_and_shown_readably() {
     let state = env.server.controls().state();
     assert!(state.uploads.iter().any(|u| u.sha256 == sha256_hex(&odd)));
 
-    let history = env
-        .upshot_on_server()
-        .args(["history", "--json"])
-        .output()
-        .await
-        .unwrap();
-    assert!(history.status.success(), "{}", stderr(&history));
-    assert!(stdout(&history).contains("caf\u{fffd}.png"), "{}", stdout(&history));
+    for args in [
+        &["history", "list", "--json"][..],
+        &["history", "export", "--csv"],
+        &["queue", "list", "--all", "--json"],
+    ] {
+        let shown = env.upshot_on_server().args(args).output().await.unwrap();
+        assert!(shown.status.success(), "{args:?}: {}", stderr(&shown));
+        assert!(
+            stdout(&shown).contains("caf\u{fffd}.png"),
+            "{args:?}: {}",
+            stdout(&shown)
+        );
+    }
 }
