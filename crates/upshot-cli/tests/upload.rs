@@ -397,7 +397,10 @@ async fn a_file_name_that_is_not_utf8_is_uploaded_and_shown_readably() {
     assert_eq!(lines.len(), 2, "{}", stdout(&output));
     assert_eq!(lines[0]["status"], "uploaded");
     assert!(
-        lines[0]["file"].as_str().unwrap().ends_with("caf\u{fffd}.png"),
+        lines[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("caf\u{fffd}.png"),
         "{}",
         lines[0]
     );

@@ -647,7 +647,11 @@ async fn a_file_whose_record_fails_is_reported_alone_and_the_others_go_on() {
         .unwrap();
     let first = world.folder("first");
     let second = world.folder("second");
-    let files = [first.join("a.png"), first.join("poison.png"), first.join("b.png")];
+    let files = [
+        first.join("a.png"),
+        first.join("poison.png"),
+        first.join("b.png"),
+    ];
     for (n, path) in files.iter().enumerate() {
         std::fs::write(path, png(n)).unwrap();
     }
