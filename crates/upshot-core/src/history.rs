@@ -54,7 +54,7 @@ pub struct NewHistoryEntry {
     /// Its title.
     pub title: Option<String>,
     /// The file it came from.
-    #[serde(serialize_with = "crate::store::os_path::lossy_opt")]
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub source_path: Option<PathBuf>,
     /// How the file reached Upshot.
     pub origin: Origin,
@@ -120,7 +120,7 @@ pub struct HistoryEntry {
     /// Title.
     pub title: Option<String>,
     /// The file it came from.
-    #[serde(serialize_with = "crate::store::os_path::lossy_opt")]
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub source_path: Option<PathBuf>,
     /// How the file reached Upshot.
     pub origin: Origin,

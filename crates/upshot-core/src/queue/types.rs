@@ -206,7 +206,7 @@ pub struct Waiting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewJob {
     /// The file to upload.
-    #[serde(serialize_with = "crate::store::os_path::lossy")]
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub source_path: PathBuf,
     /// Where it came from; decides the priority.
     pub origin: Origin,
@@ -231,7 +231,7 @@ pub struct NewJob {
     pub preflight: Option<PreflightReport>,
     /// A copy Upshot made to send instead of the original (a fitted JPEG in the spool),
     /// removed once the upload is confirmed.
-    #[serde(serialize_with = "crate::store::os_path::lossy_opt")]
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub upload_path: Option<PathBuf>,
 }
 
@@ -306,7 +306,7 @@ pub struct Job {
     /// Its id.
     pub id: JobId,
     /// The file.
-    #[serde(serialize_with = "crate::store::os_path::lossy")]
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub source_path: PathBuf,
     /// Where it came from.
     pub origin: Origin,
@@ -357,7 +357,7 @@ pub struct Job {
     /// What preflight found and did (`None` for jobs queued before preflight existed).
     pub preflight: Option<PreflightReport>,
     /// The fitted copy sent instead of `source_path`, when there is one.
-    #[serde(serialize_with = "crate::store::os_path::lossy_opt")]
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub upload_path: Option<PathBuf>,
     /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
     /// flag and a client id's rate limit).

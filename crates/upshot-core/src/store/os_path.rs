@@ -4,7 +4,7 @@
 //! so a path is stored as TEXT when it is valid UTF-8 (readable in the database, found by
 //! text search) and as a BLOB of its raw bytes when it is not. The encoding is canonical (one
 //! path, one value), so `WHERE path = ?` keeps working; reading accepts both. Only what is
-//! shown to people (`--json`, CSV, the UI) is made lossy, with [`lossy`].
+//! shown to people (`--json`, CSV, the UI) is made lossy, by [`crate::shown_path`].
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use std::ffi::OsString;
@@ -67,24 +67,6 @@ fn from_bytes(raw: Vec<u8>) -> PathBuf {
     }
 }
 
-/// Serializes a path as readable text (`\u{FFFD}` for bytes that are not UTF-8), so `--json`,
-/// exports and the UI show every file instead of failing on one odd name. For
-/// `#[serde(serialize_with = "…")]`.
-pub fn lossy<S: serde::Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&path.to_string_lossy())
-}
-
-/// [`lossy`] for an optional path.
-pub fn lossy_opt<S: serde::Serializer>(
-    path: &Option<PathBuf>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match path {
-        Some(path) => serializer.serialize_some(&*path.to_string_lossy()),
-        None => serializer.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,10 +101,5 @@ mod tests {
             .expect("types");
         #[cfg(unix)]
         assert_eq!(kinds, ["text", "blob"]);
-        let json = serde_json::to_string(&Wrapper(odd)).expect("json");
-        assert!(json.starts_with("\"/photos/caf"), "{json}");
     }
-
-    #[derive(serde::Serialize)]
-    struct Wrapper(#[serde(serialize_with = "lossy")] PathBuf);
 }

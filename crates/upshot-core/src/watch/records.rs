@@ -69,6 +69,7 @@ pub enum Removal {
         /// The job.
         job: JobId,
         /// The copy.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         to: PathBuf,
     },
 }
