@@ -786,6 +786,53 @@ async fn delete_after_upload_keeps_a_file_replaced_with_the_same_size_and_time()
     watcher.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_after_upload_keeps_a_file_whose_upload_was_deleted_since() {
+    let world = World::new().await;
+    world.service.pause().await.unwrap();
+    let deleting = world.folder("deleting");
+    let mut watched = folder(&deleting);
+    watched.after_upload = AfterUpload::Delete;
+    let control = deleting.join("control.png");
+    let withdrawn = deleting.join("withdrawn.png");
+    std::fs::write(&control, png(1)).unwrap();
+    std::fs::write(&withdrawn, png(2)).unwrap();
+    let watcher = world.watch(vec![watched.clone()]);
+    wait_for("both queued", Duration::from_secs(60), || {
+        recorded(&world, &control) && recorded(&world, &withdrawn)
+    })
+    .await;
+    watcher.stop().await;
+    world.service.resume().await.unwrap();
+    world.expect_contents(&[png(1), png(2)]).await;
+    wait_for("both jobs done", Duration::from_secs(60), || {
+        jobs_done(&world, 2)
+    })
+    .await;
+
+    // Its image is deleted (from the history) before the action runs: the file is its only copy.
+    let jobs = world.service.jobs(JobFilter::default()).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|job| job.source_path == withdrawn)
+        .unwrap();
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    upshot_core::history::History::new(&conn)
+        .mark_deleted(job.history_id.unwrap(), 1)
+        .unwrap();
+
+    // Both actions are looked at in one pass: once the control file is gone, it is decided.
+    let watcher = world.watch(vec![watched]);
+    wait_for("the control file deleted", Duration::from_secs(60), || {
+        !control.exists()
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    assert!(withdrawn.exists(), "deleted though its upload is deleted");
+    watcher.stop().await;
+}
+
 /// Whether a watch record of `path` exists (it was handed over).
 fn recorded(world: &World, path: &Path) -> bool {
     let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
