@@ -367,3 +367,58 @@ async fn oversize_and_overlong_files_are_refused_before_any_request() {
     );
     assert!(env.server.controls().state().uploads.is_empty());
 }
+
+/// A file name that is not UTF-8 (legal on Linux) is uploaded like any other; `--json` and
+/// `history --json` show it readably, and the file after it goes too.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_name_that_is_not_utf8_is_uploaded_and_shown_readably() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::start().await;
+    let odd = env
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.png"));
+    std::fs::write(&odd, fake_imgur::samples::png(12, 9, 3)).unwrap();
+    let next = env.png("next.png", 10, 10);
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&odd)
+        .arg(&next)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", stdout(&output));
+    assert_eq!(lines[0]["status"], "uploaded");
+    assert!(
+        lines[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("caf\u{fffd}.png"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["status"], "uploaded");
+    let state = env.server.controls().state();
+    assert!(state.uploads.iter().any(|u| u.sha256 == sha256_hex(&odd)));
+
+    for args in [
+        &["history", "list", "--json"][..],
+        &["history", "export", "--csv"],
+        &["queue", "list", "--all", "--json"],
+    ] {
+        let shown = env.upshot_on_server().args(args).output().await.unwrap();
+        assert!(shown.status.success(), "{args:?}: {}", stderr(&shown));
+        assert!(
+            stdout(&shown).contains("caf\u{fffd}.png"),
+            "{args:?}: {}",
+            stdout(&shown)
+        );
+    }
+}

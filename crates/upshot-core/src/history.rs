@@ -7,6 +7,7 @@
 
 use crate::preflight::PreflightReport;
 use crate::queue::{JobId, Origin};
+use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,7 @@ pub struct NewHistoryEntry {
     /// Its title.
     pub title: Option<String>,
     /// The file it came from.
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub source_path: Option<PathBuf>,
     /// How the file reached Upshot.
     pub origin: Origin,
@@ -118,6 +120,7 @@ pub struct HistoryEntry {
     /// Title.
     pub title: Option<String>,
     /// The file it came from.
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub source_path: Option<PathBuf>,
     /// How the file reached Upshot.
     pub origin: Origin,
@@ -324,13 +327,7 @@ impl<'c> History<'c> {
 /// Inserts an entry (also used inside [`JobQueue::complete`](crate::queue::JobQueue::complete)'s
 /// transaction).
 pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<HistoryId, StoreError> {
-    let source_path = match &entry.source_path {
-        Some(path) => Some(
-            path.to_str()
-                .ok_or_else(|| StoreError::NonUtf8Path { path: path.clone() })?,
-        ),
-        None => None,
-    };
+    let source_path = entry.source_path.as_deref().map(SqlPath);
     conn.prepare_cached(
         "INSERT INTO history (job_id, imgur_id, link, deletehash, mime_type, size, width, height, \
          album, account, title, source_path, origin, api_base, uploaded_at, preflight) \
@@ -364,7 +361,7 @@ pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<Histo
 }
 
 /// Registers `upshot_fold(text)`: Unicode lower case (SQLite's own `lower` and `LIKE` fold ASCII
-/// only). NULL stays NULL.
+/// only). NULL stays NULL; a BLOB (a path that is not UTF-8) is read lossily.
 fn register_fold(conn: &Connection) -> Result<(), StoreError> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
@@ -372,9 +369,13 @@ fn register_fold(conn: &Connection) -> Result<(), StoreError> {
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            Ok(ctx
-                .get::<Option<String>>(0)?
-                .map(|text| text.to_lowercase()))
+            use rusqlite::types::ValueRef;
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                    Some(String::from_utf8_lossy(bytes).to_lowercase())
+                }
+                _ => None,
+            })
         },
     )
     .ctx(conn)
@@ -394,7 +395,7 @@ struct RawEntry {
     album: Option<String>,
     account: Option<String>,
     title: Option<String>,
-    source_path: Option<String>,
+    source_path: Option<StoredPath>,
     origin: String,
     api_base: String,
     uploaded_at: i64,

@@ -25,6 +25,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod service;
 pub mod settings;
+pub mod shown_path;
 pub mod spool;
 pub mod store;
 pub mod watch;

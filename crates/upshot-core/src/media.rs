@@ -19,6 +19,7 @@ pub const ACCEPTED_TYPES: &str = "JPEG, PNG, GIF, APNG, TIFF, WebP images and MP
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckedFile {
     /// The file.
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub path: PathBuf,
     /// Sent as `image` or `video`.
     #[serde(skip)]
@@ -37,18 +38,21 @@ pub enum FileRejected {
     #[error("{path} does not exist (was it moved or deleted?)")]
     Missing {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// A directory, device or other non-regular file.
     #[error("{path} is not a regular file; choose an image or video file")]
     NotAFile {
         /// The path.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// The file could not be opened or read.
     #[error("{path} could not be read: {reason}")]
     Unreadable {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The operating system's error.
         reason: String,
@@ -57,6 +61,7 @@ pub enum FileRejected {
     #[error("{path} is empty (0 bytes); there is nothing to upload")]
     Empty {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// Not a type Imgur accepts.
@@ -65,6 +70,7 @@ pub enum FileRejected {
     )]
     UnsupportedType {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// What it looks like, in words.
         found: String,
@@ -73,6 +79,7 @@ pub enum FileRejected {
     #[error("{path} is {size} bytes, over the {limit}-byte limit for {what}; {hint}")]
     TooLarge {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its size.
         size: u64,
@@ -90,6 +97,7 @@ pub enum FileRejected {
     )]
     TooLong {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its duration, rounded up to whole seconds.
         seconds: u64,
@@ -104,6 +112,7 @@ pub enum FileRejected {
     )]
     Damaged {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// What was wrong.
         reason: String,
@@ -112,6 +121,7 @@ pub enum FileRejected {
     #[error("{path} is over the {limit}-byte limit for images and could not be fitted: {reason}")]
     CannotFit {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The limit.
         limit: u64,

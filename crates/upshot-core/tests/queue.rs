@@ -716,21 +716,36 @@ fn ten_thousand_jobs_go_in_quickly_in_one_transaction() {
 fn enqueue_many_is_all_or_nothing() {
     let (_dir, _db, conn) = setup();
     let queue = JobQueue::new(&conn);
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let bad = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/pics/\xff.png"));
-        let jobs = vec![
-            job("ok", Origin::File),
-            NewJob::new(bad.clone(), Origin::File, CLIENT),
-        ];
-        let error = queue.enqueue_many(&jobs, T0).unwrap_err();
-        assert!(matches!(error, StoreError::NonUtf8Path { ref path } if *path == bad));
-        assert_eq!(
-            queue.counts().unwrap().queued,
-            0,
-            "the good one was rolled back"
-        );
-    }
+    // A real SQLite refusal of one row: the other is rolled back with it.
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON jobs WHEN NEW.source_path LIKE '%refused%' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
+    let jobs = vec![job("ok", Origin::File), job("refused", Origin::File)];
+    queue.enqueue_many(&jobs, T0).unwrap_err();
+    assert_eq!(
+        queue.counts().unwrap().queued,
+        0,
+        "the good one was rolled back"
+    );
     assert!(queue.enqueue_many(&[], T0).unwrap().is_empty());
+}
+
+/// A path that is not UTF-8 (legal on Linux) is queued and read back byte for byte.
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_is_kept_exactly() {
+    use std::os::unix::ffi::OsStrExt;
+    let (_dir, _db, conn) = setup();
+    let queue = JobQueue::new(&conn);
+    let odd = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/pics/caf\xe9.png"));
+    let mut new = NewJob::new(odd.clone(), Origin::File, CLIENT);
+    new.upload_path = Some(odd.with_extension("jpg"));
+    let id = queue.enqueue(&new, T0).unwrap();
+    let stored = queue.get(id).unwrap().unwrap();
+    assert_eq!(stored.source_path, odd);
+    assert_eq!(stored.upload_path, Some(odd.with_extension("jpg")));
+    let json = serde_json::to_value(&stored).unwrap();
+    assert_eq!(json["source_path"], "/pics/caf\u{fffd}.png");
 }

@@ -542,3 +542,349 @@ async fn a_folder_added_to_the_saved_list_by_another_process_is_watched_at_once(
     assert_eq!(world.uploaded().len(), 1, "a paused folder queues nothing");
     watcher.stop().await;
 }
+
+/// `dir/<name>` where `name` is raw bytes (not UTF-8: legal on Linux, e.g. from an old archive).
+#[cfg(unix)]
+fn raw_name(dir: &Path, name: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    dir.join(std::ffi::OsStr::from_bytes(name))
+}
+
+/// Whether the watch record of `path` says its after-upload action was dealt with.
+fn action_done(world: &World, path: &Path) -> bool {
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let done: Option<bool> = conn
+        .query_row(
+            "SELECT action_done FROM watch_files WHERE path = ?1",
+            [upshot_core::store::os_path::SqlPath(path)],
+            |row| row.get(0),
+        )
+        .ok();
+    done == Some(true)
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_name_that_is_not_utf8_is_uploaded_and_holds_no_other_file_back() {
+    let world = World::new().await;
+    let first = world.folder("first");
+    let second = world.folder("second");
+    let before = first.join("before.png");
+    let odd = raw_name(&first, b"caf\xe9.png");
+    std::fs::write(&before, png(1)).unwrap();
+    std::fs::write(&odd, png(2)).unwrap();
+    let watcher = world.watch(vec![folder(&first), folder(&second)]);
+    // Written after the odd one, in both folders: they must not be held back by it.
+    let after = first.join("after.png");
+    let elsewhere = second.join("elsewhere.png");
+    std::fs::write(&after, png(3)).unwrap();
+    std::fs::write(&elsewhere, png(4)).unwrap();
+    let all = [
+        before.clone(),
+        odd.clone(),
+        after.clone(),
+        elsewhere.clone(),
+    ];
+    world.expect_exactly(&all).await;
+    wait_for("every job done", Duration::from_secs(60), || {
+        jobs_done(&world, 4)
+    })
+    .await;
+
+    // The job keeps the exact bytes of the name; JSON shows it readably.
+    let jobs = world.service.jobs(JobFilter::default()).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|job| job.source_path == odd)
+        .expect("a job with the exact path");
+    let json = serde_json::to_string(job).unwrap();
+    assert!(json.contains("caf\u{fffd}.png"), "{json}");
+    // So does the history, and its CSV export.
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let history = upshot_core::history::History::new(&conn);
+    let entries = history.list(100, 0).unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry.source_path.as_deref() == Some(odd.as_path()))
+    );
+    assert_eq!(history.search("caf", 10).unwrap().len(), 1);
+    let mut csv = Vec::new();
+    history.export_csv(&mut csv).unwrap();
+    assert!(String::from_utf8(csv).unwrap().contains("caf\u{fffd}.png"));
+    let mut exported = Vec::new();
+    history.export_json(&mut exported).unwrap();
+    assert!(
+        String::from_utf8(exported)
+            .unwrap()
+            .contains("caf\u{fffd}.png")
+    );
+    watcher.stop().await;
+
+    // A restart recognises the odd file from its record: nothing is sent again.
+    let watcher = world.watch(vec![folder(&first), folder(&second)]);
+    let later = second.join("later.png");
+    std::fs::write(&later, png(5)).unwrap();
+    let mut all = all.to_vec();
+    all.push(later);
+    world.expect_exactly(&all).await;
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_whose_record_fails_is_reported_alone_and_the_others_go_on() {
+    let world = World::new().await;
+    // A real SQLite failure for one row only: the database refuses to queue this one file.
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    db.connect()
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN NEW.source_path LIKE '%poison%' \
+             BEGIN SELECT RAISE(ABORT, 'this row is refused'); END;",
+        )
+        .unwrap();
+    let first = world.folder("first");
+    let second = world.folder("second");
+    let files = [
+        first.join("a.png"),
+        first.join("poison.png"),
+        first.join("b.png"),
+    ];
+    for (n, path) in files.iter().enumerate() {
+        std::fs::write(path, png(n)).unwrap();
+    }
+    let watcher = world.watch(vec![folder(&first), folder(&second)]);
+    let mut events = watcher.subscribe();
+    let later = second.join("later.png");
+    std::fs::write(&later, png(9)).unwrap();
+    world
+        .expect_exactly(&[files[0].clone(), files[2].clone(), later])
+        .await;
+    watcher.rescan();
+    next_event(&mut events, "the refused file reported", |e| {
+        matches!(e, WatchEvent::Skipped { path, reason } if *path == files[1] && reason.contains("refused"))
+    })
+    .await;
+    watcher.stop().await;
+}
+
+/// Whether `count` jobs are done.
+fn jobs_done(world: &World, count: usize) -> bool {
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let done: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM jobs WHERE state = 'done'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    done as usize >= count
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_after_upload_never_follows_a_symlink_out_of_the_folder() {
+    let world = World::new().await;
+    let outside = world.folder("outside");
+    std::fs::create_dir(outside.join("sub")).unwrap();
+    let target = outside.join("target.png");
+    let inner = outside.join("sub/inner.png");
+    std::fs::write(&target, png(1)).unwrap();
+    std::fs::write(&inner, png(2)).unwrap();
+    let deleting = world.folder("deleting");
+    let link = deleting.join("link.png");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    std::os::unix::fs::symlink(outside.join("sub"), deleting.join("linked")).unwrap();
+    let plain = deleting.join("plain.png");
+    std::fs::write(&plain, png(3)).unwrap();
+    let mut watched = folder(&deleting);
+    watched.recursive = true;
+    watched.after_upload = AfterUpload::Delete;
+    let watcher = world.watch(vec![watched]);
+    // All three contents are uploaded (the scan follows links into what it uploads)…
+    world.expect_contents(&[png(1), png(2), png(3)]).await;
+    wait_for("the plain file deleted", Duration::from_secs(60), || {
+        !plain.exists()
+    })
+    .await;
+    let through_link = deleting.join("linked/inner.png");
+    wait_for("every action dealt with", Duration::from_secs(60), || {
+        action_done(&world, &link) && action_done(&world, &through_link)
+    })
+    .await;
+    // …but only the plain file in the folder is deleted: never a link or what it leads to.
+    assert!(target.exists(), "the link's target outside was deleted");
+    assert!(
+        inner.exists(),
+        "a file outside, reached through a link, was deleted"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link).is_ok(),
+        "the link was removed"
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_after_upload_keeps_a_file_replaced_with_the_same_size_and_time() {
+    let world = World::new().await;
+    world.service.pause().await.unwrap();
+    let deleting = world.folder("deleting");
+    let mut watched = folder(&deleting);
+    watched.after_upload = AfterUpload::Delete;
+    let same = deleting.join("same.png");
+    let swapped = deleting.join("swapped.png");
+    std::fs::write(&same, png(1)).unwrap();
+    std::fs::write(&swapped, png(2)).unwrap();
+    let watcher = world.watch(vec![watched.clone()]);
+    wait_for("both queued", Duration::from_secs(60), || {
+        recorded(&world, &same) && recorded(&world, &swapped)
+    })
+    .await;
+    watcher.stop().await;
+
+    world.service.resume().await.unwrap();
+    world.expect_contents(&[png(1), png(2)]).await;
+    wait_for("both jobs done", Duration::from_secs(60), || {
+        jobs_done(&world, 2)
+    })
+    .await;
+
+    // Uploaded, then replaced before its action (nobody watching): other bytes, same
+    // length, modification time put back.
+    let meta = std::fs::metadata(&swapped).unwrap();
+    let mut other = png(2);
+    let last = other.len() - 5; // Inside the PNG's final CRC: still the same length.
+    other[last] ^= 0xff;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&swapped)
+        .unwrap();
+    (&file).write_all(&other).unwrap();
+    file.set_modified(meta.modified().unwrap()).unwrap();
+    drop(file);
+    let now = std::fs::metadata(&swapped).unwrap();
+    assert_eq!(
+        (now.len(), now.modified().unwrap()),
+        (meta.len(), meta.modified().unwrap())
+    );
+
+    let watcher = world.watch(vec![watched]);
+    wait_for("the actions dealt with", Duration::from_secs(60), || {
+        action_done(&world, &same) && action_done(&world, &swapped)
+    })
+    .await;
+    assert!(!same.exists(), "the unchanged file is deleted");
+    assert_eq!(
+        std::fs::read(&swapped).unwrap(),
+        other,
+        "a file whose content is not what was uploaded was deleted"
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_after_upload_keeps_a_file_whose_upload_was_deleted_since() {
+    let world = World::new().await;
+    world.service.pause().await.unwrap();
+    let deleting = world.folder("deleting");
+    let mut watched = folder(&deleting);
+    watched.after_upload = AfterUpload::Delete;
+    let control = deleting.join("control.png");
+    let withdrawn = deleting.join("withdrawn.png");
+    std::fs::write(&control, png(1)).unwrap();
+    std::fs::write(&withdrawn, png(2)).unwrap();
+    let watcher = world.watch(vec![watched.clone()]);
+    wait_for("both queued", Duration::from_secs(60), || {
+        recorded(&world, &control) && recorded(&world, &withdrawn)
+    })
+    .await;
+    watcher.stop().await;
+    world.service.resume().await.unwrap();
+    world.expect_contents(&[png(1), png(2)]).await;
+    wait_for("both jobs done", Duration::from_secs(60), || {
+        jobs_done(&world, 2)
+    })
+    .await;
+
+    // Its image is deleted (from the history) before the action runs: the file is its only copy.
+    let jobs = world.service.jobs(JobFilter::default()).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|job| job.source_path == withdrawn)
+        .unwrap();
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    upshot_core::history::History::new(&conn)
+        .mark_deleted(job.history_id.unwrap(), 1)
+        .unwrap();
+
+    // Both actions are looked at in one pass: once the control file is gone, it is decided.
+    let watcher = world.watch(vec![watched]);
+    wait_for("the control file deleted", Duration::from_secs(60), || {
+        !control.exists()
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    assert!(withdrawn.exists(), "deleted though its upload is deleted");
+    watcher.stop().await;
+}
+
+/// Whether a watch record of `path` exists (it was handed over).
+fn recorded(world: &World, path: &Path) -> bool {
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM watch_files WHERE path = ?1",
+        [upshot_core::store::os_path::SqlPath(path)],
+        |row| row.get::<_, i64>(0),
+    )
+    .unwrap()
+        == 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_uploaded_to_another_album_is_not_taken_for_this_folders_upload() {
+    let world = World::new().await;
+    let plain = world.folder("plain");
+    let albums = world.folder("albums");
+    let mut into_album = folder(&albums);
+    into_album.album = Some("no-such-album".to_owned());
+    into_album.after_upload = AfterUpload::Delete;
+    let watcher = world.watch(vec![folder(&plain), into_album]);
+    let mut events = watcher.subscribe();
+    let original = plain.join("original.png");
+    std::fs::write(&original, png(7)).unwrap();
+    world.expect_exactly(std::slice::from_ref(&original)).await;
+    wait_for("the job done", Duration::from_secs(60), || {
+        jobs_done(&world, 1)
+    })
+    .await;
+
+    // The same content, for another album: its own job, not "already uploaded".
+    let copy = albums.join("copy.png");
+    std::fs::copy(&original, &copy).unwrap();
+    let event = next_event(&mut events, "the copy handed over", |e| {
+        matches!(e, WatchEvent::Queued { path, .. } | WatchEvent::Duplicate { path, .. } if *path == copy)
+    })
+    .await;
+    let WatchEvent::Queued { job, .. } = event else {
+        panic!("taken for the upload to another album: {event:?}");
+    };
+    // That album does not exist: the upload fails, and the file stays.
+    wait_for("the album's job to end", Duration::from_secs(60), || {
+        let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+        let conn = db.connect().unwrap();
+        conn.query_row("SELECT state FROM jobs WHERE id = ?1", [job.0], |row| {
+            row.get::<_, String>(0)
+        })
+        .is_ok_and(|state| state == "failed")
+    })
+    .await;
+    tokio::time::sleep(SETTLE * 3).await;
+    assert!(copy.exists(), "deleted though never uploaded to its album");
+    watcher.stop().await;
+}

@@ -19,6 +19,7 @@ pub use types::{
 };
 
 use crate::history::{self, HistoryId, NewHistoryEntry};
+use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use std::collections::HashMap;
@@ -87,7 +88,7 @@ impl<'c> JobQueue<'c> {
     ) -> Result<Vec<LiveCopy>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT j.id, h.link, h.id, j.preflight FROM jobs j \
+                "SELECT j.id, h.link, h.id, j.preflight, j.account, j.album FROM jobs j \
                  LEFT JOIN history h ON h.id = j.history_id \
                  WHERE j.content_hash = ?1 AND j.client_id = ?2 \
                  AND (j.state IN ('queued', 'uploading', 'deferred') \
@@ -103,6 +104,8 @@ impl<'c> JobQueue<'c> {
                         link: row.get(1)?,
                         history: row.get::<_, Option<i64>>(2)?.map(HistoryId),
                         kept_metadata: report.is_some_and(|report| report.kept_metadata()),
+                        account: row.get(4)?,
+                        album: row.get(5)?,
                     })
                 })?
                 .collect()
@@ -469,9 +472,7 @@ impl<'c> JobQueue<'c> {
         path: &std::path::Path,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let text = path.to_str().ok_or_else(|| StoreError::NonUtf8Path {
-            path: path.to_path_buf(),
-        })?;
+        let text = SqlPath(path);
         let changed = self
             .conn
             .prepare_cached(
@@ -597,7 +598,7 @@ impl<'c> JobQueue<'c> {
         self.conn
             .prepare_cached("SELECT source_path FROM jobs WHERE spooled = 1")
             .and_then(|mut stmt| {
-                stmt.query_map([], |row| row.get::<_, String>(0))?
+                stmt.query_map([], |row| row.get::<_, StoredPath>(0))?
                     .map(|path| path.map(PathBuf::from))
                     .collect()
             })
@@ -609,7 +610,7 @@ impl<'c> JobQueue<'c> {
         self.conn
             .prepare_cached("SELECT upload_path FROM jobs WHERE upload_path IS NOT NULL")
             .and_then(|mut stmt| {
-                stmt.query_map([], |row| row.get::<_, String>(0))?
+                stmt.query_map([], |row| row.get::<_, StoredPath>(0))?
                     .map(|path| path.map(PathBuf::from))
                     .collect()
             })
@@ -763,20 +764,9 @@ impl<'c> JobQueue<'c> {
 }
 
 fn insert_job(conn: &Connection, job: &NewJob, now: i64) -> Result<JobId, StoreError> {
-    let path = job
-        .source_path
-        .to_str()
-        .ok_or_else(|| StoreError::NonUtf8Path {
-            path: job.source_path.clone(),
-        })?;
+    let path = SqlPath(&job.source_path);
     let marker = format!("{:032x}", rand::random::<u128>());
-    let upload_path = match &job.upload_path {
-        Some(path) => Some(
-            path.to_str()
-                .ok_or_else(|| StoreError::NonUtf8Path { path: path.clone() })?,
-        ),
-        None => None,
-    };
+    let upload_path = job.upload_path.as_deref().map(SqlPath);
     let preflight = job
         .preflight
         .as_ref()
@@ -873,7 +863,7 @@ impl Flags {
 /// A `jobs` row as SQLite gives it, before its words are checked.
 struct RawJob {
     id: i64,
-    source_path: String,
+    source_path: StoredPath,
     origin: String,
     priority: i64,
     client_id: String,
@@ -898,7 +888,7 @@ struct RawJob {
     updated_at: i64,
     content_hash: Option<String>,
     preflight: Option<String>,
-    upload_path: Option<String>,
+    upload_path: Option<StoredPath>,
 }
 
 impl RawJob {

@@ -206,6 +206,7 @@ pub struct Waiting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewJob {
     /// The file to upload.
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub source_path: PathBuf,
     /// Where it came from; decides the priority.
     pub origin: Origin,
@@ -230,6 +231,7 @@ pub struct NewJob {
     pub preflight: Option<PreflightReport>,
     /// A copy Upshot made to send instead of the original (a fitted JPEG in the spool),
     /// removed once the upload is confirmed.
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub upload_path: Option<PathBuf>,
 }
 
@@ -269,18 +271,32 @@ pub struct LiveCopy {
     /// It was (or will be) sent with its metadata: it does not stand in for a cleaned upload.
     #[serde(default)]
     pub kept_metadata: bool,
+    /// The account it was (or will be) uploaded as (`None`: anonymous).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The album it was (or will be) added to.
+    #[serde(default)]
+    pub album: Option<String>,
 }
 
 impl LiveCopy {
-    /// Whether this copy may stand in for a new upload of the same content: not when the new
-    /// one is to be sent without its metadata and this one kept it (its link would show the
-    /// location the user now wants removed).
+    /// Whether this copy may stand in for a new upload of the same content: only in the same
+    /// place (account and album: an image on another account or in another album is not where
+    /// the user asked for it, and "delete after upload" must not take it for this file's
+    /// upload), and not when the new one is to be sent without its metadata and this one kept
+    /// it (its link would show the location the user now wants removed).
     pub fn stands_in_for(&self, new: &NewJob) -> bool {
         let wants_clean = new
             .preflight
             .as_ref()
             .is_none_or(|report| report.strip_metadata);
-        !(wants_clean && self.kept_metadata)
+        self.same_place(new.account.as_deref(), new.album.as_deref())
+            && !(wants_clean && self.kept_metadata)
+    }
+
+    /// Whether it went (or goes) to this account and album.
+    pub fn same_place(&self, account: Option<&str>, album: Option<&str>) -> bool {
+        self.account.as_deref() == account && self.album.as_deref() == album
     }
 }
 
@@ -290,6 +306,7 @@ pub struct Job {
     /// Its id.
     pub id: JobId,
     /// The file.
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub source_path: PathBuf,
     /// Where it came from.
     pub origin: Origin,
@@ -340,6 +357,7 @@ pub struct Job {
     /// What preflight found and did (`None` for jobs queued before preflight existed).
     pub preflight: Option<PreflightReport>,
     /// The fitted copy sent instead of `source_path`, when there is one.
+    #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub upload_path: Option<PathBuf>,
     /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
     /// flag and a client id's rate limit).

@@ -136,7 +136,15 @@ fn plan_uploads(
                 queue
                     .live_with_content(client_id, &plan.report.content_hash)?
                     .into_iter()
-                    .find(|live| !(options.strip_metadata && live.kept_metadata)),
+                    .find(|live| {
+                        let account = if file.anonymous {
+                            None
+                        } else {
+                            account.as_deref()
+                        };
+                        live.same_place(account, file.album.as_deref())
+                            && !(options.strip_metadata && live.kept_metadata)
+                    }),
             ) {
                 (false, Some(live)) => done(Enqueued::from(live)),
                 _ => match plan.fit() {

@@ -109,15 +109,6 @@ pub enum StoreError {
         /// What can be done instead.
         hint: &'static str,
     },
-    /// A path that is not valid UTF-8 cannot be stored (the database keeps paths as text).
-    #[error(
-        "The path {} is not valid UTF-8, which Upshot cannot queue; rename the file.",
-        path.display()
-    )]
-    NonUtf8Path {
-        /// The path.
-        path: PathBuf,
-    },
     /// `Spool::remove` was given a file outside the spool directory: Upshot only deletes files
     /// it made itself.
     #[error("{path} is not in Upshot's spool directory {spool}; it was not removed.")]
@@ -155,7 +146,6 @@ impl StoreError {
             Self::BadValue { .. } => "database_bad_value",
             Self::NotFound { .. } => "not_found",
             Self::InvalidTransition { .. } => "invalid_transition",
-            Self::NonUtf8Path { .. } => "non_utf8_path",
             Self::NotInSpool { .. } => "not_in_spool",
             Self::BadExtension { .. } => "bad_extension",
             Self::Export { .. } => "export",

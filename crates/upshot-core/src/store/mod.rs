@@ -9,6 +9,7 @@
 
 mod error;
 mod migrations;
+pub mod os_path;
 
 pub(crate) use error::SqlContext;
 pub use error::StoreError;

@@ -2,7 +2,7 @@
 //! complete ones over in one transaction, and settle the removed ones. A burst of a thousand
 //! files costs a handful of transactions, not a thousand.
 
-use super::records::{Admission, ReadyFile, Removal, WatchRecords};
+use super::records::{Admission, ReadyFile, Removal, WatchRecords, concerns_one_file};
 use super::settle::{DuePath, Judgement, judge};
 use crate::preflight::PreflightSettings;
 use crate::queue::NewJob;
@@ -70,7 +70,9 @@ pub(super) fn check(
             Judgement::Ready { stamp, hash } => {
                 let mut job = template;
                 let copies = upload_copies || preflight.upload_duplicates;
-                match prepare(spool, preflight, &queue, copies, &due.path, &hash, &mut job)? {
+                let prepared =
+                    prepare(spool, preflight, &queue, copies, &due.path, &hash, &mut job);
+                match prepared.or_else(|error| per_file(error, "checked"))? {
                     Prepared::Ready => ready.push(ReadyFile {
                         path: due.path,
                         folder: key,
@@ -131,9 +133,27 @@ pub(super) fn check(
             .collect();
     }
     for path in gone {
-        outcome.removals.extend(records.removed(&path, now)?);
+        match records.removed(&path, now) {
+            Ok(removals) => outcome.removals.extend(removals),
+            Err(error) if concerns_one_file(&error) => outcome
+                .skipped
+                .push((path, format!("its removal could not be recorded: {error}"))),
+            Err(error) => return Err(error),
+        }
     }
     Ok(outcome)
+}
+
+/// A store error while preparing one file: refuses that file alone, unless the database as a
+/// whole is at fault.
+fn per_file(error: StoreError, doing: &str) -> Result<Prepared, StoreError> {
+    if concerns_one_file(&error) {
+        Ok(Prepared::Refused(format!(
+            "it could not be {doing}: {error}"
+        )))
+    } else {
+        Err(error)
+    }
 }
 
 /// What preflight made of a complete file.

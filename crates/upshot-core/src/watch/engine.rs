@@ -72,6 +72,7 @@ pub enum WatchEvent {
     /// A folder is watched (at start, or back after a fault); its catch-up scan is done.
     Watching {
         /// The folder.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         folder: PathBuf,
         /// Files in it that the patterns take.
         files: usize,
@@ -81,6 +82,7 @@ pub enum WatchEvent {
     /// A complete file was queued.
     Queued {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its job.
         job: JobId,
@@ -88,6 +90,7 @@ pub enum WatchEvent {
     /// The file's content was uploaded or queued before: not sent again.
     Duplicate {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The job with that content.
         job: JobId,
@@ -97,6 +100,7 @@ pub enum WatchEvent {
     /// A file left the folder before its upload started: its job was cancelled.
     Cancelled {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its job.
         job: JobId,
@@ -106,27 +110,33 @@ pub enum WatchEvent {
     /// A file left the folder before upload, but a copy remains: the job sends the copy.
     Repointed {
         /// The file that left.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The job.
         job: JobId,
         /// The copy it sends now.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         to: PathBuf,
     },
     /// The after-upload action was carried out.
     Moved {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Where it is now.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         to: PathBuf,
     },
     /// The after-upload action deleted the file.
     Deleted {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// A file was given up on for now.
     Skipped {
         /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Why.
         reason: String,
@@ -135,11 +145,13 @@ pub enum WatchEvent {
     /// scanned again, so nothing is missed.
     Overflowed {
         /// The folder.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         folder: PathBuf,
     },
     /// A folder cannot be watched (missing, unreadable); it is looked for again.
     FolderFault {
         /// The folder.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         folder: PathBuf,
         /// What is wrong and what to do.
         message: String,
@@ -148,6 +160,7 @@ pub enum WatchEvent {
     /// of the folder is watched.
     FolderWarning {
         /// The folder.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         folder: PathBuf,
         /// What.
         message: String,
@@ -160,6 +173,7 @@ pub struct FolderStatus {
     /// Its id.
     pub id: String,
     /// The folder.
+    #[serde(serialize_with = "crate::shown_path::lossy")]
     pub path: PathBuf,
     /// `watching`, `paused` or `fault`.
     pub state: &'static str,
@@ -867,6 +881,13 @@ impl Engine {
                     self.emit(WatchEvent::Duplicate { path, job, link })
                 }
                 Admission::Known => {}
+                Admission::Failed { reason } => self.emit(WatchEvent::Skipped {
+                    path,
+                    reason: format!(
+                        "it could not be recorded for upload ({reason}); it is tried again at \
+                         the next rescan"
+                    ),
+                }),
             }
         }
         self.service.runner().announce(&queued);
@@ -963,8 +984,18 @@ impl Engine {
                 let Some(folder) = folders.get(&due.folder) else {
                     continue; // Its folder is no longer watched: left as it is.
                 };
-                match carry_out(&folder.after_upload, &folder.path, &due.path, due.stamp) {
+                match carry_out(
+                    &folder.after_upload,
+                    &folder.path,
+                    &due.path,
+                    due.stamp,
+                    &due.hash,
+                ) {
                     Ok(ActionTaken::Kept) => {}
+                    Ok(ActionTaken::Refused(reason)) => events.push(WatchEvent::Skipped {
+                        path: due.path.clone(),
+                        reason: format!("uploaded, but {reason}"),
+                    }),
                     Ok(ActionTaken::Deleted) => events.push(WatchEvent::Deleted {
                         path: due.path.clone(),
                     }),

@@ -4,6 +4,7 @@
 
 use super::settle::FileStamp;
 use crate::queue::{JobId, JobQueue, NewJob};
+use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
@@ -45,6 +46,11 @@ pub enum Admission {
     },
     /// Handed over before, unchanged (a rescan or a restart found it again).
     Known,
+    /// Its record could not be written (the others were); it is left where it is.
+    Failed {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// What removing a file did to its job.
@@ -63,18 +69,13 @@ pub enum Removal {
         /// The job.
         job: JobId,
         /// The copy.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
         to: PathBuf,
     },
 }
 
 /// The reason a cancelled job shows.
 pub const REMOVED_REASON: &str = "removed from the watched folder before it was uploaded";
-
-fn path_text(path: &Path) -> Result<&str, StoreError> {
-    path.to_str().ok_or_else(|| StoreError::NonUtf8Path {
-        path: path.to_path_buf(),
-    })
-}
 
 /// `watch_files` over one connection.
 #[derive(Debug, Clone, Copy)]
@@ -100,10 +101,10 @@ impl<'c> WatchRecords<'c> {
             .ctx(self.conn)?;
         let rows = stmt
             .query_map([folder], |row| {
-                let path: String = row.get(0)?;
+                let path: StoredPath = row.get(0)?;
                 let size: i64 = row.get(1)?;
                 Ok((
-                    PathBuf::from(path),
+                    path.0,
                     FileStamp {
                         size: u64::try_from(size).unwrap_or(0),
                         mtime_ns: row.get(2)?,
@@ -115,69 +116,30 @@ impl<'c> WatchRecords<'c> {
     }
 
     /// Hands over ready files in one transaction: each is queued, reported as a duplicate of
-    /// the job with the same content, or recognised as handed over already.
+    /// the job with the same content, or recognised as handed over already. A failure that
+    /// concerns one file (not the database as a whole) is undone for that file alone and
+    /// reported as [`Admission::Failed`]: one odd file never holds the others back.
     pub fn admit(&self, files: &[ReadyFile], now: i64) -> Result<Vec<Admission>, StoreError> {
         let tx = self.immediate()?;
         let queue = JobQueue::new(&tx);
         let mut admissions = Vec::with_capacity(files.len());
         for file in files {
-            let path = path_text(&file.path)?;
-            let stored: Option<(i64, i64, String)> = tx
-                .prepare_cached(
-                    "SELECT size, mtime_ns, content_hash FROM watch_files WHERE path = ?1",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_row([path], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                        .optional()
-                })
-                .ctx(&tx)?;
-            let size = i64::try_from(file.stamp.size).unwrap_or(i64::MAX);
-            if stored.as_ref() == Some(&(size, file.stamp.mtime_ns, file.hash.clone())) {
-                admissions.push(Admission::Known);
-                continue;
-            }
-            let existing = if file.upload_copies {
-                None
-            } else {
-                queue
-                    .live_with_content(&file.job.client_id, &file.hash)?
-                    .into_iter()
-                    .find(|live| live.stands_in_for(&file.job))
-                    .map(|live| (live.job, live.link))
-            };
-            let (job, duplicate, admission) = match existing {
-                Some((job, link)) => (job, true, Admission::Duplicate { job, link }),
-                None => {
-                    let mut new_job = file.job.clone();
-                    new_job.source_path = file.path.clone();
-                    if new_job.bytes_total == 0 {
-                        new_job.bytes_total = file.stamp.size;
-                    }
-                    new_job.content_hash = Some(file.hash.clone());
-                    let job = queue.enqueue(&new_job, now)?;
-                    (job, false, Admission::Queued { job })
+            tx.execute_batch("SAVEPOINT admit_one").ctx(&tx)?;
+            match admit_one(&tx, &queue, file, now) {
+                Ok(admission) => {
+                    tx.execute_batch("RELEASE admit_one").ctx(&tx)?;
+                    admissions.push(admission);
                 }
-            };
-            tx.prepare_cached(
-                "INSERT INTO watch_files (path, folder, size, mtime_ns, content_hash, job_id, \
-                 duplicate, action_done, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8) \
-                 ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, \
-                 content_hash = ?5, job_id = ?6, duplicate = ?7, action_done = 0, seen_at = ?8",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    path,
-                    file.folder,
-                    size,
-                    file.stamp.mtime_ns,
-                    file.hash,
-                    job.0,
-                    duplicate,
-                    now
-                ])
-            })
-            .ctx(&tx)?;
-            admissions.push(admission);
+                Err(error) if concerns_one_file(&error) => {
+                    tx.execute_batch("ROLLBACK TO admit_one; RELEASE admit_one")
+                        .ctx(&tx)?;
+                    tracing::warn!(path = %file.path.display(), "could not hand over: {error}");
+                    admissions.push(Admission::Failed {
+                        reason: error.to_string(),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
         }
         tx.commit().ctx(self.conn)?;
         Ok(admissions)
@@ -188,16 +150,18 @@ impl<'c> WatchRecords<'c> {
     /// [`REMOVED_REASON`]; an upload under way or done is left alone.
     pub fn removed(&self, path: &Path, now: i64) -> Result<Vec<(PathBuf, Removal)>, StoreError> {
         let tx = self.immediate()?;
-        let text = path_text(path)?;
-        let below = format!(
-            "{}{}",
-            text.trim_end_matches('/'),
-            std::path::MAIN_SEPARATOR
-        );
-        let rows: Vec<(String, i64, bool)> = tx
+        let text = SqlPath(path);
+        // Everything below it, compared as bytes: a UTF-8 folder may hold a name that is not
+        // (a TEXT prefix of a BLOB path).
+        let mut below = crate::store::os_path::bytes(path);
+        while below.last() == Some(&b'/') {
+            below.pop();
+        }
+        below.extend(std::path::MAIN_SEPARATOR.to_string().as_bytes());
+        let rows: Vec<(StoredPath, i64, bool)> = tx
             .prepare_cached(
                 "SELECT path, job_id, duplicate FROM watch_files \
-                 WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
+                 WHERE path = ?1 OR substr(CAST(path AS BLOB), 1, length(?2)) = ?2",
             )
             .and_then(|mut stmt| {
                 stmt.query_map(params![text, below], |row| {
@@ -209,7 +173,7 @@ impl<'c> WatchRecords<'c> {
         let queue = JobQueue::new(&tx);
         let mut outcomes = Vec::new();
         for (gone, job, duplicate) in rows {
-            let gone_path = PathBuf::from(&gone);
+            let gone_path = gone.0;
             if gone_path.exists() {
                 continue;
             }
@@ -225,29 +189,29 @@ impl<'c> WatchRecords<'c> {
                 continue;
             }
             tx.prepare_cached("DELETE FROM watch_files WHERE path = ?1")
-                .and_then(|mut stmt| stmt.execute([&gone]))
+                .and_then(|mut stmt| stmt.execute([SqlPath(&gone_path)]))
                 .ctx(&tx)?;
             if duplicate {
                 outcomes.push((gone_path, Removal::Nothing));
                 continue;
             }
-            let copies: Vec<String> = tx
+            let copies: Vec<StoredPath> = tx
                 .prepare_cached(
                     "SELECT path FROM watch_files WHERE job_id = ?1 AND duplicate = 1 \
                      ORDER BY seen_at, path",
                 )
                 .and_then(|mut stmt| stmt.query_map([job.0], |row| row.get(0))?.collect())
                 .ctx(&tx)?;
-            let copy = copies.into_iter().find(|copy| Path::new(copy).is_file());
+            let copy = copies
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|copy| copy.is_file());
             let outcome = match copy {
-                Some(copy) if queue.repoint_unstarted(job, Path::new(&copy), now)? => {
+                Some(copy) if queue.repoint_unstarted(job, &copy, now)? => {
                     tx.prepare_cached("UPDATE watch_files SET duplicate = 0 WHERE path = ?1")
-                        .and_then(|mut stmt| stmt.execute([&copy]))
+                        .and_then(|mut stmt| stmt.execute([SqlPath(&copy)]))
                         .ctx(&tx)?;
-                    Removal::Repointed {
-                        job,
-                        to: PathBuf::from(copy),
-                    }
+                    Removal::Repointed { job, to: copy }
                 }
                 _ => {
                     if queue.cancel_unstarted(job, REMOVED_REASON, now)? {
@@ -273,8 +237,8 @@ impl<'c> WatchRecords<'c> {
         now: i64,
     ) -> Result<bool, StoreError> {
         let tx = self.immediate()?;
-        let from_text = path_text(from)?;
-        let to_text = path_text(to)?;
+        let from_text = SqlPath(from);
+        let to_text = SqlPath(to);
         let row: Option<(i64, bool)> = tx
             .prepare_cached("SELECT job_id, duplicate FROM watch_files WHERE path = ?1")
             .and_then(|mut stmt| {
@@ -298,29 +262,33 @@ impl<'c> WatchRecords<'c> {
         Ok(true)
     }
 
-    /// Files whose content is confirmed uploaded and whose after-upload action is not carried
-    /// out yet (also after a crash), optionally only those of one job.
+    /// Files whose content is confirmed uploaded (by a job holding that same content, whose
+    /// image is not deleted since) and whose after-upload action is not carried out yet (also
+    /// after a crash), optionally only those of one job.
     pub fn actions_due(&self, job: Option<JobId>) -> Result<Vec<DueAction>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id FROM watch_files w \
-                 JOIN jobs j ON j.id = w.job_id \
-                 WHERE w.action_done = 0 AND j.state = 'done' AND (?1 IS NULL OR w.job_id = ?1)",
+                "SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash \
+                 FROM watch_files w JOIN jobs j ON j.id = w.job_id \
+                 LEFT JOIN history h ON h.id = j.history_id \
+                 WHERE w.action_done = 0 AND j.state = 'done' AND (?1 IS NULL OR w.job_id = ?1) \
+                 AND j.content_hash = w.content_hash AND h.deleted_at IS NULL",
             )
             .ctx(self.conn)?;
         let rows = stmt
             .query_map([job.map(|id| id.0)], |row| {
-                let path: String = row.get(0)?;
+                let path: StoredPath = row.get(0)?;
                 let size: i64 = row.get(2)?;
                 Ok(DueAction {
-                    path: PathBuf::from(path),
+                    path: path.0,
                     folder: row.get(1)?,
                     stamp: FileStamp {
                         size: u64::try_from(size).unwrap_or(0),
                         mtime_ns: row.get(3)?,
                     },
                     job: JobId(row.get(4)?),
+                    hash: row.get(5)?,
                 })
             })
             .ctx(self.conn)?;
@@ -329,13 +297,91 @@ impl<'c> WatchRecords<'c> {
 
     /// Marks a file's after-upload action as carried out (or as nothing to do).
     pub fn action_done(&self, path: &Path) -> Result<(), StoreError> {
-        let text = path_text(path)?;
+        let text = SqlPath(path);
         self.conn
             .prepare_cached("UPDATE watch_files SET action_done = 1 WHERE path = ?1")
             .and_then(|mut stmt| stmt.execute([text]))
             .ctx(self.conn)?;
         Ok(())
     }
+}
+
+/// One file of [`WatchRecords::admit`], inside its transaction.
+fn admit_one(
+    tx: &Transaction<'_>,
+    queue: &JobQueue<'_>,
+    file: &ReadyFile,
+    now: i64,
+) -> Result<Admission, StoreError> {
+    let path = SqlPath(&file.path);
+    let stored: Option<(i64, i64, String)> = tx
+        .prepare_cached("SELECT size, mtime_ns, content_hash FROM watch_files WHERE path = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([path], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()
+        })
+        .ctx(tx)?;
+    let size = i64::try_from(file.stamp.size).unwrap_or(i64::MAX);
+    if stored.as_ref() == Some(&(size, file.stamp.mtime_ns, file.hash.clone())) {
+        return Ok(Admission::Known);
+    }
+    let existing = if file.upload_copies {
+        None
+    } else {
+        queue
+            .live_with_content(&file.job.client_id, &file.hash)?
+            .into_iter()
+            .find(|live| live.stands_in_for(&file.job))
+            .map(|live| (live.job, live.link))
+    };
+    let (job, duplicate, admission) = match existing {
+        Some((job, link)) => (job, true, Admission::Duplicate { job, link }),
+        None => {
+            let mut new_job = file.job.clone();
+            new_job.source_path = file.path.clone();
+            if new_job.bytes_total == 0 {
+                new_job.bytes_total = file.stamp.size;
+            }
+            new_job.content_hash = Some(file.hash.clone());
+            let job = queue.enqueue(&new_job, now)?;
+            (job, false, Admission::Queued { job })
+        }
+    };
+    tx.prepare_cached(
+        "INSERT INTO watch_files (path, folder, size, mtime_ns, content_hash, job_id, \
+         duplicate, action_done, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8) \
+         ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, \
+         content_hash = ?5, job_id = ?6, duplicate = ?7, action_done = 0, seen_at = ?8",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            path,
+            file.folder,
+            size,
+            file.stamp.mtime_ns,
+            file.hash,
+            job.0,
+            duplicate,
+            now
+        ])
+    })
+    .ctx(tx)?;
+    Ok(admission)
+}
+
+/// Whether a store error is about one file's record (undone and reported for that file while
+/// the others go on) rather than the database as a whole (busy, full, read-only, damaged:
+/// then nothing can be recorded and the whole batch is tried again later).
+pub(super) fn concerns_one_file(error: &StoreError) -> bool {
+    !matches!(
+        error,
+        StoreError::Busy { .. }
+            | StoreError::DiskFull { .. }
+            | StoreError::ReadOnly { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::TooNew { .. }
+            | StoreError::Io { .. }
+    )
 }
 
 /// A file whose after-upload action is due.
@@ -349,4 +395,7 @@ pub struct DueAction {
     pub stamp: FileStamp,
     /// The job that uploaded its content.
     pub job: JobId,
+    /// BLAKE3 of the content that job uploaded: the file is only deleted or moved while its
+    /// content is still that.
+    pub hash: String,
 }
