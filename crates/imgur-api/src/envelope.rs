@@ -107,6 +107,7 @@ pub(crate) fn read_failure(
         code: said.code,
         retry_at,
         rate_limits: Box::new(rate_limits.clone()),
+        outcome_unknown: false,
     }
 }
 

@@ -50,6 +50,10 @@ pub struct ImgurError {
     /// The rate-limit headers that came with the failure (boxed: errors travel through every
     /// `Result` of the client and should stay small).
     pub rate_limits: Box<RateLimitSnapshot>,
+    /// True when the request's body was completely sent and no usable answer came back: the
+    /// request may have taken effect (an upload may already be on Imgur).
+    #[serde(default)]
+    pub outcome_unknown: bool,
 }
 
 impl ImgurError {
@@ -85,6 +89,7 @@ impl ImgurError {
             code: None,
             retry_at: None,
             rate_limits: Box::new(rate_limits),
+            outcome_unknown: false,
         }
     }
 
@@ -99,6 +104,7 @@ impl ImgurError {
             code: None,
             retry_at: None,
             rate_limits: Box::new(rate_limits),
+            outcome_unknown: false,
         }
     }
 
@@ -111,6 +117,7 @@ impl ImgurError {
             code: None,
             retry_at: None,
             rate_limits: Box::default(),
+            outcome_unknown: false,
         }
     }
 }
