@@ -83,6 +83,7 @@ impl Connection {
     ) -> Result<UploadService, ServiceError> {
         let config = RunnerConfig {
             workers: workers.max(1),
+            job_retention: settings.job_retention,
             ..RunnerConfig::default()
         };
         let service = UploadService::open_with_login(

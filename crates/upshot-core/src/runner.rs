@@ -52,9 +52,6 @@ pub struct RunnerConfig {
     pub job_retention: Option<Duration>,
 }
 
-/// The default [`RunnerConfig::job_retention`]: 30 days.
-pub const DEFAULT_JOB_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
-
 /// How often a running runner prunes finished jobs past their retention.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -70,7 +67,7 @@ impl Default for RunnerConfig {
             backoff_base: Duration::from_secs(2),
             backoff_cap: Duration::from_secs(600),
             poll_interval: Duration::from_secs(1),
-            job_retention: Some(DEFAULT_JOB_RETENTION),
+            job_retention: Some(crate::queue::DEFAULT_JOB_RETENTION),
         }
     }
 }
@@ -545,10 +542,13 @@ impl Runner {
     }
 
     /// Runs a write that must hold (Imgur's answer, once it came) until it does: a failing
-    /// database (busy, full, read-only) is retried with back-off, the fault recorded meanwhile.
+    /// database (busy, full, read-only) is retried with back-off, the fault recorded meanwhile,
+    /// and the lease on `job` renewed (an update in place, which a full database still takes)
+    /// so that no other worker sends the job again while its answer waits to be written.
     async fn durably<T: Send + 'static>(
         &self,
         what: &'static str,
+        job: (&str, JobId),
         write: impl Fn(&Connection) -> Result<T, StoreError> + Clone + Send + 'static,
     ) -> Result<T, RunnerError> {
         let mut failures: u32 = 0;
@@ -567,6 +567,17 @@ impl Runner {
             failures += 1;
             tracing::warn!(failures, "could not {what}: {error}; trying again");
             self.record_fault(error.as_ref()).await;
+            let (owner, id) = (job.0.to_owned(), job.1);
+            let now = self.now();
+            let lease = duration_ms(self.shared.config.lease);
+            let renewed = self
+                .shared
+                .pool
+                .run(move |conn| JobQueue::new(conn).renew_lease(id, &owner, now, lease))
+                .await;
+            if let Err(error) = flatten(renewed) {
+                tracing::warn!(job = %id, "could not renew the lease: {error}");
+            }
             tokio::time::sleep(store_backoff(failures)).await;
         }
     }
@@ -1273,7 +1284,7 @@ impl Runner {
         let text = message.clone();
         let now = self.now();
         let check = self
-            .durably("record an upload whose answer never came", move |conn| {
+            .durably("record an upload whose answer never came", (owner, id), move |conn| {
                 JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text)
             })
             .await?;
@@ -1436,12 +1447,12 @@ impl Runner {
         if entry.title.is_none() {
             entry.title = job.title.clone();
         }
-        let owner = owner.to_owned();
+        let owner_name = owner.to_owned();
         let id = job.id;
         // Imgur's answer first, and until it holds: the deletehash exists nowhere else.
         let history = self
-            .durably("record the uploaded image", move |conn| {
-                JobQueue::new(conn).complete(id, &owner, now, &entry)
+            .durably("record the uploaded image", (owner, id), move |conn| {
+                JobQueue::new(conn).complete(id, &owner_name, now, &entry)
             })
             .await?;
         if let Some(snapshot) = rate_limits {
@@ -1684,6 +1695,14 @@ fn holder_is_gone(owner: &str, own_prefix: &str) -> bool {
     process_is_gone(pid)
 }
 
+/// Whether the process `pid` still runs (unknown on other platforms: assumed so).
+pub(crate) fn process_is_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    i32::try_from(pid).is_ok_and(|pid| !process_is_gone(pid))
+}
+
 #[cfg(unix)]
 fn process_is_gone(pid: i32) -> bool {
     use nix::errno::Errno;
@@ -1716,7 +1735,8 @@ fn duration_ms(duration: Duration) -> i64 {
 /// than the queries).
 struct ConnectionPool {
     db: Database,
-    idle: Mutex<Vec<Connection>>,
+    /// Idle connections, each with the page cap last applied to it.
+    idle: Mutex<Vec<(Connection, u64)>>,
 }
 
 impl ConnectionPool {
@@ -1732,29 +1752,42 @@ impl ConnectionPool {
         &self,
         f: impl FnOnce(&Connection) -> T + Send + 'static,
     ) -> Result<T, RunnerError> {
-        let connection = self.take()?;
-        let (connection, value) = tokio::task::spawn_blocking(move || {
-            let value = f(&connection);
-            (connection, value)
+        let (connection, applied) = self.take()?;
+        let limit = self.db.page_limit();
+        let db = self.db.clone();
+        let (connection, applied, value) = tokio::task::spawn_blocking(move || {
+            // A cap set on the database handle since this connection last ran reaches it here.
+            let applied = if applied == limit {
+                Ok(applied)
+            } else {
+                db.apply_page_limit(&connection, limit).map(|()| limit)
+            };
+            match applied {
+                Ok(applied) => {
+                    let value = f(&connection);
+                    (connection, applied, Ok(value))
+                }
+                Err(error) => (connection, u64::MAX, Err(error)),
+            }
         })
         .await
         .map_err(|error| RunnerError::Task(error.to_string()))?;
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(connection);
-        Ok(value)
+            .push((connection, applied));
+        Ok(value?)
     }
 
-    fn take(&self) -> Result<Connection, RunnerError> {
+    fn take(&self) -> Result<(Connection, u64), RunnerError> {
         let reused = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match reused {
-            Some(connection) => Ok(connection),
-            None => Ok(self.db.connect()?),
+            Some(reused) => Ok(reused),
+            None => Ok((self.db.connect()?, self.db.page_limit())),
         }
     }
 }

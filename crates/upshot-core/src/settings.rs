@@ -50,6 +50,9 @@ pub struct SettingsFile {
     /// The longest video, in seconds (default Imgur's 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_video_seconds: Option<u64>,
+    /// Days finished jobs stay listed (default 30; 0 keeps them; the history always stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_retention_days: Option<u64>,
     /// Keys written by others (the desktop app's store): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -80,11 +83,13 @@ pub enum SettingKey {
     MaxVideoBytes,
     /// `max-video-seconds`.
     MaxVideoSeconds,
+    /// `job-retention-days`.
+    JobRetentionDays,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 11] = [
+    pub const ALL: [SettingKey; 12] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
@@ -96,6 +101,7 @@ impl SettingKey {
         Self::MaxImageBytes,
         Self::MaxVideoBytes,
         Self::MaxVideoSeconds,
+        Self::JobRetentionDays,
     ];
 
     /// The key's name.
@@ -112,6 +118,7 @@ impl SettingKey {
             Self::MaxImageBytes => "max-image-bytes",
             Self::MaxVideoBytes => "max-video-bytes",
             Self::MaxVideoSeconds => "max-video-seconds",
+            Self::JobRetentionDays => "job-retention-days",
         }
     }
 }
@@ -188,6 +195,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
+            SettingKey::JobRetentionDays => self.job_retention_days.map(|days| days.to_string()),
         }
     }
 
@@ -224,6 +232,7 @@ impl SettingsFile {
             SettingKey::MaxImageBytes => self.max_image_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
+            SettingKey::JobRetentionDays => self.job_retention_days = parse_days(key, value)?,
         }
         Ok(())
     }
@@ -318,6 +327,22 @@ fn parse_count(key: SettingKey, value: Option<&str>) -> Result<Option<u64>, Core
         .transpose()
 }
 
+/// A whole number of days, 0 included (0 keeps finished jobs for good).
+fn parse_days(key: SettingKey, value: Option<&str>) -> Result<Option<u64>, CoreError> {
+    value
+        .map(|text| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|days| *days <= 36_500)
+                .ok_or_else(|| CoreError::InvalidSetting {
+                    key: key.name().to_owned(),
+                    value: text.to_owned(),
+                    expected: "a whole number of days (0 keeps finished jobs)".to_owned(),
+                })
+        })
+        .transpose()
+}
+
 /// Values given on the command line or in the environment; they win over the file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsOverrides {
@@ -358,6 +383,8 @@ pub struct ResolvedSettings {
     pub paths: AppPaths,
     /// What preflight does.
     pub preflight: PreflightSettings,
+    /// How long finished jobs stay listed (`job-retention-days`); `None` keeps them.
+    pub job_retention: Option<std::time::Duration>,
 }
 
 impl ResolvedSettings {
@@ -365,6 +392,11 @@ impl ResolvedSettings {
     pub fn resolve(config_dir: PathBuf, overrides: SettingsOverrides) -> Result<Self, CoreError> {
         let file = SettingsFile::load(&config_dir.join(crate::paths::SETTINGS_FILE))?;
         let preflight = file.preflight();
+        let job_retention = match file.job_retention_days {
+            Some(0) => None,
+            Some(days) => Some(std::time::Duration::from_secs(days.saturating_mul(86_400))),
+            None => Some(crate::queue::DEFAULT_JOB_RETENTION),
+        };
         let data_dir = overrides.data_dir.or(file.data_dir);
         let mut paths = AppPaths::platform(data_dir)?;
         paths.config_dir = config_dir;
@@ -384,6 +416,7 @@ impl ResolvedSettings {
                 .or(file.link_format)
                 .unwrap_or_default(),
             preflight,
+            job_retention,
             paths,
         })
     }

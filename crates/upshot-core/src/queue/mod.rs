@@ -16,7 +16,7 @@ mod types;
 mod upkeep;
 
 pub use faults::WorkerFault;
-pub use upkeep::Pruned;
+pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
 pub use types::{
     Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
     PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,

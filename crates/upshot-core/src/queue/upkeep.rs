@@ -7,6 +7,9 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+/// How long finished jobs are kept by default (`job-retention-days`): 30 days.
+pub const DEFAULT_JOB_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// What [`JobQueue::prune_finished`] removed: the jobs, and the files of Upshot's own that only
 /// they referred to (for the caller to delete).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,5 +125,28 @@ impl JobQueue<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Points a job that has not started sending at a new fitted copy (its old one was removed
+    /// when the job ended, and the job is retried). Returns `false` when the job is under way or
+    /// finished.
+    pub fn set_upload_path(
+        &self,
+        id: super::JobId,
+        path: &std::path::Path,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let text = path.to_str().ok_or_else(|| StoreError::NonUtf8Path {
+            path: path.to_path_buf(),
+        })?;
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET upload_path = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND state IN ('queued', 'deferred')",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, text, now]))
+            .ctx(self.conn)?;
+        Ok(changed == 1)
     }
 }
