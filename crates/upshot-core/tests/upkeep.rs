@@ -9,7 +9,7 @@ use std::time::Duration;
 use upshot_core::AppPaths;
 use upshot_core::clock::{SystemClock, UnixMillis};
 use upshot_core::history::{History, NewHistoryEntry};
-use upshot_core::queue::{JobQueue, JobState, NewJob, Origin};
+use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob, Origin};
 use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
 use upshot_core::spool::Spool;
@@ -118,13 +118,13 @@ async fn finished_jobs_past_their_retention_are_pruned_but_the_history_and_the_u
                     .unwrap();
             }
             "failed" => {
-                queue
+                let check = queue
                     .fail(id, "pid1-test-w0", at, ErrorKind::Permanent, "refused")
                     .unwrap();
+                assert_eq!(check, LeaseCheck::Held);
             }
             _ => {
                 queue.cancel(id, at).unwrap();
-                queue.release(id, "pid1-test-w0", at).unwrap();
             }
         }
         id
