@@ -58,11 +58,9 @@ async fn a_database_that_fills_up_mid_upload_loses_nothing_and_the_fault_shows_i
     let first = env.png("first.png", 40, 30);
     let second = env.png("second.png", 41, 30);
     // Imgur stores the first upload and answers 3 s later: the disk fills meanwhile.
-    env.server.controls().inject(
-        Fault::Latency { millis: 3000 },
-        1,
-        Some("/3/image".into()),
-    );
+    env.server
+        .controls()
+        .inject(Fault::Latency { millis: 3000 }, 1, Some("/3/image".into()));
     let ids = service
         .runner()
         .enqueue(vec![
@@ -167,5 +165,9 @@ async fn a_database_that_fills_up_mid_upload_loses_nothing_and_the_fault_shows_i
             "the deletehash was kept through the fault"
         );
     }
-    assert_eq!(fault_code(&queue_list(&env).await), None, "the fault is over");
+    assert_eq!(
+        fault_code(&queue_list(&env).await),
+        None,
+        "the fault is over"
+    );
 }

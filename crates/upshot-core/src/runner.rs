@@ -450,7 +450,10 @@ impl Runner {
         if let Ok(Err(error)) = dropped {
             tracing::warn!("could not remove this runner's fault record: {error}");
         }
-        let failure = failure.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let failure = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         match failure {
             Some(error) => Err(error),
             None => Ok(()),
@@ -481,7 +484,11 @@ impl Runner {
                 Err(error) => RunnerError::Task(error.to_string()),
             };
             failures += 1;
-            tracing::error!(worker = index, failures, "a worker failed: {error}; restarting it");
+            tracing::error!(
+                worker = index,
+                failures,
+                "a worker failed: {error}; restarting it"
+            );
             self.record_fault(&error).await;
             if !matches!(*stop, StopWhen::Never) && failures >= UNATTENDED_FAILURES {
                 return Err(error);
@@ -619,7 +626,10 @@ impl Runner {
             }
         }
         if pruned.jobs > 0 {
-            tracing::info!(jobs = pruned.jobs, "pruned finished jobs past their retention");
+            tracing::info!(
+                jobs = pruned.jobs,
+                "pruned finished jobs past their retention"
+            );
         }
     }
 
@@ -972,8 +982,9 @@ impl Runner {
                         .put_back(owner, &job, until, WaitReason::from(reason), None, false)
                         .await;
                 }
-                Lookup::Failed(error) if error.kind == ErrorKind::RetryLater
-                    || error.kind == ErrorKind::Permanent =>
+                Lookup::Failed(error)
+                    if error.kind == ErrorKind::RetryLater
+                        || error.kind == ErrorKind::Permanent =>
                 {
                     let until = self.now() + duration_ms(self.backoff(job.attempts));
                     let message = format!(
@@ -1284,9 +1295,11 @@ impl Runner {
         let text = message.clone();
         let now = self.now();
         let check = self
-            .durably("record an upload whose answer never came", (owner, id), move |conn| {
-                JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text)
-            })
+            .durably(
+                "record an upload whose answer never came",
+                (owner, id),
+                move |conn| JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text),
+            )
             .await?;
         if check == LeaseCheck::Held {
             self.emit(QueueEvent::Waiting {
@@ -1628,7 +1641,9 @@ fn answer_lost(error: &ImgurError, body_sent: bool) -> bool {
     error.outcome_unknown
         || (body_sent
             && error.kind == ErrorKind::RetryLater
-            && error.status.is_none_or(|status| (200..300).contains(&status)))
+            && error
+                .status
+                .is_none_or(|status| (200..300).contains(&status)))
 }
 
 /// Whether an earlier attempt of a logged-in job is on Imgur.

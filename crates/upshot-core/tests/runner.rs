@@ -471,7 +471,11 @@ async fn quick_retry_world() -> World {
     .await
 }
 
-async fn enqueue_png(world: &World, name: &str, account: Option<&str>) -> upshot_core::queue::JobId {
+async fn enqueue_png(
+    world: &World,
+    name: &str,
+    account: Option<&str>,
+) -> upshot_core::queue::JobId {
     let path = world.dir.path().join(name);
     std::fs::write(&path, fake_imgur::samples::png(40, 30, name.len() as u8)).unwrap();
     let mut job = NewJob::new(&path, Origin::Drop, CLIENT_ID);
@@ -549,7 +553,11 @@ async fn a_logged_in_upload_whose_answer_is_lost_waits_then_is_found_by_its_mark
     let job = world.service.job(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Done);
     let state = world.server.controls().state();
-    assert_eq!(state.uploads.len(), 1, "found by its marker, not sent again");
+    assert_eq!(
+        state.uploads.len(),
+        1,
+        "found by its marker, not sent again"
+    );
     let entry = world
         .service
         .history_entry(job.history_id.unwrap())

@@ -110,7 +110,10 @@ async fn finished_jobs_past_their_retention_are_pruned_but_the_history_and_the_u
 
     let finish = |job: NewJob, at: i64, how: &str| {
         let id = queue.enqueue(&job, at).unwrap();
-        queue.claim("pid1-test-w0", at, 60_000, &[]).unwrap().unwrap();
+        queue
+            .claim("pid1-test-w0", at, 60_000, &[])
+            .unwrap()
+            .unwrap();
         match how {
             "done" => {
                 queue
@@ -199,7 +202,12 @@ async fn a_fitted_copy_is_removed_when_its_job_fails_or_is_cancelled() {
     let copy = prepared.store(b"another copy", "jpg").unwrap();
     let mut cancelled = NewJob::new(&source, Origin::Cli, CLIENT_ID);
     cancelled.upload_path = Some(copy.clone());
-    let cancelled = world.service.runner().enqueue(vec![cancelled]).await.unwrap()[0];
+    let cancelled = world
+        .service
+        .runner()
+        .enqueue(vec![cancelled])
+        .await
+        .unwrap()[0];
     world.service.cancel(cancelled).await.unwrap();
     assert!(!copy.exists(), "removed when its job was cancelled");
 }
@@ -208,17 +216,29 @@ async fn a_fitted_copy_is_removed_when_its_job_fails_or_is_cancelled() {
 async fn a_refused_spool_orphan_is_kept_and_reported_once() {
     let world = world().await;
     let data = world.data();
-    let orphan = Spool::new(&data).store(b"plain text, not a picture", "png").unwrap();
+    let orphan = Spool::new(&data)
+        .store(b"plain text, not a picture", "png")
+        .unwrap();
 
     assert_eq!(world.service.recover_spool().await.unwrap(), 0);
     assert!(orphan.exists(), "the user's only copy is kept");
     let db = Database::open_in(&data).unwrap();
     let conn = db.connect().unwrap();
     let refused = JobQueue::new(&conn).spool_refused().unwrap();
-    assert!(refused.contains(&orphan), "recorded as reported: {refused:?}");
+    assert!(
+        refused.contains(&orphan),
+        "recorded as reported: {refused:?}"
+    );
 
     assert_eq!(world.service.recover_spool().await.unwrap(), 0);
-    assert!(world.service.jobs(Default::default()).await.unwrap().is_empty());
+    assert!(
+        world
+            .service
+            .jobs(Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(JobQueue::new(&conn).spool_refused().unwrap().len(), 1);
 
     // Once the user removes it, it is forgotten.

@@ -16,11 +16,11 @@ mod types;
 mod upkeep;
 
 pub use faults::WorkerFault;
-pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
 pub use types::{
     Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
     PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
 };
+pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
 
 use crate::history::{self, HistoryId, NewHistoryEntry};
 use crate::store::{SqlContext, StoreError};

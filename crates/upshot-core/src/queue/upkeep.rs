@@ -32,7 +32,9 @@ impl JobQueue<'_> {
             .prepare_cached("SELECT unknown_sends FROM jobs WHERE id = ?1")
             .and_then(|mut stmt| stmt.query_row([id.0], |row| row.get(0)).optional())
             .ctx(self.conn)?;
-        Ok(count.and_then(|count| u32::try_from(count).ok()).unwrap_or(0))
+        Ok(count
+            .and_then(|count| u32::try_from(count).ok())
+            .unwrap_or(0))
     }
 
     /// Puts back a job whose body was sent and whose answer never came: `deferred` until

@@ -122,8 +122,12 @@ impl Database {
     /// Applies a cap read from [`page_limit`](Self::page_limit) (0 lifts it) to `conn`.
     pub(crate) fn apply_page_limit(&self, conn: &Connection, limit: u64) -> Result<(), StoreError> {
         let pages = if limit == 0 { NO_PAGE_LIMIT } else { limit };
-        conn.pragma_update(None, "max_page_count", i64::try_from(pages).unwrap_or(i64::MAX))
-            .map_err(|error| StoreError::sqlite(&self.path, error))
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )
+        .map_err(|error| StoreError::sqlite(&self.path, error))
     }
 
     /// The database file.
