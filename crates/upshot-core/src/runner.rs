@@ -417,8 +417,15 @@ impl Runner {
         let reserved = self
             .shared
             .pool
-            .run(move |conn| {
-                JobQueue::new(conn).reserve_fault_row(&runner, std::process::id(), now)
+            .run(move |conn| -> Result<(), StoreError> {
+                let queue = JobQueue::new(conn);
+                // Rows of processes that died (a crash skips the removal at the end).
+                for (gone, pid) in queue.fault_rows()? {
+                    if !process_is_alive(pid) {
+                        queue.drop_fault_row(&gone)?;
+                    }
+                }
+                queue.reserve_fault_row(&runner, std::process::id(), now)
             })
             .await;
         if let Err(error) = flatten(reserved) {

@@ -89,6 +89,17 @@ impl JobQueue<'_> {
             .map(drop)
     }
 
+    /// Every reserved row as (runner, pid), so rows left by processes that died can be removed.
+    pub fn fault_rows(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT runner, pid FROM worker_faults")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .ctx(self.conn)
+    }
+
     /// Every recorded fault, oldest first (whether each runner's process is still alive is
     /// for the caller to tell).
     pub fn worker_faults(&self) -> Result<Vec<WorkerFault>, StoreError> {
