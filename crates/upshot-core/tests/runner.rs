@@ -651,3 +651,71 @@ async fn a_cancel_after_the_body_was_sent_still_records_imgurs_answer() {
         "the deletehash is kept"
     );
 }
+
+/// Defect 6: a database error (here another process holding the write lock past the busy
+/// timeout) no longer ends a worker for good: its supervisor restarts it, and the job queued
+/// meanwhile is uploaded once the database is free again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
+    let world = world_with(
+        Arc::new(SystemClock),
+        RunnerConfig {
+            workers: 1,
+            poll_interval: std::time::Duration::from_millis(100),
+            ..RunnerConfig::default()
+        },
+    )
+    .await;
+    let runner = world.service.runner().clone();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Another process takes the write lock and queues a job in its transaction.
+    let db = Database::open_in(&world.dir.path().join("data")).unwrap();
+    let locker = db.connect().unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let path = world.dir.path().join("busy.png");
+    std::fs::write(&path, fake_imgur::samples::png(30, 30, 5)).unwrap();
+    let now =
+        upshot_core::clock::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let id = JobQueue::new(&locker)
+        .enqueue(&NewJob::new(&path, Origin::Drop, CLIENT_ID), now)
+        .unwrap();
+    // Past the 5 s busy timeout: the worker's claim fails with `database_busy`.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert!(
+        !running.is_finished(),
+        "the workers did not stop on the error"
+    );
+    locker.execute_batch("COMMIT").unwrap();
+
+    let started = std::time::Instant::now();
+    loop {
+        let job = world.service.job(id).await.unwrap().unwrap();
+        if job.state == JobState::Done {
+            break;
+        }
+        assert!(
+            !running.is_finished(),
+            "the workers stopped: {:?}",
+            running.await
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the job was not uploaded after the database was freed: {job:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(world.server.controls().state().uploads.len(), 1);
+    assert!(
+        world.service.worker_faults().await.unwrap().is_empty(),
+        "the fault is cleared once the workers work again"
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
