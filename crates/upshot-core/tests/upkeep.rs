@@ -246,3 +246,65 @@ async fn a_refused_spool_orphan_is_kept_and_reported_once() {
     world.service.recover_spool().await.unwrap();
     assert!(JobQueue::new(&conn).spool_refused().unwrap().is_empty());
 }
+
+/// A fitted copy removed when its job was cancelled is made again by a retry, and the retried
+/// job sends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_job_gets_its_fitted_copy_made_again() {
+    use image::{DynamicImage, ImageFormat, RgbImage};
+    let world = world().await;
+    let mut settings = world.service.preflight_settings();
+    settings.fit_files = true;
+    settings.limits.max_image_bytes = 150_000;
+    world.service.set_preflight_settings(settings);
+    let mut seed = 0x2468_1357u32;
+    let noisy = RgbImage::from_fn(600, 400, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let source = world.dir.path().join("large.png");
+    DynamicImage::ImageRgb8(noisy)
+        .save_with_format(&source, ImageFormat::Png)
+        .unwrap();
+    assert!(std::fs::metadata(&source).unwrap().len() > 150_000);
+
+    world.service.pause().await.unwrap();
+    let outcomes = world
+        .service
+        .enqueue_files(
+            &[upshot_core::service::FileUpload {
+                path: source.clone(),
+                ..Default::default()
+            }],
+            Origin::Drop,
+        )
+        .await
+        .unwrap();
+    let id = outcomes[0]
+        .1
+        .queued()
+        .unwrap_or_else(|| panic!("{outcomes:?}"));
+    let first_copy = world
+        .service
+        .job(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .upload_path
+        .expect("fitted");
+    assert!(first_copy.exists());
+
+    world.service.cancel(id).await.unwrap();
+    assert!(!first_copy.exists(), "removed with its cancelled job");
+
+    let retried = world.service.retry(id).await.unwrap();
+    let second_copy = retried.upload_path.expect("fitted again");
+    assert!(second_copy.exists(), "made again for the retry");
+    world.service.resume().await.unwrap();
+    run_empty(&world).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    assert!(!second_copy.exists(), "removed after the upload");
+}
