@@ -85,6 +85,7 @@ impl Connection {
     ) -> Result<UploadService, ServiceError> {
         let config = RunnerConfig {
             workers: workers.max(1),
+            job_retention: settings.job_retention,
             ..RunnerConfig::default()
         };
         let login = login_options(self.client_secret.clone());

@@ -23,10 +23,12 @@ use rand::Rng;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use upshot_imgur::{
     Auth, ErrorKind, Image, ImgurClient, ImgurError, ProgressFn, Secret, UploadProgress,
     UploadRequest,
@@ -45,7 +47,17 @@ pub struct RunnerConfig {
     pub backoff_cap: Duration,
     /// How often an idle worker looks for work another process may have queued.
     pub poll_interval: Duration,
+    /// How long finished jobs are kept (their history stays); `None` keeps them forever.
+    /// Pruned when the runner starts and then every [`PRUNE_EVERY`].
+    pub job_retention: Option<Duration>,
 }
+
+/// How often a running runner prunes finished jobs past their retention.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// A worker that fails this many times in a row is given up on unless it runs for good
+/// ([`StopWhen::Never`]): a one-off command then reports the error instead of retrying forever.
+const UNATTENDED_FAILURES: u32 = 6;
 
 impl Default for RunnerConfig {
     fn default() -> Self {
@@ -55,6 +67,7 @@ impl Default for RunnerConfig {
             backoff_base: Duration::from_secs(2),
             backoff_cap: Duration::from_secs(600),
             poll_interval: Duration::from_secs(1),
+            job_retention: Some(crate::queue::DEFAULT_JOB_RETENTION),
         }
     }
 }
@@ -245,6 +258,10 @@ struct Shared {
     /// Per Client ID: the lowest priority the governor holds back, and until when. Saves asking
     /// again for every job of a paced backlog.
     held: Mutex<HashMap<String, (Priority, UnixMillis)>>,
+    /// Whether a worker fault is recorded in the database (cleared once work succeeds again).
+    faulted: AtomicBool,
+    /// When finished jobs were last pruned (ms).
+    last_prune: AtomicI64,
 }
 
 impl std::fmt::Debug for Runner {
@@ -283,6 +300,8 @@ impl Runner {
                 events,
                 wake: Notify::new(),
                 held: Mutex::new(HashMap::new()),
+                faulted: AtomicBool::new(false),
+                last_prune: AtomicI64::new(0),
             }),
         }
     }
@@ -359,31 +378,276 @@ impl Runner {
     }
 
     /// Works the queue with the configured number of workers until `stop` says so or `shutdown`
-    /// turns true. In-flight uploads are finished before it returns, so stopping never leaves a
-    /// job half sent on purpose.
+    /// turns true (see [`run_until`](Self::run_until), which this bridges to).
     pub async fn run(
         &self,
         stop: StopWhen,
-        shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
-        self.reclaim_from_dead_processes().await?;
+        let cancel = CancellationToken::new();
+        let bridge = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                if shutdown.wait_for(|stop| *stop).await.is_ok() {
+                    cancel.cancel();
+                }
+            })
+        };
+        let result = self.run_until(stop, cancel).await;
+        bridge.abort();
+        result
+    }
+
+    /// Works the queue with the configured number of workers until `stop` says so or `cancel`
+    /// is cancelled. One token and one task tracker hold every worker: each runs under a
+    /// supervisor that records a failure (a database error, a panic) in the database, where
+    /// `upshot queue list` in any process shows it, and restarts the worker after a back-off.
+    /// Uploads in flight are finished before it returns (an answer is awaited up to the
+    /// client's answer deadline), so stopping never drops an answer Imgur is sending.
+    pub async fn run_until(
+        &self,
+        stop: StopWhen,
+        cancel: CancellationToken,
+    ) -> Result<(), RunnerError> {
+        if let Err(error) = self.reclaim_from_dead_processes().await {
+            tracing::warn!("could not take over the jobs of stopped processes: {error}");
+        }
+        let runner = self.shared.owner.clone();
+        let now = self.now();
+        let reserved = self
+            .shared
+            .pool
+            .run(move |conn| -> Result<(), StoreError> {
+                let queue = JobQueue::new(conn);
+                // Rows of processes that died (a crash skips the removal at the end).
+                for (gone, pid) in queue.fault_rows()? {
+                    if !process_is_alive(pid) {
+                        queue.drop_fault_row(&gone)?;
+                    }
+                }
+                queue.reserve_fault_row(&runner, std::process::id(), now)
+            })
+            .await;
+        if let Err(error) = flatten(reserved) {
+            tracing::warn!("could not reserve this runner's fault record: {error}");
+        }
+        self.prune_if_due().await;
         let stop = Arc::new(stop);
-        let mut workers = tokio::task::JoinSet::new();
+        let tracker = TaskTracker::new();
+        let failure: Arc<Mutex<Option<RunnerError>>> = Arc::default();
         for index in 0..self.shared.config.workers.max(1) {
             let runner = self.clone();
             let stop = stop.clone();
-            let shutdown = shutdown.clone();
-            workers.spawn(async move { runner.worker(index, &stop, shutdown).await });
+            let cancel = cancel.clone();
+            let failure = failure.clone();
+            tracker.spawn(async move {
+                if let Err(error) = runner.supervise(index, stop, cancel).await {
+                    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+                }
+            });
         }
-        let mut result = Ok(());
-        while let Some(joined) = workers.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => result = Err(error),
-                Err(error) => result = Err(RunnerError::Task(error.to_string())),
+        tracker.close();
+        tracker.wait().await;
+        let runner = self.shared.owner.clone();
+        let dropped = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).drop_fault_row(&runner))
+            .await;
+        if let Ok(Err(error)) = dropped {
+            tracing::warn!("could not remove this runner's fault record: {error}");
+        }
+        let failure = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs worker `index` and restarts it when it fails (an error or a panic), after a
+    /// back-off, recording the fault where every process sees it. A worker that runs for good
+    /// ([`StopWhen::Never`]) is restarted for as long as it fails; a one-off run gives up after
+    /// [`UNATTENDED_FAILURES`] failures in a row and returns the error.
+    async fn supervise(
+        &self,
+        index: usize,
+        stop: Arc<StopWhen>,
+        cancel: CancellationToken,
+    ) -> Result<(), RunnerError> {
+        let mut failures: u32 = 0;
+        loop {
+            let worker = {
+                let runner = self.clone();
+                let stop = stop.clone();
+                let cancel = cancel.clone();
+                tokio::spawn(async move { runner.worker(index, &stop, cancel).await })
+            };
+            let error = match worker.await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(error)) => error,
+                Err(error) => RunnerError::Task(error.to_string()),
+            };
+            failures += 1;
+            tracing::error!(
+                worker = index,
+                failures,
+                "a worker failed: {error}; restarting it"
+            );
+            self.record_fault(&error).await;
+            if !matches!(*stop, StopWhen::Never) && failures >= UNATTENDED_FAILURES {
+                return Err(error);
+            }
+            let pause = store_backoff(failures);
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = cancel.cancelled() => return Err(error),
             }
         }
-        result
+    }
+
+    /// Records in the database that this runner's workers are failing with `error` (best
+    /// effort: the database may be what fails; the row was reserved so an update in place
+    /// usually still goes through).
+    async fn record_fault(&self, error: &dyn RunnerFault) {
+        self.shared.faulted.store(true, Ordering::Release);
+        let runner = self.shared.owner.clone();
+        let code = error.fault_code().to_owned();
+        let message = error.to_string();
+        let now = self.now();
+        let recorded = self
+            .shared
+            .pool
+            .run(move |conn| {
+                JobQueue::new(conn).record_worker_fault(
+                    &runner,
+                    std::process::id(),
+                    &code,
+                    &message,
+                    now,
+                )
+            })
+            .await;
+        if let Err(error) = flatten(recorded) {
+            tracing::warn!("could not record the worker fault: {error}");
+        }
+    }
+
+    /// Clears the recorded fault once work succeeds again.
+    async fn clear_fault(&self) {
+        if !self.shared.faulted.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let runner = self.shared.owner.clone();
+        let now = self.now();
+        let cleared = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).clear_worker_fault(&runner, now))
+            .await;
+        if let Err(error) = flatten(cleared) {
+            self.shared.faulted.store(true, Ordering::Release);
+            tracing::warn!("could not clear the worker fault: {error}");
+        } else {
+            tracing::info!("the workers work again");
+        }
+    }
+
+    /// Runs a write that must hold (Imgur's answer, once it came) until it does: a failing
+    /// database (busy, full, read-only) is retried with back-off, the fault recorded meanwhile,
+    /// and the lease on `job` renewed (an update in place, which a full database still takes)
+    /// so that no other worker sends the job again while its answer waits to be written.
+    async fn durably<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        job: (&str, JobId),
+        write: impl Fn(&Connection) -> Result<T, StoreError> + Clone + Send + 'static,
+    ) -> Result<T, RunnerError> {
+        let mut failures: u32 = 0;
+        loop {
+            let attempt = write.clone();
+            let error: Box<dyn RunnerFault> = match self.shared.pool.run(attempt).await {
+                Ok(Ok(value)) => {
+                    self.clear_fault().await;
+                    return Ok(value);
+                }
+                Ok(Err(error)) => Box::new(error),
+                Err(RunnerError::Store(error)) => Box::new(error),
+                // The runtime is going away: nothing more can be done here.
+                Err(error) => return Err(error),
+            };
+            failures += 1;
+            tracing::warn!(failures, "could not {what}: {error}; trying again");
+            self.record_fault(error.as_ref()).await;
+            let (owner, id) = (job.0.to_owned(), job.1);
+            let now = self.now();
+            let lease = duration_ms(self.shared.config.lease);
+            let renewed = self
+                .shared
+                .pool
+                .run(move |conn| JobQueue::new(conn).renew_lease(id, &owner, now, lease))
+                .await;
+            if let Err(error) = flatten(renewed) {
+                tracing::warn!(job = %id, "could not renew the lease: {error}");
+            }
+            tokio::time::sleep(store_backoff(failures)).await;
+        }
+    }
+
+    /// Removes finished jobs past their retention, and the files of Upshot's own only they
+    /// referred to, when the last pruning is [`PRUNE_EVERY`] old. Failing is logged: pruning
+    /// never stops the uploads.
+    async fn prune_if_due(&self) {
+        let Some(retention) = self.shared.config.job_retention else {
+            return;
+        };
+        let now = self.now();
+        let last = self.shared.last_prune.load(Ordering::Acquire);
+        if last != 0 && now - last < duration_ms(PRUNE_EVERY) {
+            return;
+        }
+        self.shared.last_prune.store(now, Ordering::Release);
+        let before = now.saturating_sub(duration_ms(retention));
+        let pruned = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).prune_finished(before))
+            .await;
+        let pruned = match flatten(pruned) {
+            Ok(pruned) => pruned,
+            Err(error) => {
+                tracing::warn!("could not prune finished jobs: {error}");
+                return;
+            }
+        };
+        for path in &pruned.spooled {
+            if let Err(error) = self.shared.spool.remove(path) {
+                tracing::warn!("could not remove a pruned job's spooled file: {error}");
+            }
+        }
+        for path in &pruned.fitted {
+            if let Err(error) = self.shared.prepared.remove(path) {
+                tracing::warn!("could not remove a pruned job's fitted copy: {error}");
+            }
+        }
+        if pruned.jobs > 0 {
+            tracing::info!(
+                jobs = pruned.jobs,
+                "pruned finished jobs past their retention"
+            );
+        }
+    }
+
+    /// Removes a job's fitted copy once the job has ended (done, failed or cancelled): it is
+    /// derived from the user's file, and a retry makes it again.
+    fn remove_fitted(&self, job: &Job) {
+        if let Some(copy) = &job.upload_path
+            && let Err(error) = self.shared.prepared.remove(copy)
+        {
+            tracing::warn!(job = %job.id, "could not remove the fitted copy: {error}");
+        }
     }
 
     /// Jobs left `uploading` by a process that no longer exists (killed, crashed) are freed at
@@ -426,12 +690,12 @@ impl Runner {
         &self,
         index: usize,
         stop: &StopWhen,
-        mut shutdown: watch::Receiver<bool>,
+        cancel: CancellationToken,
     ) -> Result<(), RunnerError> {
         let owner = format!("{}-w{index}", self.shared.owner);
         let mut ahead: Option<Box<Prepared>> = None;
         loop {
-            if *shutdown.borrow() {
+            if cancel.is_cancelled() {
                 if let Some(prepared) = ahead.take() {
                     self.release(&owner, &prepared.job).await?;
                 }
@@ -446,6 +710,8 @@ impl Runner {
                 Some(prepared) => Next::Job(prepared),
                 None => self.next(&owner, stop).await?,
             };
+            // The database answered: a recorded fault is over.
+            self.clear_fault().await;
             match next {
                 Next::Stop => return Ok(()),
                 Next::Job(prepared) => {
@@ -457,11 +723,12 @@ impl Runner {
                     if matches!(stop, StopWhen::Settled(_)) {
                         return Ok(());
                     }
+                    self.prune_if_due().await;
                     let pause = self.idle_wait().await?;
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
                         _ = woken => {}
-                        _ = shutdown.changed() => {}
+                        _ = cancel.cancelled() => {}
                     }
                 }
             }
@@ -710,11 +977,40 @@ impl Runner {
         body_sent: Option<Arc<BodySent>>,
         refreshed: bool,
     ) -> Result<(), RunnerError> {
-        if job.account.is_some()
-            && job.attempts > 1
-            && let Some(image) = self.find_earlier_upload(&auth, &job).await
-        {
-            return self.finish_done(owner, &job, image, None).await;
+        if job.account.is_some() && job.attempts > 1 {
+            match self.find_earlier_upload(&auth, &job).await? {
+                Lookup::Found(image) => return self.finish_done(owner, &job, *image, None).await,
+                Lookup::NotThere => {}
+                // Not known whether an earlier attempt arrived: never send blindly, wait.
+                Lookup::Deferred { until, reason } => {
+                    self.hold(&job.client_id, Priority::Interactive, until);
+                    let until = Some(until.as_millis());
+                    return self
+                        .put_back(owner, &job, until, WaitReason::from(reason), None, false)
+                        .await;
+                }
+                Lookup::Failed(error)
+                    if error.kind == ErrorKind::RetryLater
+                        || error.kind == ErrorKind::Permanent =>
+                {
+                    let until = self.now() + duration_ms(self.backoff(job.attempts));
+                    let message = format!(
+                        "Could not check whether an earlier attempt already reached Imgur \
+                         ({error}); it is not sent again until Upshot can check."
+                    );
+                    return self
+                        .put_back(
+                            owner,
+                            &job,
+                            Some(until),
+                            WaitReason::Backoff,
+                            Some((ErrorKind::RetryLater, &message)),
+                            true,
+                        )
+                        .await;
+                }
+                Lookup::Failed(error) => return self.handle_failure(owner, &job, *error).await,
+            }
         }
 
         let cleaned = {
@@ -755,13 +1051,20 @@ impl Runner {
         });
 
         let sent = Arc::new(AtomicU64::new(0));
+        // Once the whole body is handed over, Imgur may be storing the upload: from then on its
+        // answer is awaited and recorded whatever happens to the job meanwhile.
+        let all_sent = Arc::new(AtomicBool::new(false));
         let progress: ProgressFn = {
             let sent = sent.clone();
+            let all_sent = all_sent.clone();
             let events = self.shared.events.clone();
             let id = job.id;
             let last_reported = Arc::new(AtomicU64::new(0));
             Arc::new(move |progress: UploadProgress| {
                 sent.store(progress.sent, Ordering::Relaxed);
+                if progress.sent == progress.total {
+                    all_sent.store(true, Ordering::Release);
+                }
                 if progress.sent == progress.total
                     && let Some(body_sent) = &body_sent
                     && !body_sent.sent.swap(true, Ordering::AcqRel)
@@ -787,16 +1090,30 @@ impl Runner {
         let result = tokio::select! {
             result = &mut upload => result,
             check = watch_lease => {
-                if check == LeaseCheck::Cancelled {
-                    self.emit(QueueEvent::Cancelled { job: job.id });
+                if !all_sent.load(Ordering::Acquire) {
+                    // Dropping a request whose body is not all sent: Imgur never stores it.
+                    if check == LeaseCheck::Cancelled {
+                        self.remove_fitted(&job);
+                        self.emit(QueueEvent::Cancelled { job: job.id });
+                    }
+                    return Ok(());
                 }
-                return Ok(());
+                // Cancelled or taken over with the body on the wire: the image may exist now,
+                // and its deletehash is only in the answer. Await it (the client bounds the
+                // wait by its answer deadline) and record it.
+                tracing::info!(job = %job.id, ?check,
+                    "the job changed hands after its body was sent; awaiting Imgur's answer");
+                upload.await
             }
         };
+        let body_sent = all_sent.load(Ordering::Acquire);
         match result {
             Ok(response) => {
                 self.finish_done(owner, &job, response.data, Some(response.rate_limits))
                     .await
+            }
+            Err(error) if answer_lost(&error, body_sent) => {
+                self.answer_lost(owner, &job, error).await
             }
             Err(error) if error.kind == ErrorKind::Reauth && !refreshed => {
                 self.retry_with_fresh_token(owner, job, checked, auth.clone(), error)
@@ -906,38 +1223,100 @@ impl Runner {
         }
     }
 
-    /// A logged-in retry: did the first attempt reach Imgur before the crash? The upload carried
-    /// the job's marker as its name; look for it among the account's newest images.
-    async fn find_earlier_upload(&self, auth: &Auth, job: &Job) -> Option<Image> {
+    /// A logged-in retry: did an earlier attempt reach Imgur (before a crash, or when its
+    /// answer never came)? The upload carried the job's marker as its name; look for it among
+    /// the account's newest images. When the governor defers the look-up or the network fails,
+    /// the answer is "not known", never "not there".
+    async fn find_earlier_upload(&self, auth: &Auth, job: &Job) -> Result<Lookup, RunnerError> {
         let name = job.upload_name();
         for page in 0..3 {
-            let admitted = self
+            if let Admission::Wait { until, reason } = self
                 .admit_as(job, Priority::Interactive, RequestCost::CALL)
-                .await
-                .ok();
-            if admitted != Some(Admission::Now) {
-                return None;
+                .await?
+            {
+                return Ok(Lookup::Deferred { until, reason });
             }
-            let images = self
-                .shared
-                .client
-                .account_images(auth, page, 100)
-                .await
-                .ok()?;
+            let images = match self.shared.client.account_images(auth, page, 100).await {
+                Ok(images) => images,
+                Err(error) => {
+                    self.observe(&job.client_id, &error.rate_limits).await;
+                    return Ok(Lookup::Failed(Box::new(error)));
+                }
+            };
             self.observe(&job.client_id, &images.rate_limits).await;
             if let Some(found) = images
                 .data
                 .iter()
                 .find(|image| image.name.as_deref() == Some(name.as_str()))
             {
-                tracing::info!(job = %job.id, image = %found.id, "found the upload that arrived before a crash");
-                return Some(found.clone());
+                tracing::info!(job = %job.id, image = %found.id, "found the upload an earlier attempt made");
+                return Ok(Lookup::Found(Box::new(found.clone())));
             }
             if images.data.len() < 100 {
-                return None;
+                return Ok(Lookup::NotThere);
             }
         }
-        None
+        Ok(Lookup::NotThere)
+    }
+
+    /// The body was sent and no usable answer came: the upload may already be on Imgur. The
+    /// job waits ("may already be on Imgur") and is retried after a back-off: a logged-in job
+    /// looks its marker up first; an anonymous job, which cannot be looked up, is sent again
+    /// at most once, then fails with a reason that says to check before retrying.
+    async fn answer_lost(
+        &self,
+        owner: &str,
+        job: &Job,
+        error: ImgurError,
+    ) -> Result<(), RunnerError> {
+        self.observe(&job.client_id, &error.rate_limits).await;
+        let id = job.id;
+        let earlier = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).unknown_sends(id))
+            .await??;
+        if job.account.is_none() && earlier >= 1 {
+            let message = format!(
+                "{error} Imgur's answer never came, twice, so this upload may already be on \
+                 Imgur (up to two copies; anonymous uploads cannot be looked up). Check before \
+                 sending it again with `upshot queue retry {id}`."
+            );
+            return self
+                .finish_failed(owner, job, ErrorKind::RetryLater, &message)
+                .await;
+        }
+        let until = self.now() + duration_ms(self.backoff(job.attempts));
+        let message = if job.account.is_some() {
+            format!(
+                "{error} The upload may already be on Imgur; Upshot looks for it in the account \
+                 before sending it again."
+            )
+        } else {
+            format!(
+                "{error} The upload may already be on Imgur; Upshot sends it again once (an \
+                 anonymous upload cannot be looked up)."
+            )
+        };
+        let owner_name = owner.to_owned();
+        let text = message.clone();
+        let now = self.now();
+        let check = self
+            .durably(
+                "record an upload whose answer never came",
+                (owner, id),
+                move |conn| JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text),
+            )
+            .await?;
+        if check == LeaseCheck::Held {
+            self.emit(QueueEvent::Waiting {
+                job: id,
+                reason: WaitReason::MayBeOnImgur,
+                until: Some(until),
+                error: Some(message),
+            });
+        }
+        Ok(())
     }
 
     async fn handle_failure(
@@ -1089,32 +1468,23 @@ impl Runner {
         if entry.title.is_none() {
             entry.title = job.title.clone();
         }
-        let owner = owner.to_owned();
+        let owner_name = owner.to_owned();
         let id = job.id;
-        let governor = self.shared.governor.clone();
-        let client_id = job.client_id.clone();
+        // Imgur's answer first, and until it holds: the deletehash exists nowhere else.
         let history = self
-            .shared
-            .pool
-            .run(move |conn| {
-                if let Some(snapshot) = rate_limits
-                    && let Err(error) = governor.observe(&client_id, &snapshot)
-                {
-                    tracing::warn!("could not record the rate-limit headers: {error}");
-                }
-                JobQueue::new(conn).complete(id, &owner, now, &entry)
+            .durably("record the uploaded image", (owner, id), move |conn| {
+                JobQueue::new(conn).complete(id, &owner_name, now, &entry)
             })
-            .await??;
+            .await?;
+        if let Some(snapshot) = rate_limits {
+            self.observe(&job.client_id, &snapshot).await;
+        }
         if job.spooled
             && let Err(error) = self.shared.spool.remove(&job.source_path)
         {
             tracing::warn!(job = %job.id, "could not remove the spooled file: {error}");
         }
-        if let Some(copy) = &job.upload_path
-            && let Err(error) = self.shared.prepared.remove(copy)
-        {
-            tracing::warn!(job = %job.id, "could not remove the fitted copy: {error}");
-        }
+        self.remove_fitted(job);
         self.emit(QueueEvent::Done {
             job: job.id,
             history,
@@ -1139,6 +1509,9 @@ impl Runner {
             .pool
             .run(move |conn| JobQueue::new(conn).fail(id, &owner, now, kind, &text))
             .await??;
+        if check != LeaseCheck::Lost {
+            self.remove_fitted(job);
+        }
         if check == LeaseCheck::Held {
             self.emit(QueueEvent::Failed {
                 job: job.id,
@@ -1228,11 +1601,72 @@ impl Runner {
     }
 }
 
+/// A failure a supervisor records: its words, and a stable code for `--json`.
+trait RunnerFault: std::fmt::Display + Send + Sync {
+    /// The code shown beside the message (`disk_full`, `database_busy`, …).
+    fn fault_code(&self) -> &'static str;
+}
+
+impl RunnerFault for StoreError {
+    fn fault_code(&self) -> &'static str {
+        self.code()
+    }
+}
+
+impl RunnerFault for RunnerError {
+    fn fault_code(&self) -> &'static str {
+        match self {
+            Self::Store(error) => error.code(),
+            Self::Governor(_) => "governor",
+            Self::Task(_) => "internal",
+        }
+    }
+}
+
+/// A pool call's two layers of failure as one.
+fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, RunnerError> {
+    result.and_then(|value| value.map_err(RunnerError::from))
+}
+
+/// The wait before retrying a failing database or restarting a failed worker: 250 ms doubling
+/// to 30 s (a busy database clears in seconds, a full disk when the user frees space).
+fn store_backoff(failures: u32) -> Duration {
+    let exponent = failures.saturating_sub(1).min(7);
+    Duration::from_millis(250u64 << exponent).min(Duration::from_secs(30))
+}
+
 /// Signalled once an upload's whole body has been handed to the connection.
 #[derive(Debug, Default)]
 struct BodySent {
     sent: AtomicBool,
     notify: Notify,
+}
+
+/// Whether a failed upload's answer was lost after its body was sent: the client says so
+/// (`outcome_unknown`), or the body was all handed over and what came back was no answer (the
+/// connection failed or timed out) or an unreadable success.
+fn answer_lost(error: &ImgurError, body_sent: bool) -> bool {
+    error.outcome_unknown
+        || (body_sent
+            && error.kind == ErrorKind::RetryLater
+            && error
+                .status
+                .is_none_or(|status| (200..300).contains(&status)))
+}
+
+/// Whether an earlier attempt of a logged-in job is on Imgur.
+enum Lookup {
+    /// It is: this image.
+    Found(Box<Image>),
+    /// It is not (the account's newest images were searched).
+    NotThere,
+    /// Not known: the governor holds the look-up back until then.
+    Deferred {
+        until: UnixMillis,
+        reason: crate::governor::WaitReason,
+    },
+    /// Not known: the look-up failed.
+    Failed(Box<ImgurError>),
 }
 
 /// What a worker does next.
@@ -1284,6 +1718,14 @@ fn holder_is_gone(owner: &str, own_prefix: &str) -> bool {
     process_is_gone(pid)
 }
 
+/// Whether the process `pid` still runs (unknown on other platforms: assumed so).
+pub(crate) fn process_is_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    i32::try_from(pid).is_ok_and(|pid| !process_is_gone(pid))
+}
+
 #[cfg(unix)]
 fn process_is_gone(pid: i32) -> bool {
     use nix::errno::Errno;
@@ -1316,7 +1758,8 @@ fn duration_ms(duration: Duration) -> i64 {
 /// than the queries).
 struct ConnectionPool {
     db: Database,
-    idle: Mutex<Vec<Connection>>,
+    /// Idle connections, each with the page cap last applied to it.
+    idle: Mutex<Vec<(Connection, u64)>>,
 }
 
 impl ConnectionPool {
@@ -1332,29 +1775,42 @@ impl ConnectionPool {
         &self,
         f: impl FnOnce(&Connection) -> T + Send + 'static,
     ) -> Result<T, RunnerError> {
-        let connection = self.take()?;
-        let (connection, value) = tokio::task::spawn_blocking(move || {
-            let value = f(&connection);
-            (connection, value)
+        let (connection, applied) = self.take()?;
+        let limit = self.db.page_limit();
+        let db = self.db.clone();
+        let (connection, applied, value) = tokio::task::spawn_blocking(move || {
+            // A cap set on the database handle since this connection last ran reaches it here.
+            let applied = if applied == limit {
+                Ok(applied)
+            } else {
+                db.apply_page_limit(&connection, limit).map(|()| limit)
+            };
+            match applied {
+                Ok(applied) => {
+                    let value = f(&connection);
+                    (connection, applied, Ok(value))
+                }
+                Err(error) => (connection, u64::MAX, Err(error)),
+            }
         })
         .await
         .map_err(|error| RunnerError::Task(error.to_string()))?;
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(connection);
-        Ok(value)
+            .push((connection, applied));
+        Ok(value?)
     }
 
-    fn take(&self) -> Result<Connection, RunnerError> {
+    fn take(&self) -> Result<(Connection, u64), RunnerError> {
         let reused = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match reused {
-            Some(connection) => Ok(connection),
-            None => Ok(self.db.connect()?),
+            Some(reused) => Ok(reused),
+            None => Ok((self.db.connect()?, self.db.page_limit())),
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct SettingsFile {
     /// How long to wait for Imgur's answer once a request is sent, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_deadline: Option<u64>,
+    /// Days finished jobs stay listed (default 30; 0 keeps them; the history always stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_retention_days: Option<u64>,
     /// Keys written by others (the desktop app's store): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -86,11 +89,13 @@ pub enum SettingKey {
     MaxVideoSeconds,
     /// `answer-deadline`.
     AnswerDeadline,
+    /// `job-retention-days`.
+    JobRetentionDays,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 12] = [
+    pub const ALL: [SettingKey; 13] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
@@ -103,6 +108,7 @@ impl SettingKey {
         Self::MaxVideoBytes,
         Self::MaxVideoSeconds,
         Self::AnswerDeadline,
+        Self::JobRetentionDays,
     ];
 
     /// The key's name.
@@ -120,6 +126,7 @@ impl SettingKey {
             Self::MaxVideoBytes => "max-video-bytes",
             Self::MaxVideoSeconds => "max-video-seconds",
             Self::AnswerDeadline => "answer-deadline",
+            Self::JobRetentionDays => "job-retention-days",
         }
     }
 }
@@ -219,6 +226,7 @@ impl SettingsFile {
             SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
             SettingKey::AnswerDeadline => self.answer_deadline.map(|value| value.to_string()),
+            SettingKey::JobRetentionDays => self.job_retention_days.map(|days| days.to_string()),
         }
     }
 
@@ -256,6 +264,7 @@ impl SettingsFile {
             SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
             SettingKey::AnswerDeadline => self.answer_deadline = parse_count(key, value)?,
+            SettingKey::JobRetentionDays => self.job_retention_days = parse_days(key, value)?,
         }
         Ok(())
     }
@@ -359,6 +368,22 @@ fn parse_count(key: SettingKey, value: Option<&str>) -> Result<Option<u64>, Core
         .transpose()
 }
 
+/// A whole number of days, 0 included (0 keeps finished jobs for good).
+fn parse_days(key: SettingKey, value: Option<&str>) -> Result<Option<u64>, CoreError> {
+    value
+        .map(|text| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|days| *days <= 36_500)
+                .ok_or_else(|| CoreError::InvalidSetting {
+                    key: key.name().to_owned(),
+                    value: text.to_owned(),
+                    expected: "a whole number of days (0 keeps finished jobs)".to_owned(),
+                })
+        })
+        .transpose()
+}
+
 /// Values given on the command line or in the environment; they win over the file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsOverrides {
@@ -406,6 +431,8 @@ pub struct ResolvedSettings {
     pub notices: Vec<ConfigNotice>,
     /// How long to wait for Imgur's answer once a request is sent (`answer-deadline`).
     pub answer_deadline: std::time::Duration,
+    /// How long finished jobs stay listed (`job-retention-days`); `None` keeps them.
+    pub job_retention: Option<std::time::Duration>,
 }
 
 impl ResolvedSettings {
@@ -414,6 +441,11 @@ impl ResolvedSettings {
         let (file, notice) =
             SettingsFile::load_or_set_aside(&config_dir.join(crate::paths::SETTINGS_FILE))?;
         let preflight = file.preflight();
+        let job_retention = match file.job_retention_days {
+            Some(0) => None,
+            Some(days) => Some(std::time::Duration::from_secs(days.saturating_mul(86_400))),
+            None => Some(crate::queue::DEFAULT_JOB_RETENTION),
+        };
         let data_dir = overrides.data_dir.or(file.data_dir);
         let mut paths = AppPaths::platform(data_dir)?;
         paths.config_dir = config_dir;
@@ -441,6 +473,7 @@ impl ResolvedSettings {
                 .or(file.link_format)
                 .unwrap_or_default(),
             preflight,
+            job_retention,
             paths,
             notices: notice.into_iter().collect(),
             answer_deadline,

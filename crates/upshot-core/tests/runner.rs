@@ -456,3 +456,266 @@ async fn jobs_claimed_ahead_are_uploaded_once_or_given_back_at_a_stop() {
         "nothing sent that is not done"
     );
 }
+
+/// Workers whose back-off is a few milliseconds, so retries come at once.
+async fn quick_retry_world() -> World {
+    world_with(
+        Arc::new(SystemClock),
+        RunnerConfig {
+            workers: 1,
+            backoff_base: std::time::Duration::from_millis(10),
+            backoff_cap: std::time::Duration::from_millis(50),
+            ..RunnerConfig::default()
+        },
+    )
+    .await
+}
+
+async fn enqueue_png(
+    world: &World,
+    name: &str,
+    account: Option<&str>,
+) -> upshot_core::queue::JobId {
+    let path = world.dir.path().join(name);
+    std::fs::write(&path, fake_imgur::samples::png(40, 30, name.len() as u8)).unwrap();
+    let mut job = NewJob::new(&path, Origin::Drop, CLIENT_ID);
+    job.account = account.map(str::to_owned);
+    world.service.runner().enqueue(vec![job]).await.unwrap()[0]
+}
+
+/// Runs the workers until `stop`, failing the test if that takes more than 30 s.
+async fn run_guarded(world: &World, stop: StopWhen) {
+    tokio::time::timeout(std::time::Duration::from_secs(30), run_until(world, stop))
+        .await
+        .expect("the workers stopped within 30 s");
+}
+
+/// Defect 4, anonymous: the body was sent and the answer was cut off (the fake server stored
+/// the upload, then broke its answer). The job waits as "may already be on Imgur" and is sent
+/// again at most once; when that answer is lost too, it fails with a reason instead of sending a
+/// third copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_upload_whose_answer_is_lost_is_sent_again_at_most_once() {
+    let world = quick_retry_world().await;
+    let id = enqueue_png(&world, "lost-anon.png", None).await;
+    world
+        .server
+        .controls()
+        .inject(fake_imgur::Fault::TruncatedBody, 5, Some("/3/image".into()));
+
+    let mut events = world.service.runner().subscribe();
+    run_guarded(&world, StopWhen::Finished(vec![id])).await;
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    let message = job.error_message.unwrap_or_default();
+    assert!(message.contains("may already be on Imgur"), "{message}");
+    assert_eq!(
+        world.server.controls().state().uploads.len(),
+        2,
+        "the first send and one more, never a third"
+    );
+    let mut waited_as_unknown = false;
+    while let Ok(event) = events.try_recv() {
+        if let upshot_core::runner::QueueEvent::Waiting { reason, .. } = event {
+            waited_as_unknown |= reason == WaitReason::MayBeOnImgur;
+        }
+    }
+    assert!(waited_as_unknown, "the first lost answer made the job wait");
+}
+
+/// Defect 4, logged in: a lost answer makes the job wait as "may already be on Imgur"; its
+/// retry finds the upload by its marker and records it without sending it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_in_upload_whose_answer_is_lost_waits_then_is_found_by_its_marker() {
+    let world = quick_retry_world().await;
+    let token = login(&world.server, "carol").await;
+    world.credentials.set("carol", Some(token));
+    let id = enqueue_png(&world, "lost-login.png", Some("carol")).await;
+    world
+        .server
+        .controls()
+        .inject(fake_imgur::Fault::TruncatedBody, 1, Some("/3/image".into()));
+
+    run_guarded(&world, StopWhen::Settled(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Deferred, "{job:?}");
+    assert_eq!(job.wait_reason, Some(WaitReason::MayBeOnImgur));
+    assert!(
+        job.error_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("may already be on Imgur"),
+        "{job:?}"
+    );
+
+    run_guarded(&world, StopWhen::Finished(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    let state = world.server.controls().state();
+    assert_eq!(
+        state.uploads.len(),
+        1,
+        "found by its marker, not sent again"
+    );
+    let entry = world
+        .service
+        .history_entry(job.history_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.imgur_id, state.uploads[0].id);
+}
+
+/// Defect 8: when the look-up of a logged-in job's marker fails, the job is deferred; it is
+/// never sent again blindly (the first attempt did reach Imgur).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_marker_lookup_defers_the_job_instead_of_sending_it_again() {
+    let world = world().await;
+    let token = login(&world.server, "dave").await;
+    world.credentials.set("dave", Some(token.clone()));
+    let id = upload_then_die(&world, Some("dave"), &Auth::bearer(token)).await;
+    world.server.controls().inject(
+        fake_imgur::Fault::ServerError { status: 503 },
+        10,
+        Some("/3/account".into()),
+    );
+
+    run_guarded(&world, StopWhen::Settled(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Deferred, "{job:?}");
+    assert!(
+        job.error_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not sent again until Upshot can check"),
+        "{job:?}"
+    );
+    assert_eq!(
+        world.server.controls().state().uploads.len(),
+        1,
+        "not sent a second time"
+    );
+}
+
+/// Defect 7: cancelling once the body is on the wire does not drop Imgur's answer: it is
+/// awaited and recorded, deletehash included, so the public image is not orphaned.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_after_the_body_was_sent_still_records_imgurs_answer() {
+    let world = world().await;
+    let id = enqueue_png(&world, "cancel-late.png", None).await;
+    // The server holds its answer for 2 s after the body arrived.
+    world.server.controls().inject(
+        fake_imgur::Fault::Latency { millis: 2000 },
+        1,
+        Some("/3/image".into()),
+    );
+    let mut events = world.service.runner().subscribe();
+    let runner = world.service.runner().clone();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let running =
+        tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
+                events.recv().await
+                && sent == total
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the body was sent");
+    world.service.cancel(id).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .expect("the workers stopped within 30 s")
+        .unwrap()
+        .unwrap();
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "it was uploaded: {job:?}");
+    let state = world.server.controls().state();
+    assert_eq!(state.uploads.len(), 1);
+    let entry = world
+        .service
+        .history_entry(job.history_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.imgur_id, state.uploads[0].id);
+    assert_eq!(
+        entry.deletehash.as_deref(),
+        Some(state.uploads[0].deletehash.as_str()),
+        "the deletehash is kept"
+    );
+}
+
+/// Defect 6: a database error (here another process holding the write lock past the busy
+/// timeout) no longer ends a worker for good: its supervisor restarts it, and the job queued
+/// meanwhile is uploaded once the database is free again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
+    let world = world_with(
+        Arc::new(SystemClock),
+        RunnerConfig {
+            workers: 1,
+            poll_interval: std::time::Duration::from_millis(100),
+            ..RunnerConfig::default()
+        },
+    )
+    .await;
+    let runner = world.service.runner().clone();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Another process takes the write lock and queues a job in its transaction.
+    let db = Database::open_in(&world.dir.path().join("data")).unwrap();
+    let locker = db.connect().unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let path = world.dir.path().join("busy.png");
+    std::fs::write(&path, fake_imgur::samples::png(30, 30, 5)).unwrap();
+    let now =
+        upshot_core::clock::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let id = JobQueue::new(&locker)
+        .enqueue(&NewJob::new(&path, Origin::Drop, CLIENT_ID), now)
+        .unwrap();
+    // Past the 5 s busy timeout: the worker's claim fails with `database_busy`.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert!(
+        !running.is_finished(),
+        "the workers did not stop on the error"
+    );
+    locker.execute_batch("COMMIT").unwrap();
+
+    let started = std::time::Instant::now();
+    loop {
+        let job = world.service.job(id).await.unwrap().unwrap();
+        if job.state == JobState::Done {
+            break;
+        }
+        assert!(
+            !running.is_finished(),
+            "the workers stopped: {:?}",
+            running.await
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the job was not uploaded after the database was freed: {job:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(world.server.controls().state().uploads.len(), 1);
+    assert!(
+        world.service.worker_faults().await.unwrap().is_empty(),
+        "the fault is cleared once the workers work again"
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

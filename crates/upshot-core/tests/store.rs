@@ -37,7 +37,9 @@ fn migrates_an_empty_file_and_reopens_idempotently() {
             "login_states",
             "queue_flags",
             "rate_headers",
-            "watch_files"
+            "spool_refused",
+            "watch_files",
+            "worker_faults"
         ]
     );
     // Rows survive a reopen, and reopening applies nothing twice.

@@ -21,6 +21,13 @@ struct Listed<'a> {
     expected_start: Option<i64>,
 }
 
+/// A worker fault as `upshot queue list --json` prints it: one line `{"worker_fault": {...}}`
+/// before the jobs.
+#[derive(Debug, Serialize)]
+struct WorkerFaultLine<'a> {
+    worker_fault: &'a upshot_core::queue::WorkerFault,
+}
+
 pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
     let connection = Connection::open(global, &settings).await?;
@@ -42,6 +49,21 @@ pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Statu
                 ])
             };
             let jobs = service.jobs(filter).await?;
+            // Workers that cannot work (a full, busy or read-only database) in any process:
+            // shown first, as their jobs will not move until it is fixed.
+            for fault in service.worker_faults().await? {
+                if *json {
+                    print_json(&WorkerFaultLine {
+                        worker_fault: &fault,
+                    });
+                } else {
+                    let seconds = (now_millis() - fault.since).max(0) / 1000;
+                    eprintln!(
+                        "Worker fault: the uploads of process {} have been failing for {seconds} s: {}",
+                        fault.pid, fault.message
+                    );
+                }
+            }
             let starts: HashMap<JobId, i64> =
                 service.expected_starts().await?.into_iter().collect();
             for job in &jobs {

@@ -11,12 +11,16 @@
 //! [`JobQueue::record_progress`], which answer [`LeaseCheck::Cancelled`]: it stops sending. A
 //! worker whose job was taken over or retried meanwhile gets [`LeaseCheck::Lost`].
 
+mod faults;
 mod types;
+mod upkeep;
 
+pub use faults::WorkerFault;
 pub use types::{
     Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
     PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
 };
+pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
 
 use crate::history::{self, HistoryId, NewHistoryEntry};
 use crate::store::os_path::{SqlPath, StoredPath};

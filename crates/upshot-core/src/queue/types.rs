@@ -158,11 +158,14 @@ pub enum WaitReason {
     Paused,
     /// The account's login expired or was revoked; the job runs once the user logs in again.
     LogInAgain,
+    /// The upload's body was sent and Imgur's answer never came: it may already be on Imgur.
+    /// A logged-in job looks for it before sending again; an anonymous one is sent again once.
+    MayBeOnImgur,
 }
 
 impl WaitReason {
     /// Every reason.
-    pub const ALL: [WaitReason; 8] = [
+    pub const ALL: [WaitReason; 9] = [
         Self::InLine,
         Self::Backoff,
         Self::RateLimited,
@@ -171,6 +174,7 @@ impl WaitReason {
         Self::Pacing,
         Self::Paused,
         Self::LogInAgain,
+        Self::MayBeOnImgur,
     ];
 
     /// The word stored in `jobs.wait_reason` and shown in `--json`.
@@ -184,6 +188,7 @@ impl WaitReason {
             Self::Pacing => "pacing",
             Self::Paused => "paused",
             Self::LogInAgain => "log_in_again",
+            Self::MayBeOnImgur => "may_be_on_imgur",
         }
     }
 

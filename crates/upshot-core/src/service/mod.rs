@@ -545,12 +545,16 @@ impl UploadService {
                 if swept > 0 {
                     tracing::info!(swept, "removed fitted copies no job refers to");
                 }
+                let queue = JobQueue::new(&conn);
                 let known: std::collections::HashSet<PathBuf> =
-                    JobQueue::new(&conn).spooled_paths()?.into_iter().collect();
-                Ok(spool
-                    .files()?
+                    queue.spooled_paths()?.into_iter().collect();
+                let files = spool.files()?;
+                // Orphans refused before were reported then: kept, not planned again.
+                queue.forget_spool_refused(&files.iter().cloned().collect())?;
+                let refused = queue.spool_refused()?;
+                Ok(files
                     .into_iter()
-                    .filter(|path| !known.contains(path))
+                    .filter(|path| !known.contains(path) && !refused.contains(path))
                     .collect())
             })
             .await??;
@@ -565,6 +569,7 @@ impl UploadService {
             return Ok(0);
         }
         let mut planned = self.plan(Origin::Clipboard, None, files).await?;
+        let mut refused = Vec::new();
         for plan in &mut planned {
             match plan {
                 Planned::Queue { job, .. } => job.spooled = true,
@@ -575,11 +580,24 @@ impl UploadService {
                 } => {
                     let _ = self.spool.remove(path);
                 }
-                // Kept, so nothing the user handed over is lost; the log says why.
+                // Kept, so nothing the user handed over is lost; the log says why, once.
                 Planned::Done { path, outcome } => {
-                    tracing::warn!("leaving {} in the spool: {outcome:?}", path.display())
+                    tracing::warn!("leaving {} in the spool: {outcome:?}", path.display());
+                    refused.push(path.clone());
                 }
             }
+        }
+        if !refused.is_empty() {
+            let now = self.governor.clock().now().as_millis();
+            self.blocking(move |db| -> Result<(), StoreError> {
+                let conn = db.connect()?;
+                let queue = JobQueue::new(&conn);
+                for path in &refused {
+                    queue.note_spool_refused(path, now)?;
+                }
+                Ok(())
+            })
+            .await??;
         }
         let outcomes = self.queue_planned(planned).await?;
         let count = outcomes
@@ -642,16 +660,70 @@ impl UploadService {
         self.with_queue(|queue, _| queue.resume()).await
     }
 
-    /// Cancels a job that is not uploaded yet.
+    /// Cancels a job that is not uploaded yet. Its fitted copy goes with it (a worker sending
+    /// it removes the copy itself once it stops); a spooled clipboard image or screenshot stays
+    /// until the job is pruned, so a retry still has it.
     pub async fn cancel(&self, id: JobId) -> Result<Job, ServiceError> {
-        self.with_queue(move |queue, now| queue.cancel(id, now))
-            .await
+        let job = self
+            .with_queue(move |queue, now| queue.cancel(id, now))
+            .await?;
+        if job.lease_owner.is_none()
+            && let Some(copy) = &job.upload_path
+            && let Err(error) = self.prepared.remove(copy)
+        {
+            tracing::warn!(job = %job.id, "could not remove the fitted copy: {error}");
+        }
+        Ok(job)
     }
 
-    /// Queues a failed or cancelled job again.
+    /// Queues a failed or cancelled job again. A fitted copy removed when the job ended is
+    /// made again from the original first.
     pub async fn retry(&self, id: JobId) -> Result<Job, ServiceError> {
-        self.with_queue(move |queue, now| queue.retry(id, now))
-            .await
+        let job = self
+            .with_queue(move |queue, now| queue.retry(id, now))
+            .await?;
+        let Some(copy) = job.upload_path.clone().filter(|copy| !copy.exists()) else {
+            return Ok(job);
+        };
+        let mut options = self.preflight_settings().options_for(job.origin);
+        options.fit_oversize = true;
+        let source = job.source_path.clone();
+        let prepared = self.prepared.clone();
+        let now = self.governor.clock().now().as_millis();
+        let refitted = self
+            .blocking(move |db| -> Result<Option<PathBuf>, StoreError> {
+                let fitted = preflight::check(&source, &options)
+                    .and_then(preflight::Planned::fit)
+                    .ok()
+                    .and_then(|ready| ready.fitted);
+                let Some(bytes) = fitted else {
+                    return Ok(None);
+                };
+                let path = prepared.store(&bytes, "jpg")?;
+                let conn = db.connect()?;
+                JobQueue::new(&conn).set_upload_path(id, &path, now)?;
+                Ok(Some(path))
+            })
+            .await??;
+        if refitted.is_none() {
+            tracing::warn!(job = %id, "could not fit {} again; the worker will report why", copy.display());
+        }
+        Ok(self.job(id).await?.unwrap_or(job))
+    }
+
+    /// The faults of the workers of every live process on this data directory (a database that
+    /// is full, busy or read-only), for `upshot queue list` and the app to show.
+    pub async fn worker_faults(&self) -> Result<Vec<crate::queue::WorkerFault>, ServiceError> {
+        let faults = self
+            .blocking(|db| {
+                let conn = db.connect()?;
+                JobQueue::new(&conn).worker_faults()
+            })
+            .await??;
+        Ok(faults
+            .into_iter()
+            .filter(|fault| crate::runner::process_is_alive(fault.pid))
+            .collect())
     }
 
     /// The governor's view for this Client ID.

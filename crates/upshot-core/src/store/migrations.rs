@@ -103,6 +103,20 @@ ALTER TABLE jobs ADD COLUMN upload_path TEXT;
 ALTER TABLE history ADD COLUMN preflight TEXT;
 "#;
 
+/// Migration 6: the workers keep their promises. `unknown_sends` counts the sends of a job whose
+/// answer never came (it may already be on Imgur: an anonymous job is sent again at most once);
+/// `worker_faults` holds one row per running runner (reserved when it starts, so a fault can be
+/// written in place even when the database cannot grow), which `upshot queue list` in any process
+/// shows; `spool_refused` remembers spool orphans preflight refused, so each is reported once.
+const MIGRATION_6: &str = r#"
+ALTER TABLE jobs ADD COLUMN unknown_sends INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE worker_faults (
+  runner TEXT PRIMARY KEY, pid INTEGER NOT NULL, code TEXT, message TEXT, since INTEGER,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE spool_refused (path TEXT PRIMARY KEY, reported_at INTEGER NOT NULL);
+"#;
+
 /// Every migration, in order.
 const MIGRATIONS: &[&str] = &[
     MIGRATION_1,
@@ -110,6 +124,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    MIGRATION_6,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -17,6 +17,8 @@ pub use migrations::SCHEMA_VERSION;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The database file's name inside the data directory.
@@ -26,11 +28,25 @@ pub const DATABASE_FILE: &str = "upshot.db";
 /// [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// SQLite's own ceiling on `max_page_count`: what "no cap" sets.
+const NO_PAGE_LIMIT: u64 = 0xFFFF_FFFE;
+
 /// Upshot's database file: open it once, then [`connect`](Self::connect) per thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Database {
     path: PathBuf,
+    /// The cap on the file's size in pages set by [`limit_pages`](Self::limit_pages), shared by
+    /// every clone (0: none).
+    page_limit: Arc<AtomicU64>,
 }
+
+impl PartialEq for Database {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for Database {}
 
 impl Database {
     /// The database file inside a data directory.
@@ -63,7 +79,12 @@ impl Database {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
                 Err(error) => return Err(error),
-                Ok(()) => return Ok(Self { path }),
+                Ok(()) => {
+                    return Ok(Self {
+                        path,
+                        page_limit: Arc::default(),
+                    });
+                }
             }
         }
     }
@@ -75,7 +96,39 @@ impl Database {
 
     /// A new connection to the database, configured like every other: one per thread or worker.
     pub fn connect(&self) -> Result<Connection, StoreError> {
-        connect_to(&self.path)
+        let conn = connect_to(&self.path)?;
+        let limit = self.page_limit();
+        if limit != 0 {
+            self.apply_page_limit(&conn, limit)?;
+        }
+        Ok(conn)
+    }
+
+    /// Caps the database file at `pages` pages (SQLite's `max_page_count`; a cap below the
+    /// file's size holds it at its size) for every connection made through this handle and its
+    /// clones, or lifts the cap with `None`. Why: a full disk is the store fault that must not
+    /// lose an upload, and this makes a real `SQLITE_FULL` on a real file, for the tests that
+    /// prove it and for an embedder that wants to bound the data directory. Connections kept
+    /// open (the workers' pool) pick a change up before their next use.
+    pub fn limit_pages(&self, pages: Option<u64>) {
+        let pages = pages.map_or(0, |pages| pages.clamp(1, NO_PAGE_LIMIT));
+        self.page_limit.store(pages, Ordering::Release);
+    }
+
+    /// The cap set by [`limit_pages`](Self::limit_pages) (0: none).
+    pub(crate) fn page_limit(&self) -> u64 {
+        self.page_limit.load(Ordering::Acquire)
+    }
+
+    /// Applies a cap read from [`page_limit`](Self::page_limit) (0 lifts it) to `conn`.
+    pub(crate) fn apply_page_limit(&self, conn: &Connection, limit: u64) -> Result<(), StoreError> {
+        let pages = if limit == 0 { NO_PAGE_LIMIT } else { limit };
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )
+        .map_err(|error| StoreError::sqlite(&self.path, error))
     }
 
     /// The database file.

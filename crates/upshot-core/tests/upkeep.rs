@@ -1,0 +1,310 @@
+//! Pruning (defect 12 of issue 12): finished jobs past their retention go (their history
+//! stays), fitted copies go when their job ends, a spooled clipboard image or screenshot stays
+//! while its job may still need it, and a refused spool orphan is reported once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use upshot_core::AppPaths;
+use upshot_core::clock::{SystemClock, UnixMillis};
+use upshot_core::history::{History, NewHistoryEntry};
+use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob, Origin};
+use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
+use upshot_core::service::UploadService;
+use upshot_core::spool::Spool;
+use upshot_core::store::Database;
+use upshot_imgur::ErrorKind;
+use url::Url;
+
+const CLIENT_ID: &str = "upkeep-test";
+const DAY: i64 = 86_400_000;
+
+struct World {
+    _server: RunningServer,
+    dir: tempfile::TempDir,
+    service: UploadService,
+}
+
+impl World {
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+async fn world() -> World {
+    let mut config = ServerConfig::default();
+    config
+        .apps
+        .push(RegisteredApp::new(CLIENT_ID, "upkeep-secret"));
+    let server = fake_imgur::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    };
+    let service = UploadService::open_with(
+        &paths,
+        Url::parse(&server.base_url()).unwrap(),
+        CLIENT_ID,
+        RunnerConfig {
+            workers: 1,
+            job_retention: Some(Duration::from_secs(30 * 86_400)),
+            ..RunnerConfig::default()
+        },
+        Arc::new(SystemClock),
+        Arc::new(NoAccounts),
+    )
+    .unwrap();
+    World {
+        _server: server,
+        dir,
+        service,
+    }
+}
+
+fn entry(imgur_id: &str, at: i64) -> NewHistoryEntry {
+    NewHistoryEntry {
+        job_id: None,
+        imgur_id: imgur_id.to_owned(),
+        link: format!("https://i.imgur.com/{imgur_id}.png"),
+        deletehash: Some(format!("del{imgur_id}")),
+        mime_type: "image/png".to_owned(),
+        size: 10,
+        width: None,
+        height: None,
+        album: None,
+        account: None,
+        title: None,
+        source_path: None,
+        origin: Origin::Cli,
+        api_base: "https://api.imgur.com".to_owned(),
+        uploaded_at: at,
+        preflight: None,
+    }
+}
+
+async fn run_empty(world: &World) {
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        world.service.runner().run(StopWhen::Empty, shutdown),
+    )
+    .await
+    .expect("the workers stopped within 30 s")
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_past_their_retention_are_pruned_but_the_history_and_the_users_only_copies_stay()
+ {
+    let world = world().await;
+    let data = world.data();
+    let spool = Spool::new(&data);
+    let prepared = Spool::prepared(&data);
+    let db = Database::open_in(&data).unwrap();
+    let conn = db.connect().unwrap();
+    let queue = JobQueue::new(&conn);
+    let now = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let old = now - 40 * DAY;
+
+    let finish = |job: NewJob, at: i64, how: &str| {
+        let id = queue.enqueue(&job, at).unwrap();
+        queue
+            .claim("pid1-test-w0", at, 60_000, &[])
+            .unwrap()
+            .unwrap();
+        match how {
+            "done" => {
+                queue
+                    .complete(id, "pid1-test-w0", at, &entry(&format!("img{}", id.0), at))
+                    .unwrap();
+            }
+            "failed" => {
+                let check = queue
+                    .fail(id, "pid1-test-w0", at, ErrorKind::Permanent, "refused")
+                    .unwrap();
+                assert_eq!(check, LeaseCheck::Held);
+            }
+            _ => {
+                queue.cancel(id, at).unwrap();
+            }
+        }
+        id
+    };
+    let file = |name: &str| NewJob::new(format!("/pictures/{name}.png"), Origin::Cli, CLIENT_ID);
+    let spooled = |bytes: &[u8]| {
+        let path = spool.store(bytes, "png").unwrap();
+        let mut job = NewJob::new(&path, Origin::Clipboard, CLIENT_ID);
+        job.spooled = true;
+        (job, path)
+    };
+
+    let old_done = finish(file("old-done"), old, "done");
+    let fitted = prepared.store(b"fitted copy", "jpg").unwrap();
+    let mut with_copy = file("old-failed");
+    with_copy.upload_path = Some(fitted.clone());
+    let old_failed = finish(with_copy, old, "failed");
+    let (job, cancelled_clip) = spooled(b"cancelled clipboard image");
+    let old_cancelled = finish(job, old, "cancelled");
+    let (job, failed_clip) = spooled(b"failed screenshot");
+    let old_failed_clip = finish(job, old, "failed");
+    let recent_done = finish(file("recent-done"), now, "done");
+    assert_eq!(
+        queue.get(old_cancelled).unwrap().unwrap().state,
+        JobState::Cancelled
+    );
+
+    run_empty(&world).await;
+
+    for gone in [old_done, old_failed, old_cancelled] {
+        assert!(queue.get(gone).unwrap().is_none(), "job {gone} pruned");
+    }
+    for kept in [old_failed_clip, recent_done] {
+        assert!(queue.get(kept).unwrap().is_some(), "job {kept} kept");
+    }
+    assert_eq!(
+        History::new(&conn).list(10, 0).unwrap().len(),
+        2,
+        "the history stays"
+    );
+    assert!(!fitted.exists(), "the pruned job's fitted copy is removed");
+    assert!(
+        !cancelled_clip.exists(),
+        "a cancelled clipboard image goes with its pruned job"
+    );
+    assert!(
+        failed_clip.exists(),
+        "a failed screenshot is the user's only copy: kept with its job"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fitted_copy_is_removed_when_its_job_fails_or_is_cancelled() {
+    let world = world().await;
+    let prepared = Spool::prepared(&world.data());
+    let source = world.dir.path().join("original.png");
+    std::fs::write(&source, fake_imgur::samples::png(20, 20, 1)).unwrap();
+
+    // A copy that cannot be sent: the job fails before any request.
+    let broken = prepared.store(b"not a picture", "jpg").unwrap();
+    let mut failing = NewJob::new(&source, Origin::Cli, CLIENT_ID);
+    failing.upload_path = Some(broken.clone());
+    let failed = world.service.runner().enqueue(vec![failing]).await.unwrap()[0];
+    run_empty(&world).await;
+    assert_eq!(
+        world.service.job(failed).await.unwrap().unwrap().state,
+        JobState::Failed
+    );
+    assert!(!broken.exists(), "removed when its job failed");
+
+    world.service.pause().await.unwrap();
+    let copy = prepared.store(b"another copy", "jpg").unwrap();
+    let mut cancelled = NewJob::new(&source, Origin::Cli, CLIENT_ID);
+    cancelled.upload_path = Some(copy.clone());
+    let cancelled = world
+        .service
+        .runner()
+        .enqueue(vec![cancelled])
+        .await
+        .unwrap()[0];
+    world.service.cancel(cancelled).await.unwrap();
+    assert!(!copy.exists(), "removed when its job was cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_spool_orphan_is_kept_and_reported_once() {
+    let world = world().await;
+    let data = world.data();
+    let orphan = Spool::new(&data)
+        .store(b"plain text, not a picture", "png")
+        .unwrap();
+
+    assert_eq!(world.service.recover_spool().await.unwrap(), 0);
+    assert!(orphan.exists(), "the user's only copy is kept");
+    let db = Database::open_in(&data).unwrap();
+    let conn = db.connect().unwrap();
+    let refused = JobQueue::new(&conn).spool_refused().unwrap();
+    assert!(
+        refused.contains(&orphan),
+        "recorded as reported: {refused:?}"
+    );
+
+    assert_eq!(world.service.recover_spool().await.unwrap(), 0);
+    assert!(
+        world
+            .service
+            .jobs(Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(JobQueue::new(&conn).spool_refused().unwrap().len(), 1);
+
+    // Once the user removes it, it is forgotten.
+    std::fs::remove_file(&orphan).unwrap();
+    world.service.recover_spool().await.unwrap();
+    assert!(JobQueue::new(&conn).spool_refused().unwrap().is_empty());
+}
+
+/// A fitted copy removed when its job was cancelled is made again by a retry, and the retried
+/// job sends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_job_gets_its_fitted_copy_made_again() {
+    use image::{DynamicImage, ImageFormat, RgbImage};
+    let world = world().await;
+    let mut settings = world.service.preflight_settings();
+    settings.fit_files = true;
+    settings.limits.max_image_bytes = 150_000;
+    world.service.set_preflight_settings(settings);
+    let mut seed = 0x2468_1357u32;
+    let noisy = RgbImage::from_fn(600, 400, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let source = world.dir.path().join("large.png");
+    DynamicImage::ImageRgb8(noisy)
+        .save_with_format(&source, ImageFormat::Png)
+        .unwrap();
+    assert!(std::fs::metadata(&source).unwrap().len() > 150_000);
+
+    world.service.pause().await.unwrap();
+    let outcomes = world
+        .service
+        .enqueue_files(
+            &[upshot_core::service::FileUpload {
+                path: source.clone(),
+                ..Default::default()
+            }],
+            Origin::Drop,
+        )
+        .await
+        .unwrap();
+    let id = outcomes[0]
+        .1
+        .queued()
+        .unwrap_or_else(|| panic!("{outcomes:?}"));
+    let first_copy = world
+        .service
+        .job(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .upload_path
+        .expect("fitted");
+    assert!(first_copy.exists());
+
+    world.service.cancel(id).await.unwrap();
+    assert!(!first_copy.exists(), "removed with its cancelled job");
+
+    let retried = world.service.retry(id).await.unwrap();
+    let second_copy = retried.upload_path.expect("fitted again");
+    assert!(second_copy.exists(), "made again for the retry");
+    world.service.resume().await.unwrap();
+    run_empty(&world).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    assert!(!second_copy.exists(), "removed after the upload");
+}
