@@ -8,7 +8,8 @@
 # defaults the core reports (metadata removed, captures fitted, files not, duplicates not sent
 # again, 10 MB / 200 MB / 60 s); turning metadata removal off and duplicates on must reach the
 # shared settings.json, as the CLI's `upshot config get` reads it; a bad limit must be refused
-# with a message and leave the file alone.
+# with a message and leave the file alone. The app starts over a corrupt settings.json and
+# watch.json: it must start anyway, set both aside, and say so in its "needs attention" banner.
 # Needs Xvfb, dbus-run-session, tauri-driver, WebKitWebDriver, python3, and the debug builds of
 # upshot-desktop and upshot.
 set -euo pipefail
@@ -46,7 +47,10 @@ done
 [ -s "$WORK/display" ] || { log "Xvfb did not start"; cat "$WORK/xvfb.log" >&2; exit 1; }
 export DISPLAY=":$(tr -d '[:space:]' <"$WORK/display")"
 
-mkdir -p "$WORK/home/config" "$WORK/home/data" "$WORK/home/cache"
+mkdir -p "$WORK/home/config/app.upshot.desktop" "$WORK/home/data" "$WORK/home/cache"
+# Half-written files, as a crash or a bad hand edit leaves them.
+printf '{"strip_metadata": fal' >"$WORK/home/config/app.upshot.desktop/settings.json"
+printf '{"folders": [' >"$WORK/home/config/app.upshot.desktop/watch.json"
 export XDG_CONFIG_HOME="$WORK/home/config" XDG_DATA_HOME="$WORK/home/data" XDG_CACHE_HOME="$WORK/home/cache"
 export UPSHOT_LOG=info
 PORT=$((20000 + RANDOM % 20000))
@@ -120,6 +124,16 @@ def run_checks(s):
 
     def text(css):
         return call("GET", f"{s}/element/{find(css)}/text")
+
+    # The corrupt files were set aside and the banner says so; the app started from defaults.
+    wait("the attention banner", lambda: not prop(find("#attention"), "hidden"))
+    banner = text("#attention")
+    for name in ("settings.json", "watch.json"):
+        assert f"{name} could not be read" in banner, banner
+        folder = os.path.dirname(settings_path)
+        kept = [f for f in os.listdir(folder) if f.startswith(name + ".corrupt-")]
+        assert kept, f"{name} was not set aside: {os.listdir(folder)}"
+    print("[settings-panel] corrupt settings.json and watch.json set aside and shown")
 
     # The panel shows once the shell answered, with the core's defaults.
     wait("the panel", lambda: not prop(find("#preflight"), "hidden"))

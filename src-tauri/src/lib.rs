@@ -4,6 +4,7 @@
 //! and nothing else. The work behind each command lives in the core crates, so the CLI and the
 //! app stay two faces of one core.
 
+mod attention;
 mod core;
 mod error;
 mod login;
@@ -38,6 +39,7 @@ pub fn run() -> Result<(), Error> {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
+            attention::attention,
             login::login_start,
             login::login_complete,
             login::account,

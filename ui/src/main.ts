@@ -11,6 +11,7 @@ import {
   type LoginFinished,
 } from "./account";
 import { describeStatus, type AppStatus } from "./status";
+import { describeAttention, type Attention } from "./attention";
 import { describePreflight, fromForm, toForm, type PreflightForm, type PreflightSettings } from "./preflight";
 
 function element<T extends HTMLElement>(id: string): T {
@@ -206,4 +207,37 @@ if (isTauri()) {
     }
   });
   preflightForm.addEventListener("submit", (event) => event.preventDefault());
+}
+
+// --- Needs attention (config files set aside, upload workers retrying a fault) --------------
+const attentionPanel = element<HTMLElement>("attention");
+const attentionList = element<HTMLUListElement>("attention-list");
+let shownAttention = "";
+
+function showAttention(attention: Attention): void {
+  const lines = describeAttention(attention);
+  const signature = JSON.stringify(lines);
+  if (signature === shownAttention) return;
+  shownAttention = signature;
+  attentionList.replaceChildren(
+    ...lines.map((line) => {
+      const item = document.createElement("li");
+      item.dataset.key = line.key;
+      item.textContent = line.text;
+      return item;
+    }),
+  );
+  attentionPanel.hidden = lines.length === 0;
+}
+
+if (isTauri()) {
+  const refreshAttention = () => {
+    invoke<Attention>("attention")
+      .then(showAttention)
+      .catch((error) => console.warn("attention:", asCommandError(error).message));
+  };
+  refreshAttention();
+  // A fault may start or clear in any process (the CLI too): look again every few seconds.
+  window.setInterval(refreshAttention, 5000);
+  window.addEventListener("focus", refreshAttention);
 }

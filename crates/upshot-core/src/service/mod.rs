@@ -237,6 +237,7 @@ impl From<crate::governor::GovernorError> for ServiceError {
 
 mod account;
 mod notices;
+pub use notices::Attention;
 
 /// The uploader service of one data directory, talking to one API with one Client ID.
 #[derive(Debug, Clone)]

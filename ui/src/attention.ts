@@ -1,0 +1,64 @@
+/**
+ * What needs the user's attention (the shell's `attention` command): config files the core set
+ * aside at start, and upload workers retrying a database fault. Kept free of the DOM so it can
+ * be unit-tested; `main.ts` only renders it.
+ */
+
+/** A config file that could not be read and was set aside (`ConfigNotice` in the core). */
+export interface ConfigNotice {
+  code: string;
+  message: string;
+  file: string;
+  set_aside_as: string;
+}
+
+/** An upload worker that cannot record its work (`WorkerFault` in the core). */
+export interface WorkerFault {
+  runner: string;
+  pid: number;
+  code: string;
+  message: string;
+  /** Since when it has failed (ms since the epoch). */
+  since: number;
+  /** When it last failed (ms since the epoch). */
+  updated_at: number;
+}
+
+/** The `attention` command's answer. */
+export interface Attention {
+  notices: ConfigNotice[];
+  worker_faults: WorkerFault[];
+  /** The app's own process id: its own workers' faults are named "Uploads". */
+  own_pid: number;
+}
+
+/** One line to show, with a stable key so an unchanged line is not redrawn. */
+export interface AttentionLine {
+  key: string;
+  text: string;
+}
+
+function clock(ms: number): string {
+  const at = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+/**
+ * The lines to show, notices first. A fault says what failed, since when, and that nothing is
+ * lost: the workers keep retrying and carry on once the fault clears.
+ */
+export function describeAttention(attention: Attention): AttentionLine[] {
+  const lines: AttentionLine[] = attention.notices.map((notice) => ({
+    key: `notice:${notice.file}:${notice.set_aside_as}`,
+    text: notice.message,
+  }));
+  for (const fault of attention.worker_faults) {
+    const who = fault.pid === attention.own_pid ? "Uploads" : `Uploads of process ${fault.pid}`;
+    lines.push({
+      key: `fault:${fault.runner}:${fault.code}`,
+      text: `${who} are paused since ${clock(fault.since)}: ${fault.message} Nothing is lost; they carry on once this is fixed.`,
+    });
+  }
+  return lines;
+}
