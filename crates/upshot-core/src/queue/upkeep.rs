@@ -2,10 +2,10 @@
 //! retention, and spool orphans preflight refused (reported once, not planned at every start).
 
 use super::{JobQueue, LeaseCheck};
+use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashSet;
-use crate::store::os_path::{SqlPath, StoredPath};
 use std::path::PathBuf;
 
 /// How long finished jobs are kept by default (`job-retention-days`): 30 days.
