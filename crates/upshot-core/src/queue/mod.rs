@@ -83,8 +83,8 @@ impl<'c> JobQueue<'c> {
 
     /// The copies of this content that `client_id` will not need to send again: its jobs that
     /// are queued, under way, waiting, or done with the image not deleted (with its link then),
-    /// oldest first; then its uploads whose job is gone (pruned after `job-retention-days`) and
-    /// whose image is not deleted, oldest first, with no job. Another Client ID may be another
+    /// oldest first; then its uploads that no job points at any more (their job was pruned
+    /// after `job-retention-days`) and whose image is not deleted, oldest first, with no job. Another Client ID may be another
     /// server (the sandbox), where a link means nothing. The caller picks one that
     /// [stands in](LiveCopy::stands_in_for) for its upload.
     pub fn live_with_content(

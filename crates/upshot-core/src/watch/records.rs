@@ -284,12 +284,12 @@ impl<'c> WatchRecords<'c> {
                  UNION ALL \
                  SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash \
                  FROM watch_files w JOIN history h ON h.id = w.history_id \
-                 WHERE w.action_done = 0 AND ?1 IS NULL AND w.job_id = 0 \
+                 WHERE w.action_done = 0 AND ?1 IS NULL AND w.job_id = ?2 \
                  AND h.content_hash = w.content_hash AND h.deleted_at IS NULL",
             )
             .ctx(self.conn)?;
         let rows = stmt
-            .query_map([job.map(|id| id.0)], |row| {
+            .query_map(params![job.map(|id| id.0), NO_JOB], |row| {
                 let path: StoredPath = row.get(0)?;
                 let size: i64 = row.get(2)?;
                 Ok(DueAction {
