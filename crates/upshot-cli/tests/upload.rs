@@ -345,6 +345,62 @@ async fn a_file_uploaded_before_is_reported_as_a_duplicate_and_force_sends_it_ag
     assert_eq!(env.server.controls().state().uploads.len(), 2);
 }
 
+/// An upload whose job was pruned (its retention passed) still stands in for its content: the
+/// duplicate is reported with its link and Imgur id, and no job (`"job": null`), none invented.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_uploaded_by_a_pruned_job_is_a_duplicate_with_no_job() {
+    let env = Env::start().await;
+    let first = env.png("first.png", 35, 21);
+    let copy = env.dir.path().join("copy.png");
+    std::fs::copy(&first, &copy).unwrap();
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&first)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let uploaded: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(uploaded["status"], "uploaded");
+
+    let db = upshot_core::store::Database::open_in(&env.data_dir()).unwrap();
+    let conn = db.connect().unwrap();
+    let pruned = upshot_core::queue::JobQueue::new(&conn)
+        .prune_finished(i64::MAX)
+        .unwrap();
+    assert_eq!(pruned.jobs, 1);
+
+    let output = env
+        .upshot_on_server()
+        .args(["upload", "--json"])
+        .arg(&copy)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let duplicate: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(duplicate["status"], "duplicate", "{duplicate}");
+    assert_eq!(duplicate["link"], uploaded["link"]);
+    assert_eq!(duplicate["id"], uploaded["id"]);
+    assert_eq!(duplicate["job"], Value::Null);
+    let output = env
+        .upshot_on_server()
+        .args(["upload"])
+        .arg(&copy)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(stdout(&output).trim(), uploaded["link"].as_str().unwrap());
+    assert!(
+        stderr(&output).contains("uploaded before") && !stderr(&output).contains("job"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(env.server.controls().state().uploads.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn oversize_and_overlong_files_are_refused_before_any_request() {
     let env = Env::start().await;

@@ -155,7 +155,7 @@ impl<'c> History<'c> {
     /// Remembers an upload made outside the queue (the queue's uploads are recorded by
     /// [`JobQueue::complete`](crate::queue::JobQueue::complete)).
     pub fn record(&self, entry: &NewHistoryEntry) -> Result<HistoryId, StoreError> {
-        insert(self.conn, entry)
+        insert(self.conn, entry, UploadedBy::default())
     }
 
     /// A page of entries, newest first.
@@ -324,14 +324,35 @@ impl<'c> History<'c> {
     }
 }
 
+/// The Client ID and content hash of the job that uploaded an entry: with them the entry keeps
+/// standing in for its content once the job is pruned
+/// ([`JobQueue::live_with_content`](crate::queue::JobQueue::live_with_content)).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct UploadedBy<'a> {
+    /// The Client ID the job spent (`None`: not uploaded through the queue; such an entry
+    /// stands in for nothing).
+    pub client_id: Option<&'a str>,
+    /// The job's content hash (else the preflight report's is kept).
+    pub content_hash: Option<&'a str>,
+}
+
 /// Inserts an entry (also used inside [`JobQueue::complete`](crate::queue::JobQueue::complete)'s
 /// transaction).
-pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<HistoryId, StoreError> {
+pub(crate) fn insert(
+    conn: &Connection,
+    entry: &NewHistoryEntry,
+    by: UploadedBy<'_>,
+) -> Result<HistoryId, StoreError> {
     let source_path = entry.source_path.as_deref().map(SqlPath);
+    let content_hash = by.content_hash.or(entry
+        .preflight
+        .as_ref()
+        .map(|report| report.content_hash.as_str()));
     conn.prepare_cached(
         "INSERT INTO history (job_id, imgur_id, link, deletehash, mime_type, size, width, height, \
-         album, account, title, source_path, origin, api_base, uploaded_at, preflight) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         album, account, title, source_path, origin, api_base, uploaded_at, preflight, \
+         client_id, content_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -353,7 +374,9 @@ pub(crate) fn insert(conn: &Connection, entry: &NewHistoryEntry) -> Result<Histo
             entry
                 .preflight
                 .as_ref()
-                .and_then(|report| serde_json::to_string(report).ok())
+                .and_then(|report| serde_json::to_string(report).ok()),
+            by.client_id,
+            content_hash
         ])
     })
     .ctx(conn)?;

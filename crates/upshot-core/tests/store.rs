@@ -197,3 +197,86 @@ fn a_directory_that_cannot_be_created_is_an_io_error() {
     assert_eq!(error.code(), "io", "{error:?}");
     assert!(error.to_string().contains("Could not create"), "{error}");
 }
+
+/// Migration 7 fills the Client ID and content hash of existing history entries from their job
+/// (so an upload keeps standing in for its content once its job is pruned); an entry whose job
+/// is gone, or whose job id now belongs to a newer job, gets no Client ID and stands in for
+/// nothing.
+#[test]
+fn existing_uploads_get_the_client_id_and_hash_of_their_job() {
+    use upshot_core::queue::JobQueue;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let conn = db.connect().unwrap();
+    // The database as version 6 left it.
+    conn.execute_batch(
+        "DROP INDEX history_content; DROP INDEX jobs_history; \
+         ALTER TABLE history DROP COLUMN client_id; ALTER TABLE history DROP COLUMN content_hash; \
+         ALTER TABLE watch_files DROP COLUMN history_id; PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    let report = |hash: &str| {
+        format!(
+            r#"{{"mime_type":"image/png","original_type":"image/png","kind":"image","original_bytes":1,"final_bytes":1,"duration_ms":null,"strip_metadata":true,"content_hash":"{hash}","original_mtime_ns":0}}"#
+        )
+    };
+    let job = |id: i64, hash: &str, history: i64, created: i64| {
+        conn.execute(
+            "INSERT INTO jobs (id, source_path, origin, priority, client_id, state, marker, \
+             history_id, created_at, updated_at, content_hash, preflight) \
+             VALUES (?1, '/a.png', 'cli', 0, 'client', 'done', ?2, ?3, ?4, ?4, ?5, ?6)",
+            rusqlite::params![id, format!("m{id}"), history, created, hash, report(hash)],
+        )
+        .unwrap();
+    };
+    let entry =
+        |id: i64, job: i64, hash: &str| {
+            conn.execute(
+            "INSERT INTO history (id, job_id, imgur_id, link, mime_type, size, origin, api_base, \
+             uploaded_at, preflight) VALUES (?1, ?2, ?3, ?4, 'image/png', 1, 'cli', 'x', 100, ?5)",
+            rusqlite::params![id, job, format!("i{id}"), format!("https://i/{id}"), report(hash)],
+        )
+        .unwrap();
+        };
+    entry(1, 1, "linked");
+    job(1, "linked", 1, 50);
+    entry(2, 2, "pruned");
+    entry(3, 3, "reused");
+    job(3, "newer", 99, 200); // Its id was reused by a job queued after the upload.
+    drop(conn);
+    drop(db);
+
+    let db = Database::open_in(dir.path()).unwrap();
+    let conn = db.connect().unwrap();
+    let read = |id: i64| -> (Option<String>, Option<String>) {
+        conn.query_row(
+            "SELECT client_id, content_hash FROM history WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(read(1), (Some("client".into()), Some("linked".into())));
+    assert_eq!(read(2), (None, Some("pruned".into())));
+    assert_eq!(read(3), (None, Some("reused".into())));
+
+    // Once job 1 is pruned, its upload stands in alone; the others stand in for nothing.
+    conn.execute("DELETE FROM jobs WHERE id = 1", []).unwrap();
+    let queue = JobQueue::new(&conn);
+    let live = queue.live_with_content("client", "linked").unwrap();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0].job, None);
+    assert_eq!(live[0].link.as_deref(), Some("https://i/1"));
+    assert!(
+        queue
+            .live_with_content("client", "pruned")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        queue
+            .live_with_content("client", "reused")
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -308,3 +308,102 @@ async fn a_retried_job_gets_its_fitted_copy_made_again() {
     assert_eq!(job.state, JobState::Done, "{job:?}");
     assert!(!second_copy.exists(), "removed after the upload");
 }
+
+/// An upload keeps standing in for its content after its job is pruned: the same content is
+/// reported as a duplicate with the original link and history entry (no job to show), by the
+/// service's planning and by the queue's own check, until the upload is marked deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn content_uploaded_by_a_pruned_job_is_a_duplicate_until_its_upload_is_deleted() {
+    use upshot_core::service::{Enqueued, FileUpload};
+    let world = world().await;
+    let original = world.dir.path().join("original.png");
+    let bytes = fake_imgur::samples::png(24, 24, 7);
+    std::fs::write(&original, &bytes).unwrap();
+    let copy = world.dir.path().join("copy under another name.png");
+    std::fs::write(&copy, &bytes).unwrap();
+    let upload = |path: &std::path::Path| FileUpload {
+        path: path.to_path_buf(),
+        ..FileUpload::default()
+    };
+
+    let outcomes = world
+        .service
+        .enqueue_files(&[upload(&original)], Origin::Cli)
+        .await
+        .unwrap();
+    let id = outcomes[0]
+        .1
+        .queued()
+        .unwrap_or_else(|| panic!("{outcomes:?}"));
+    run_empty(&world).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    let history = job.history_id.expect("uploaded");
+    let entry = world.service.history_entry(history).await.unwrap().unwrap();
+
+    // Its retention passes: the job is pruned, the history stays.
+    let db = Database::open_in(&world.data()).unwrap();
+    let conn = db.connect().unwrap();
+    let queue = JobQueue::new(&conn);
+    let later = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis() + 31 * DAY;
+    assert_eq!(queue.prune_finished(later).unwrap().jobs, 1);
+    assert!(queue.get(id).unwrap().is_none(), "job {id} pruned");
+
+    let again = world
+        .service
+        .enqueue_files(&[upload(&copy)], Origin::Cli)
+        .await
+        .unwrap();
+    assert_eq!(
+        again[0].1,
+        Enqueued::Duplicate {
+            job: None,
+            link: Some(entry.link.clone()),
+            history: Some(history),
+        },
+        "the upload stands in for its content after its job is pruned"
+    );
+    // The queue's own check (inside its transaction) says the same.
+    let mut new_job = NewJob::new(&copy, Origin::Cli, CLIENT_ID);
+    new_job.content_hash = job.content_hash.clone();
+    new_job.preflight = job.preflight.clone();
+    let checked = queue
+        .enqueue_unless_live(&[(new_job.clone(), false)], later)
+        .unwrap();
+    let Err(live) = &checked[0] else {
+        panic!("queued again: {checked:?}");
+    };
+    assert_eq!(
+        (live.job, live.link.as_deref(), live.history),
+        (None, Some(entry.link.as_str()), Some(history))
+    );
+    // Not for another album: the same rules as while the job was there.
+    let mut elsewhere = new_job.clone();
+    elsewhere.album = Some("another-album".to_owned());
+    assert!(
+        queue
+            .live_with_content(CLIENT_ID, job.content_hash.as_deref().unwrap())
+            .unwrap()
+            .iter()
+            .all(|live| !live.stands_in_for(&elsewhere))
+    );
+    assert!(
+        queue
+            .live_with_content("another-client-id", job.content_hash.as_deref().unwrap())
+            .unwrap()
+            .is_empty(),
+        "another Client ID's upload is no duplicate"
+    );
+
+    // Once the upload is deleted, the content is sent again.
+    History::new(&conn).mark_deleted(history, later).unwrap();
+    let after_delete = world
+        .service
+        .enqueue_files(&[upload(&copy)], Origin::Cli)
+        .await
+        .unwrap();
+    assert!(
+        after_delete[0].1.queued().is_some(),
+        "queued again once its upload was deleted: {after_delete:?}"
+    );
+}

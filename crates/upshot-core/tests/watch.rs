@@ -888,3 +888,65 @@ async fn a_copy_uploaded_to_another_album_is_not_taken_for_this_folders_upload()
     assert!(copy.exists(), "deleted though never uploaded to its album");
     watcher.stop().await;
 }
+
+/// A watched file whose content was uploaded by a job pruned since (its retention passed) is a
+/// duplicate of that upload, reported with its link and no job, and its after-upload action
+/// is carried out; nothing is sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_of_content_whose_job_was_pruned_is_a_duplicate_and_its_action_is_carried_out() {
+    let world = World::new().await;
+    let deleting = world.folder("deleting");
+    let mut watched = folder(&deleting);
+    watched.after_upload = AfterUpload::Delete;
+    let watcher = world.watch(vec![watched.clone()]);
+    let mut events = watcher.subscribe();
+    let original = deleting.join("original.png");
+    std::fs::write(&original, png(11)).unwrap();
+    wait_for(
+        "the original uploaded and deleted",
+        Duration::from_secs(60),
+        || !original.exists(),
+    )
+    .await;
+    let uploaded = world.server.controls().state().uploads;
+    assert_eq!(uploaded.len(), 1);
+
+    // Its retention passes: the job goes, its history stays.
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 31 * 86_400_000;
+    let pruned = upshot_core::queue::JobQueue::new(&conn)
+        .prune_finished(later)
+        .unwrap();
+    assert_eq!(pruned.jobs, 1);
+
+    let copy = deleting.join("copy.png");
+    std::fs::write(&copy, png(11)).unwrap();
+    let event = next_event(&mut events, "the copy handed over", |e| {
+        matches!(e, WatchEvent::Queued { path, .. } | WatchEvent::Duplicate { path, .. } if *path == copy)
+    })
+    .await;
+    let WatchEvent::Duplicate { job, link, .. } = event else {
+        panic!("sent again: {event:?}");
+    };
+    assert_eq!(job, None, "its job was pruned: no job to show");
+    assert!(
+        link.as_deref()
+            .is_some_and(|link| link.contains(&uploaded[0].id)),
+        "{link:?}"
+    );
+    watcher.stop().await;
+
+    // The upload stands in: the copy's action (delete) is carried out at the next start.
+    let watcher = world.watch(vec![watched]);
+    wait_for("the copy deleted", Duration::from_secs(60), || {
+        !copy.exists()
+    })
+    .await;
+    world.expect_contents(&[png(11)]).await;
+    watcher.stop().await;
+}

@@ -149,14 +149,15 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     })
 }
 
-fn duplicate_line(path: &Path, job: JobId, link: Option<&str>) -> UploadLine {
+/// A duplicate's line; `job` is `None` when the upload's job was pruned (no job to show).
+fn duplicate_line(path: &Path, job: Option<JobId>, link: Option<&str>) -> UploadLine {
     UploadLine {
         file: path.display().to_string(),
         status: "duplicate",
         id: None,
         link: link.map(str::to_owned),
         deletehash: None,
-        job: Some(job.0),
+        job: job.map(|job| job.0),
         reason: None,
         until: None,
         error: None,
@@ -266,11 +267,15 @@ fn print(line: &UploadLine, json: bool, path: &Path) {
                 let text = line.text.as_ref().unwrap_or(link);
                 let _ = writeln!(std::io::stdout().lock(), "{text}");
             }
-            None => eprintln!(
-                "upshot: {file}: the same content is queued already as job {} (--force sends it \
-                 again)",
-                line.job.unwrap_or_default()
-            ),
+            None => match line.job {
+                Some(job) => eprintln!(
+                    "upshot: {file}: the same content is queued already as job {job} (--force \
+                     sends it again)"
+                ),
+                None => eprintln!(
+                    "upshot: {file}: uploaded before, not sent again (--force sends it anyway)"
+                ),
+            },
         },
         "failed" => {
             let message = line

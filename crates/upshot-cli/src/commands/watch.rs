@@ -248,13 +248,17 @@ fn print_watch_event(event: &WatchEvent, json: bool) {
             )
         }
         WatchEvent::Queued { path, job } => println!("queued     {} (job {job})", path.display()),
-        WatchEvent::Duplicate { path, link, job } => match link {
-            Some(link) => println!(
+        WatchEvent::Duplicate { path, link, job } => match (link, job) {
+            (Some(link), _) => println!(
                 "duplicate  {}  {link} (uploaded before; not sent again)",
                 path.display()
             ),
-            None => println!(
+            (None, Some(job)) => println!(
                 "duplicate  {} (same content as job {job}, already queued)",
+                path.display()
+            ),
+            (None, None) => println!(
+                "duplicate  {} (uploaded before; not sent again)",
                 path.display()
             ),
         },

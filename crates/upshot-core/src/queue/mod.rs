@@ -81,10 +81,12 @@ impl<'c> JobQueue<'c> {
         Ok(ids)
     }
 
-    /// The jobs of `client_id` that hold this content and will not need sending again: queued,
-    /// under way, waiting, or done with the image not deleted (with its link then); oldest
-    /// first. Another Client ID may be another server (the sandbox), where a link means
-    /// nothing. The caller picks one that [stands in](LiveCopy::stands_in_for) for its upload.
+    /// The copies of this content that `client_id` will not need to send again: its jobs that
+    /// are queued, under way, waiting, or done with the image not deleted (with its link then),
+    /// oldest first; then its uploads that no job points at any more (their job was pruned
+    /// after `job-retention-days`) and whose image is not deleted, oldest first, with no job. Another Client ID may be another
+    /// server (the sandbox), where a link means nothing. The caller picks one that
+    /// [stands in](LiveCopy::stands_in_for) for its upload.
     pub fn live_with_content(
         &self,
         client_id: &str,
@@ -92,11 +94,16 @@ impl<'c> JobQueue<'c> {
     ) -> Result<Vec<LiveCopy>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT j.id, h.link, h.id, j.preflight, j.account, j.album FROM jobs j \
-                 LEFT JOIN history h ON h.id = j.history_id \
+                "SELECT j.id, h.link, h.id, j.preflight, j.account, j.album, 0 AS alone, j.id AS seq \
+                 FROM jobs j LEFT JOIN history h ON h.id = j.history_id \
                  WHERE j.content_hash = ?1 AND j.client_id = ?2 \
                  AND (j.state IN ('queued', 'uploading', 'deferred') \
-                 OR (j.state = 'done' AND h.deleted_at IS NULL)) ORDER BY j.id LIMIT 16",
+                 OR (j.state = 'done' AND h.deleted_at IS NULL)) \
+                 UNION ALL \
+                 SELECT NULL, h.link, h.id, h.preflight, h.account, h.album, 1, h.id FROM history h \
+                 WHERE h.content_hash = ?1 AND h.client_id = ?2 AND h.deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.history_id = h.id) \
+                 ORDER BY alone, seq LIMIT 16",
             )
             .and_then(|mut stmt| {
                 stmt.query_map([hash, client_id], |row| {
@@ -104,7 +111,7 @@ impl<'c> JobQueue<'c> {
                     let report: Option<crate::preflight::PreflightReport> =
                         report.and_then(|text| serde_json::from_str(&text).ok());
                     Ok(LiveCopy {
-                        job: JobId(row.get(0)?),
+                        job: row.get::<_, Option<i64>>(0)?.map(JobId),
                         link: row.get(1)?,
                         history: row.get::<_, Option<i64>>(2)?.map(HistoryId),
                         kept_metadata: report.is_some_and(|report| report.kept_metadata()),
@@ -299,7 +306,18 @@ impl<'c> JobQueue<'c> {
         let tx = self.immediate()?;
         let mut entry = entry.clone();
         entry.job_id = Some(id);
-        let history_id = history::insert(&tx, &entry)?;
+        let uploaded_by: Option<(String, Option<String>)> = tx
+            .prepare_cached("SELECT client_id, content_hash FROM jobs WHERE id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([id.0], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .ctx(&tx)?;
+        let by = history::UploadedBy {
+            client_id: uploaded_by.as_ref().map(|(client, _)| client.as_str()),
+            content_hash: uploaded_by.as_ref().and_then(|(_, hash)| hash.as_deref()),
+        };
+        let history_id = history::insert(&tx, &entry, by)?;
         let changed = tx
             .prepare_cached(
                 "UPDATE jobs SET state = 'done', history_id = ?3, lease_owner = NULL, \

@@ -264,11 +264,13 @@ impl NewJob {
     }
 }
 
-/// The job that already holds some content, so the same content is not sent again.
+/// A copy of some content that is queued or uploaded already, so the same content is not sent
+/// again: a job, or an upload in the history whose job was pruned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveCopy {
-    /// The job.
-    pub job: JobId,
+    /// The job that holds it; `None` for an upload whose job was pruned (its history entry
+    /// stands in alone).
+    pub job: Option<JobId>,
     /// Its link, once uploaded.
     pub link: Option<String>,
     /// Its history entry, once uploaded.

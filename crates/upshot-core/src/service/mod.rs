@@ -56,8 +56,9 @@ pub enum Enqueued {
     },
     /// The same content is uploaded (or queued) already, and was not sent again.
     Duplicate {
-        /// The job that holds it.
-        job: JobId,
+        /// The job that holds it; `None` when it was uploaded by a job pruned since (the
+        /// history entry stands in).
+        job: Option<JobId>,
         /// Its link, once uploaded.
         link: Option<String>,
         /// Its history entry, once uploaded.

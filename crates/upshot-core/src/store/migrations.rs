@@ -117,6 +117,32 @@ CREATE TABLE worker_faults (
 CREATE TABLE spool_refused (path TEXT PRIMARY KEY, reported_at INTEGER NOT NULL);
 "#;
 
+/// Migration 7: an upload keeps standing in for its content after its job is pruned. Each
+/// history entry keeps the Client ID and content hash of the job that uploaded it (backfilled
+/// from that job where it is still there: the job pointing at the entry, else the job the entry
+/// names if it was queued before the upload, so a job id reused after pruning is not taken; an
+/// entry whose job is gone already keeps the hash of its preflight report and no Client ID, so
+/// it stands in for nothing). `jobs_history` finds the job of an entry. A watched file whose
+/// content stands in through a history entry alone has `watch_files.job_id` 0 (no job has that
+/// id) and `history_id` set.
+const MIGRATION_7: &str = r#"
+ALTER TABLE history ADD COLUMN client_id TEXT;
+ALTER TABLE history ADD COLUMN content_hash TEXT;
+CREATE INDEX jobs_history ON jobs(history_id) WHERE history_id IS NOT NULL;
+UPDATE history SET
+  client_id = COALESCE(
+    (SELECT j.client_id FROM jobs j WHERE j.history_id = history.id),
+    (SELECT j.client_id FROM jobs j
+      WHERE j.id = history.job_id AND j.created_at <= history.uploaded_at)),
+  content_hash = COALESCE(
+    (SELECT j.content_hash FROM jobs j WHERE j.history_id = history.id),
+    (SELECT j.content_hash FROM jobs j
+      WHERE j.id = history.job_id AND j.created_at <= history.uploaded_at),
+    CASE WHEN json_valid(preflight) THEN json_extract(preflight, '$.content_hash') END);
+CREATE INDEX history_content ON history(content_hash, client_id) WHERE content_hash IS NOT NULL;
+ALTER TABLE watch_files ADD COLUMN history_id INTEGER;
+"#;
+
 /// Every migration, in order.
 const MIGRATIONS: &[&str] = &[
     MIGRATION_1,
@@ -125,6 +151,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -92,8 +92,8 @@ pub enum WatchEvent {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
-        /// The job with that content.
-        job: JobId,
+        /// The job with that content; `None` when it was uploaded by a job pruned since.
+        job: Option<JobId>,
         /// Its link, when uploaded.
         link: Option<String>,
     },

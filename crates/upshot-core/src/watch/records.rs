@@ -39,8 +39,9 @@ pub enum Admission {
     },
     /// The same content is uploaded or queued already: reported, not sent again.
     Duplicate {
-        /// The job with that content.
-        job: JobId,
+        /// The job with that content; `None` when it was uploaded by a job pruned since (the
+        /// history entry stands in).
+        job: Option<JobId>,
         /// Its link, when it is uploaded.
         link: Option<String>,
     },
@@ -73,6 +74,10 @@ pub enum Removal {
         to: PathBuf,
     },
 }
+
+/// `watch_files.job_id` of a file whose content stands in through a history entry alone (its
+/// job was pruned): no job has this id.
+const NO_JOB: i64 = 0;
 
 /// The reason a cancelled job shows.
 pub const REMOVED_REASON: &str = "removed from the watched folder before it was uploaded";
@@ -262,9 +267,10 @@ impl<'c> WatchRecords<'c> {
         Ok(true)
     }
 
-    /// Files whose content is confirmed uploaded (by a job holding that same content, whose
-    /// image is not deleted since) and whose after-upload action is not carried out yet (also
-    /// after a crash), optionally only those of one job.
+    /// Files whose content is confirmed uploaded (by a job holding that same content, or by
+    /// the history entry of one pruned since, whose image is not deleted since) and whose
+    /// after-upload action is not carried out yet (also after a crash), optionally only those
+    /// of one job.
     pub fn actions_due(&self, job: Option<JobId>) -> Result<Vec<DueAction>, StoreError> {
         let mut stmt = self
             .conn
@@ -273,11 +279,17 @@ impl<'c> WatchRecords<'c> {
                  FROM watch_files w JOIN jobs j ON j.id = w.job_id \
                  LEFT JOIN history h ON h.id = j.history_id \
                  WHERE w.action_done = 0 AND j.state = 'done' AND (?1 IS NULL OR w.job_id = ?1) \
-                 AND j.content_hash = w.content_hash AND h.deleted_at IS NULL",
+                 AND w.history_id IS NULL \
+                 AND j.content_hash = w.content_hash AND h.deleted_at IS NULL \
+                 UNION ALL \
+                 SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash \
+                 FROM watch_files w JOIN history h ON h.id = w.history_id \
+                 WHERE w.action_done = 0 AND ?1 IS NULL AND w.job_id = ?2 \
+                 AND h.content_hash = w.content_hash AND h.deleted_at IS NULL",
             )
             .ctx(self.conn)?;
         let rows = stmt
-            .query_map([job.map(|id| id.0)], |row| {
+            .query_map(params![job.map(|id| id.0), NO_JOB], |row| {
                 let path: StoredPath = row.get(0)?;
                 let size: i64 = row.get(2)?;
                 Ok(DueAction {
@@ -287,7 +299,7 @@ impl<'c> WatchRecords<'c> {
                         size: u64::try_from(size).unwrap_or(0),
                         mtime_ns: row.get(3)?,
                     },
-                    job: JobId(row.get(4)?),
+                    job: Some(JobId(row.get(4)?)).filter(|job| job.0 != NO_JOB),
                     hash: row.get(5)?,
                 })
             })
@@ -332,10 +344,18 @@ fn admit_one(
             .live_with_content(&file.job.client_id, &file.hash)?
             .into_iter()
             .find(|live| live.stands_in_for(&file.job))
-            .map(|live| (live.job, live.link))
     };
-    let (job, duplicate, admission) = match existing {
-        Some((job, link)) => (job, true, Admission::Duplicate { job, link }),
+    // A copy whose job was pruned is recorded by its history entry, with job id 0 (no job).
+    let (job, history, duplicate, admission) = match existing {
+        Some(live) => (
+            live.job.unwrap_or(JobId(NO_JOB)),
+            live.job.is_none().then_some(live.history).flatten(),
+            true,
+            Admission::Duplicate {
+                job: live.job,
+                link: live.link,
+            },
+        ),
         None => {
             let mut new_job = file.job.clone();
             new_job.source_path = file.path.clone();
@@ -344,14 +364,16 @@ fn admit_one(
             }
             new_job.content_hash = Some(file.hash.clone());
             let job = queue.enqueue(&new_job, now)?;
-            (job, false, Admission::Queued { job })
+            (job, None, false, Admission::Queued { job })
         }
     };
     tx.prepare_cached(
         "INSERT INTO watch_files (path, folder, size, mtime_ns, content_hash, job_id, \
-         duplicate, action_done, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8) \
+         duplicate, action_done, seen_at, history_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9) \
          ON CONFLICT(path) DO UPDATE SET folder = ?2, size = ?3, mtime_ns = ?4, \
-         content_hash = ?5, job_id = ?6, duplicate = ?7, action_done = 0, seen_at = ?8",
+         content_hash = ?5, job_id = ?6, duplicate = ?7, action_done = 0, seen_at = ?8, \
+         history_id = ?9",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -362,7 +384,8 @@ fn admit_one(
             file.hash,
             job.0,
             duplicate,
-            now
+            now,
+            history.map(|id| id.0)
         ])
     })
     .ctx(tx)?;
@@ -393,8 +416,9 @@ pub struct DueAction {
     pub folder: String,
     /// What it was when handed over: a file changed since is left alone.
     pub stamp: FileStamp,
-    /// The job that uploaded its content.
-    pub job: JobId,
+    /// The job that uploaded its content; `None` when that job was pruned (its history entry
+    /// stands in).
+    pub job: Option<JobId>,
     /// BLAKE3 of the content that job uploaded: the file is only deleted or moved while its
     /// content is still that.
     pub hash: String,
