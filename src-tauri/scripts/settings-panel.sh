@@ -133,7 +133,15 @@ def run_checks(s):
         folder = os.path.dirname(settings_path)
         kept = [f for f in os.listdir(folder) if f.startswith(name + ".corrupt-")]
         assert kept, f"{name} was not set aside: {os.listdir(folder)}"
-    print("[settings-panel] corrupt settings.json and watch.json set aside and shown")
+    assert "/" not in banner, f"the banner names files, not paths: {banner}"
+    # Read and dismissed, as a user would: the banner goes and stays gone.
+    # Each click redraws the list, so the next button is looked up afresh.
+    for _ in range(2):
+        call("POST", f"{s}/element/{find('#attention .attention-dismiss')}/click", {})
+    wait("the banner dismissed", lambda: prop(find("#attention"), "hidden"))
+    time.sleep(6)  # past the next refresh
+    assert prop(find("#attention"), "hidden"), "a dismissed notice came back"
+    print("[settings-panel] corrupt settings.json and watch.json set aside, shown and dismissed")
 
     # The panel shows once the shell answered, with the core's defaults.
     wait("the panel", lambda: not prop(find("#preflight"), "hidden"))
@@ -151,7 +159,12 @@ def run_checks(s):
 
     # Turn metadata removal off and duplicates on: saved to the shared settings file.
     call("POST", f"{s}/element/{find('#strip-metadata')}/click", {})
-    wait("strip_metadata saved", lambda: settings_file().get("strip_metadata") is False)
+    try:
+        wait("strip_metadata saved", lambda: settings_file().get("strip_metadata") is False)
+    except AssertionError:
+        print("[settings-panel] checkbox:", prop(find("#strip-metadata"), "checked"),
+              "message:", text("#preflight-message"), "file:", settings_file())
+        raise
     call("POST", f"{s}/element/{find('#upload-duplicates')}/click", {})
     wait("upload_duplicates saved", lambda: settings_file().get("upload_duplicates") is True)
     wait("the confirmation", lambda: "Saved" in text("#preflight-message"))

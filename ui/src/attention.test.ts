@@ -22,6 +22,24 @@ describe("the attention banner", () => {
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]!.text).toMatch(/set aside as settings\.json\.corrupt-/);
+    expect(lines[0]!.dismissable).toBe(true);
+  });
+
+  it("names files, not their full paths, and leaves out dismissed notices", () => {
+    const notice = {
+      code: "config_set_aside",
+      message:
+        "/home/u/.config/upshot/watch.json could not be read (it ends too early); it was moved to /home/u/.config/upshot/watch.json.corrupt-20261124T162946Z and Upshot started from the defaults. No folder is watched until you add them again.",
+      file: "/home/u/.config/upshot/watch.json",
+      set_aside_as: "/home/u/.config/upshot/watch.json.corrupt-20261124T162946Z",
+    };
+    const [line] = describeAttention({ ...none, notices: [notice] });
+    expect(line!.text).toBe(
+      "watch.json could not be read (it ends too early); it was moved to watch.json.corrupt-20261124T162946Z and Upshot started from the defaults. No folder is watched until you add them again.",
+    );
+    expect(describeAttention({ ...none, notices: [notice] }, new Set([line!.key]))).toEqual([]);
+    const windows = { ...notice, message: "C:\\u\\watch.json was moved", file: "C:\\u\\watch.json", set_aside_as: "" };
+    expect(describeAttention({ ...none, notices: [windows] })[0]!.text).toBe("watch.json was moved");
   });
 
   it("says a worker fault is waiting, since when, and that nothing is lost", () => {
@@ -41,6 +59,7 @@ describe("the attention banner", () => {
     const other = describeAttention({ ...none, worker_faults: [fault], own_pid: 8 })[0]!;
     expect(other.text).toMatch(/^Uploads of process 7 are paused/);
     expect(own.key).toBe(other.key);
+    expect(own.dismissable).toBe(false);
   });
 
   it("lists notices before faults", () => {

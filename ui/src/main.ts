@@ -213,9 +213,13 @@ if (isTauri()) {
 const attentionPanel = element<HTMLElement>("attention");
 const attentionList = element<HTMLUListElement>("attention-list");
 let shownAttention = "";
+let lastAttention: Attention | undefined;
+// Notices the user dismissed in this window; a fault cannot be dismissed (it clears itself).
+const dismissedNotices = new Set<string>();
 
 function showAttention(attention: Attention): void {
-  const lines = describeAttention(attention);
+  lastAttention = attention;
+  const lines = describeAttention(attention, dismissedNotices);
   const signature = JSON.stringify(lines);
   if (signature === shownAttention) return;
   shownAttention = signature;
@@ -223,7 +227,20 @@ function showAttention(attention: Attention): void {
     ...lines.map((line) => {
       const item = document.createElement("li");
       item.dataset.key = line.key;
-      item.textContent = line.text;
+      const text = document.createElement("span");
+      text.textContent = line.text;
+      item.append(text);
+      if (line.dismissable) {
+        const dismiss = document.createElement("button");
+        dismiss.type = "button";
+        dismiss.className = "button button-quiet attention-dismiss";
+        dismiss.textContent = "Dismiss";
+        dismiss.addEventListener("click", () => {
+          dismissedNotices.add(line.key);
+          if (lastAttention) showAttention(lastAttention);
+        });
+        item.append(dismiss);
+      }
       return item;
     }),
   );

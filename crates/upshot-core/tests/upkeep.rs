@@ -346,6 +346,11 @@ async fn content_uploaded_by_a_pruned_job_is_a_duplicate_until_its_upload_is_del
     let conn = db.connect().unwrap();
     let queue = JobQueue::new(&conn);
     let later = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis() + 31 * DAY;
+    // A newer job, cancelled: pruning always keeps the newest row (ids are never reused).
+    let newer = queue
+        .enqueue(&NewJob::new("/pictures/newer.png", Origin::Cli, CLIENT_ID), later)
+        .unwrap();
+    queue.cancel(newer, later).unwrap();
     assert_eq!(queue.prune_finished(later).unwrap().jobs, 1);
     assert!(queue.get(id).unwrap().is_none(), "job {id} pruned");
 
@@ -405,5 +410,36 @@ async fn content_uploaded_by_a_pruned_job_is_a_duplicate_until_its_upload_is_del
     assert!(
         after_delete[0].1.queued().is_some(),
         "queued again once its upload was deleted: {after_delete:?}"
+    );
+}
+
+/// Regression: pruning every job (all finished and old) let SQLite hand the pruned ids out
+/// again (it gives a new row the largest id plus one), so a history entry or a watched-file
+/// record naming an old job pointed at an unrelated new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn pruning_never_lets_a_job_id_be_given_out_again() {
+    let world = world().await;
+    let db = Database::open_in(&world.data()).unwrap();
+    let conn = db.connect().unwrap();
+    let queue = JobQueue::new(&conn);
+    let now = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let old = now - 40 * DAY;
+
+    let mut issued = Vec::new();
+    for name in ["a", "b", "c"] {
+        let job = NewJob::new(format!("/pictures/{name}.png"), Origin::Cli, CLIENT_ID);
+        let id = queue.enqueue(&job, old).unwrap();
+        queue.cancel(id, old).unwrap();
+        issued.push(id.0);
+    }
+    let pruned = queue.prune_finished(now).unwrap();
+    assert_eq!(pruned.jobs, 2, "all but the newest row are pruned");
+
+    let next = NewJob::new("/pictures/new.png", Origin::Cli, CLIENT_ID);
+    let id = queue.enqueue(&next, now).unwrap();
+    assert!(
+        issued.iter().all(|old_id| id.0 > *old_id),
+        "job {} reuses one of {issued:?}",
+        id.0
     );
 }

@@ -61,7 +61,10 @@ impl JobQueue<'_> {
     /// Removes finished jobs last changed before `before` (ms): done ones (their history
     /// stays), cancelled ones, and failed ones unless spooled (a failed clipboard image or
     /// screenshot is the user's only copy: it stays until the user cancels its job). A job whose
-    /// watched-folder action (move, delete) is still to do stays too.
+    /// watched-folder action (move, delete) is still to do stays too. The newest job row always
+    /// stays: SQLite gives a new row the largest id plus one, so removing the newest would hand
+    /// its id to the next job, and history entries and watched-file records naming the old job
+    /// would then point at an unrelated one.
     pub fn prune_finished(&self, before: i64) -> Result<Pruned, StoreError> {
         let tx = self.immediate()?;
         let rows: Vec<(i64, bool, StoredPath, Option<StoredPath>)> = tx
@@ -69,6 +72,7 @@ impl JobQueue<'_> {
                 "DELETE FROM jobs WHERE updated_at < ?1 \
                  AND (state IN ('done', 'cancelled') OR (state = 'failed' AND spooled = 0)) \
                  AND id NOT IN (SELECT job_id FROM watch_files WHERE action_done = 0) \
+                 AND id < (SELECT MAX(id) FROM jobs) \
                  RETURNING id, spooled, source_path, upload_path",
             )
             .and_then(|mut stmt| {
