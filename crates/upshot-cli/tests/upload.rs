@@ -366,9 +366,16 @@ async fn a_file_uploaded_by_a_pruned_job_is_a_duplicate_with_no_job() {
 
     let db = upshot_core::store::Database::open_in(&env.data_dir()).unwrap();
     let conn = db.connect().unwrap();
-    let pruned = upshot_core::queue::JobQueue::new(&conn)
-        .prune_finished(i64::MAX)
-        .unwrap();
+    let queue = upshot_core::queue::JobQueue::new(&conn);
+    // A newer job: pruning always keeps the newest row (job ids are never given out again).
+    let newer = upshot_core::queue::NewJob::new(
+        "/pictures/newer.png",
+        upshot_core::queue::Origin::Cli,
+        "newer-job",
+    );
+    let newer = queue.enqueue(&newer, 0).unwrap();
+    queue.cancel(newer, 0).unwrap();
+    let pruned = queue.prune_finished(i64::MAX).unwrap();
     assert_eq!(pruned.jobs, 1);
 
     let output = env

@@ -348,7 +348,10 @@ async fn content_uploaded_by_a_pruned_job_is_a_duplicate_until_its_upload_is_del
     let later = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis() + 31 * DAY;
     // A newer job, cancelled: pruning always keeps the newest row (ids are never reused).
     let newer = queue
-        .enqueue(&NewJob::new("/pictures/newer.png", Origin::Cli, CLIENT_ID), later)
+        .enqueue(
+            &NewJob::new("/pictures/newer.png", Origin::Cli, CLIENT_ID),
+            later,
+        )
         .unwrap();
     queue.cancel(newer, later).unwrap();
     assert_eq!(queue.prune_finished(later).unwrap().jobs, 1);

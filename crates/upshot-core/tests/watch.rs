@@ -919,9 +919,16 @@ async fn a_copy_of_content_whose_job_was_pruned_is_a_duplicate_and_its_action_is
         .unwrap()
         .as_millis() as i64
         + 31 * 86_400_000;
-    let pruned = upshot_core::queue::JobQueue::new(&conn)
-        .prune_finished(later)
-        .unwrap();
+    let queue = upshot_core::queue::JobQueue::new(&conn);
+    // A newer job: pruning always keeps the newest row (job ids are never given out again).
+    let newer = upshot_core::queue::NewJob::new(
+        "/elsewhere/newer.png",
+        upshot_core::queue::Origin::Cli,
+        "newer-job",
+    );
+    let newer = queue.enqueue(&newer, later).unwrap();
+    queue.cancel(newer, later).unwrap();
+    let pruned = queue.prune_finished(later).unwrap();
     assert_eq!(pruned.jobs, 1);
 
     let copy = deleting.join("copy.png");
