@@ -258,18 +258,7 @@ fn parent_of(path: &Path) -> &Path {
 
 /// Creates `dir` and its missing parents, 0700 on unix (an existing folder is left as it is).
 fn create_private_dirs(dir: &Path) -> Result<(), ConfigFileError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
+    crate::paths::create_private_dirs(dir)
         .map_err(|error| ConfigFileError::new("create", dir, error))
 }
 

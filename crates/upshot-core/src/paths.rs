@@ -72,3 +72,20 @@ impl AppPaths {
         Ok(())
     }
 }
+
+/// Creates `dir` and its missing parents; the ones created here are 0700 on unix (an existing
+/// folder is left as it is: the user may have chosen its mode). Shared by the database, the
+/// spool and the config files, which each wrap the error in their own type.
+pub(crate) fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}

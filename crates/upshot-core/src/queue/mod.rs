@@ -494,14 +494,28 @@ impl<'c> JobQueue<'c> {
         path: &std::path::Path,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let text = SqlPath(path);
+        self.point_unstarted(
+            "UPDATE jobs SET source_path = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND state IN ('queued', 'deferred')",
+            id,
+            path,
+            now,
+        )
+    }
+
+    /// Runs one of the statements that point a job not yet sending at another file (`?1` the
+    /// job, `?2` the path, `?3` now); `true` when the job was changed.
+    pub(crate) fn point_unstarted(
+        &self,
+        update: &str,
+        id: JobId,
+        path: &std::path::Path,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let changed = self
             .conn
-            .prepare_cached(
-                "UPDATE jobs SET source_path = ?2, updated_at = ?3 \
-                 WHERE id = ?1 AND state IN ('queued', 'deferred')",
-            )
-            .and_then(|mut stmt| stmt.execute(params![id.0, text, now]))
+            .prepare_cached(update)
+            .and_then(|mut stmt| stmt.execute(params![id.0, SqlPath(path), now]))
             .ctx(self.conn)?;
         Ok(changed == 1)
     }

@@ -143,15 +143,12 @@ impl JobQueue<'_> {
         path: &std::path::Path,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let text = SqlPath(path);
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE jobs SET upload_path = ?2, updated_at = ?3 \
-                 WHERE id = ?1 AND state IN ('queued', 'deferred')",
-            )
-            .and_then(|mut stmt| stmt.execute(params![id.0, text, now]))
-            .ctx(self.conn)?;
-        Ok(changed == 1)
+        self.point_unstarted(
+            "UPDATE jobs SET upload_path = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND state IN ('queued', 'deferred')",
+            id,
+            path,
+            now,
+        )
     }
 }

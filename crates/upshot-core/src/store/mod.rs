@@ -163,19 +163,7 @@ fn connect_to(path: &Path) -> Result<Connection, StoreError> {
 
 /// Creates `dir` and its missing parents; the ones created here are 0700 on unix.
 pub(crate) fn create_private_dirs(dir: &Path) -> Result<(), StoreError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|error| StoreError::io("create", dir, error))
+    crate::paths::create_private_dirs(dir).map_err(|error| StoreError::io("create", dir, error))
 }
 
 /// Creates the database file empty and 0600 before SQLite opens it (SQLite gives its `-wal` and
