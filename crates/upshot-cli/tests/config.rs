@@ -259,12 +259,29 @@ async fn the_rapidapi_key_is_kept_owner_only_never_shown_and_sent_as_x_rapidapi_
     let settings = std::fs::read_to_string(env.config_dir().join("settings.json")).unwrap();
     assert!(!settings.contains(key));
 
-    // Sent as X-RapidAPI-Key (and the older X-Mashape-Key) to the API base in force.
+    // Never sent to a base that is not the commercial route (regression: it went to any base
+    // but Imgur's free API).
     let recorder = Recorder::start().await;
+    let elsewhere = env
+        .upshot()
+        .args(["quota"])
+        .env("UPSHOT_API_BASE", &recorder.base)
+        .env("UPSHOT_CLIENT_ID", CLIENT_ID)
+        .output()
+        .await
+        .unwrap();
+    assert!(elsewhere.status.success(), "{}", stderr(&elsewhere));
+    assert_eq!(header(&recorder.heads()[0], "x-rapidapi-key"), None);
+    assert_eq!(header(&recorder.heads()[0], "x-mashape-key"), None);
+    outputs.push(elsewhere);
+
+    // Sent as X-RapidAPI-Key (and the older X-Mashape-Key) to the commercial route (here the
+    // recorder, named as the commercial route's address).
     let quota = env
         .upshot()
         .args(["-vv", "quota"])
         .env("UPSHOT_API_BASE", &recorder.base)
+        .env("UPSHOT_RAPIDAPI_BASE", &recorder.base)
         .env("UPSHOT_CLIENT_ID", CLIENT_ID)
         .output()
         .await
@@ -276,9 +293,9 @@ async fn the_rapidapi_key_is_kept_owner_only_never_shown_and_sent_as_x_rapidapi_
         stdout(&quota)
     );
     let heads = recorder.heads();
-    assert_eq!(heads.len(), 1, "{heads:?}");
-    assert_eq!(header(&heads[0], "x-rapidapi-key"), Some(key));
-    assert_eq!(header(&heads[0], "x-mashape-key"), Some(key));
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(header(&heads[1], "x-rapidapi-key"), Some(key));
+    assert_eq!(header(&heads[1], "x-mashape-key"), Some(key));
     outputs.push(quota);
 
     // The environment's key wins; a failed request does not show it either.
@@ -286,13 +303,14 @@ async fn the_rapidapi_key_is_kept_owner_only_never_shown_and_sent_as_x_rapidapi_
         .upshot()
         .args(["quota"])
         .env("UPSHOT_API_BASE", &recorder.base)
+        .env("UPSHOT_RAPIDAPI_BASE", &recorder.base)
         .env("UPSHOT_CLIENT_ID", CLIENT_ID)
         .env("UPSHOT_RAPIDAPI_KEY", "env-key-0042")
         .output()
         .await
         .unwrap();
     assert_eq!(
-        header(&recorder.heads()[1], "x-rapidapi-key"),
+        header(&recorder.heads()[2], "x-rapidapi-key"),
         Some("env-key-0042")
     );
     let env_get = env

@@ -46,11 +46,13 @@ pub fn forget_key(vault: &SecretVault) -> Result<(), VaultError> {
     vault.delete(VAULT_ENTRY)
 }
 
-/// The key to send to `api_base`: none to Imgur's free API (it takes no key, and a key must not
-/// go where it is not needed; this also spares the keychain's round trip at every start of the
-/// common case), else the environment's, else the stored one.
+/// The key to send to `api_base`: only to the commercial route's own host
+/// ([`upshot_imgur::RAPIDAPI_BASE`]), the environment's key, else the stored one. Never to
+/// Imgur's free API (it takes no key), and never to any other base (a proxy, a mirror, a test
+/// server): an exported `UPSHOT_RAPIDAPI_KEY` must not travel to whatever `--api-base` names.
+/// This also spares the keychain's round trip at every start of the common case.
 pub fn key_for(api_base: &Url, vault: &SecretVault) -> Result<Option<Secret>, VaultError> {
-    if is_free_api(api_base) {
+    if !is_commercial_api(api_base) {
         return Ok(None);
     }
     match key_from_env() {
@@ -59,10 +61,22 @@ pub fn key_for(api_base: &Url, vault: &SecretVault) -> Result<Option<Secret>, Va
     }
 }
 
-/// Whether `api_base` is Imgur's free API.
-fn is_free_api(api_base: &Url) -> bool {
-    Url::parse(upshot_imgur::IMGUR_API_BASE)
-        .is_ok_and(|free| free.host_str() == api_base.host_str())
+/// Names the commercial route's address when it is not RapidAPI's own (a company proxy in
+/// front of it; a test server): the key goes there and nowhere else.
+pub const RAPIDAPI_BASE_ENV: &str = "UPSHOT_RAPIDAPI_BASE";
+
+/// Whether `api_base` is the commercial route: the same origin (scheme, host, port) as
+/// [`upshot_imgur::RAPIDAPI_BASE`], or as `UPSHOT_RAPIDAPI_BASE` when that is set.
+fn is_commercial_api(api_base: &Url) -> bool {
+    let named = std::env::var(RAPIDAPI_BASE_ENV).ok();
+    is_origin_of(
+        api_base,
+        named.as_deref().unwrap_or(upshot_imgur::RAPIDAPI_BASE),
+    )
+}
+
+fn is_origin_of(api_base: &Url, commercial: &str) -> bool {
+    Url::parse(commercial.trim()).is_ok_and(|commercial| commercial.origin() == api_base.origin())
 }
 
 #[cfg(test)]
@@ -70,13 +84,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_setting_is_named_either_way_and_the_free_api_gets_no_key() {
+    fn the_setting_is_named_either_way_and_only_the_commercial_route_gets_the_key() {
         assert!(is_rapidapi_key_setting("rapidapi-key"));
         assert!(is_rapidapi_key_setting("RapidAPI_key"));
         assert!(!is_rapidapi_key_setting("api-base"));
-        assert!(is_free_api(&Url::parse("https://api.imgur.com/").unwrap()));
-        assert!(!is_free_api(
-            &Url::parse(upshot_imgur::RAPIDAPI_BASE).unwrap()
+        let rapidapi = upshot_imgur::RAPIDAPI_BASE;
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert!(is_origin_of(&url(rapidapi), rapidapi));
+        assert!(is_origin_of(&url(&format!("{rapidapi}/prefix/")), rapidapi));
+        // Regression: the key went to every base but Imgur's free API (a proxy, a mirror, a
+        // test server named by --api-base).
+        for elsewhere in [
+            "https://api.imgur.com/",
+            "http://127.0.0.1:8080/",
+            "https://mirror.example/",
+            "http://imgur-apiv3.p.rapidapi.com/",
+            "https://imgur-apiv3.p.rapidapi.com:8443/",
+        ] {
+            assert!(!is_origin_of(&url(elsewhere), rapidapi), "{elsewhere}");
+        }
+        assert!(is_origin_of(
+            &url("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080"
         ));
     }
 }

@@ -174,3 +174,35 @@ async fn a_running_sandbox_that_cannot_be_joined_is_reported_clearly() {
     assert!(message.contains("stop it and try again"), "{message}");
     owner.shutdown().await;
 }
+
+/// Regression: the hello's answer was read whole (`Response::json`), so whatever holds a
+/// recorded port could make the joining process read gigabytes. Past 4 KiB it is refused, even
+/// when what came first is a correct proof.
+#[tokio::test]
+async fn a_hello_answer_past_its_bound_is_not_read_and_not_joined() {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    let key = "ab".repeat(32);
+    let answering_key = key.clone();
+    let app = axum::Router::new().route(
+        "/_sandbox/hello",
+        axum::routing::get(move |Query(query): Query<HashMap<String, String>>| {
+            let key = answering_key.clone();
+            async move {
+                let nonce = query.get("nonce").cloned().unwrap_or_default();
+                let proof = fake_imgur::hello_proof(&key, &nonce);
+                // A correct proof followed by 1 MiB of JSON whitespace.
+                format!("{{\"proof\":\"{proof}\"}}{}", " ".repeat(1 << 20))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    write_record(&paths, &url, std::process::id(), &key);
+    assert_starts_its_own(&paths, &url).await;
+    server.abort();
+}

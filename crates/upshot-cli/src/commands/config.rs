@@ -50,8 +50,9 @@ pub fn run(global: &GlobalOptions, command: &ConfigCommand) -> Result<Status, Co
             let vault = vault(global)?;
             commercial::store_key(&vault, &key)?;
             eprintln!(
-                "{RAPIDAPI_KEY_SETTING} saved {}. It is sent to any API base but Imgur's free \
-                 API; `upshot config set api-base rapidapi` uses the commercial route.",
+                "{RAPIDAPI_KEY_SETTING} saved {}. It is sent only to the commercial route \
+                 (RapidAPI's address, or UPSHOT_RAPIDAPI_BASE); `upshot config set api-base \
+                 rapidapi` uses it.",
                 place(&vault)
             );
         }

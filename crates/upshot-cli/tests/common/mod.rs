@@ -46,6 +46,7 @@ impl Env {
             .env_remove("UPSHOT_CLIENT_SECRET")
             .env_remove("UPSHOT_OAUTH_CALLBACK")
             .env_remove("UPSHOT_RAPIDAPI_KEY")
+            .env_remove("UPSHOT_RAPIDAPI_BASE")
             // Never the developer's keychain: the secrets file in the test's data folder.
             .env("UPSHOT_SECRET_STORE", "file")
             .env("UPSHOT_CONFIG_DIR", self.config_dir())

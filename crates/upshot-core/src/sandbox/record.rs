@@ -41,6 +41,9 @@ pub(crate) enum NotJoined {
     NoProof(String, String),
 }
 
+/// The most of a hello answer read (a proof is about a hundred bytes).
+const MAX_HELLO_BYTES: usize = 4096;
+
 /// A fresh random key for a new server.
 pub(crate) fn new_key() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -113,10 +116,21 @@ async fn verify_hello(url: &Url, key: &str) -> Result<(), String> {
     struct Proof {
         proof: String,
     }
-    let proof: Proof = response
-        .json()
+    // Read at most a few KiB: whatever holds the recorded port now may answer with anything.
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|error| format!("unreadable answer ({error})"))?;
+        .map_err(|error| format!("unreadable answer ({error})"))?
+    {
+        if body.len() + chunk.len() > MAX_HELLO_BYTES {
+            return Err(format!("an answer over {MAX_HELLO_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let proof: Proof =
+        serde_json::from_slice(&body).map_err(|error| format!("unreadable answer ({error})"))?;
     if proof.proof == fake_imgur::hello_proof(key, &nonce) {
         Ok(())
     } else {
