@@ -59,6 +59,9 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// ([`StopWhen::Never`]): a one-off command then reports the error instead of retrying forever.
 const UNATTENDED_FAILURES: u32 = 6;
 
+/// A worker that ran this long before failing was healthy: its failures start counting afresh.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
@@ -258,8 +261,10 @@ struct Shared {
     /// Per Client ID: the lowest priority the governor holds back, and until when. Saves asking
     /// again for every job of a paced backlog.
     held: Mutex<HashMap<String, (Priority, UnixMillis)>>,
-    /// Whether a worker fault is recorded in the database (cleared once work succeeds again).
-    faulted: AtomicBool,
+    /// The worker whose fault is recorded in the database, if any. Only that worker's next
+    /// success clears it: another worker's idle look (a read that a full disk still answers)
+    /// says nothing about the write that failed, and clearing on it made the fault flicker.
+    fault_recorder: Mutex<Option<String>>,
     /// When finished jobs were last pruned (ms).
     last_prune: AtomicI64,
 }
@@ -300,7 +305,7 @@ impl Runner {
                 events,
                 wake: Notify::new(),
                 held: Mutex::new(HashMap::new()),
-                faulted: AtomicBool::new(false),
+                fault_recorder: Mutex::new(None),
                 last_prune: AtomicI64::new(0),
             }),
         }
@@ -479,6 +484,7 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let mut failures: u32 = 0;
         loop {
+            let started = std::time::Instant::now();
             let worker = {
                 let runner = self.clone();
                 let stop = stop.clone();
@@ -490,13 +496,18 @@ impl Runner {
                 Ok(Err(error)) => error,
                 Err(error) => RunnerError::Task(error.to_string()),
             };
+            // Failures count "in a row": a worker that ran well for a while starts afresh
+            // (a long run next to the app may meet a busy database now and then).
+            if started.elapsed() >= HEALTHY_RUN {
+                failures = 0;
+            }
             failures += 1;
             tracing::error!(
                 worker = index,
                 failures,
                 "a worker failed: {error}; restarting it"
             );
-            self.record_fault(&error).await;
+            self.record_fault(&error, &self.worker_owner(index)).await;
             if !matches!(*stop, StopWhen::Never) && failures >= UNATTENDED_FAILURES {
                 return Err(error);
             }
@@ -511,8 +522,12 @@ impl Runner {
     /// Records in the database that this runner's workers are failing with `error` (best
     /// effort: the database may be what fails; the row was reserved so an update in place
     /// usually still goes through).
-    async fn record_fault(&self, error: &dyn RunnerFault) {
-        self.shared.faulted.store(true, Ordering::Release);
+    async fn record_fault(&self, error: &dyn RunnerFault, worker: &str) {
+        *self
+            .shared
+            .fault_recorder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(worker.to_owned());
         let runner = self.shared.owner.clone();
         let code = error.fault_code().to_owned();
         let message = error.to_string();
@@ -535,10 +550,18 @@ impl Runner {
         }
     }
 
-    /// Clears the recorded fault once work succeeds again.
-    async fn clear_fault(&self) {
-        if !self.shared.faulted.swap(false, Ordering::AcqRel) {
-            return;
+    /// Clears the recorded fault once the worker that recorded it succeeds again.
+    async fn clear_fault(&self, worker: &str) {
+        {
+            let mut recorder = self
+                .shared
+                .fault_recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if recorder.as_deref() != Some(worker) {
+                return;
+            }
+            *recorder = None;
         }
         let runner = self.shared.owner.clone();
         let now = self.now();
@@ -548,7 +571,11 @@ impl Runner {
             .run(move |conn| JobQueue::new(conn).clear_worker_fault(&runner, now))
             .await;
         if let Err(error) = flatten(cleared) {
-            self.shared.faulted.store(true, Ordering::Release);
+            self.shared
+                .fault_recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(|| worker.to_owned());
             tracing::warn!("could not clear the worker fault: {error}");
         } else {
             tracing::info!("the workers work again");
@@ -570,7 +597,7 @@ impl Runner {
             let attempt = write.clone();
             let error: Box<dyn RunnerFault> = match self.shared.pool.run(attempt).await {
                 Ok(Ok(value)) => {
-                    self.clear_fault().await;
+                    self.clear_fault(job.0).await;
                     return Ok(value);
                 }
                 Ok(Err(error)) => Box::new(error),
@@ -580,7 +607,7 @@ impl Runner {
             };
             failures += 1;
             tracing::warn!(failures, "could not {what}: {error}; trying again");
-            self.record_fault(error.as_ref()).await;
+            self.record_fault(error.as_ref(), job.0).await;
             let (owner, id) = (job.0.to_owned(), job.1);
             let now = self.now();
             let lease = duration_ms(self.shared.config.lease);
@@ -692,7 +719,7 @@ impl Runner {
         stop: &StopWhen,
         cancel: CancellationToken,
     ) -> Result<(), RunnerError> {
-        let owner = format!("{}-w{index}", self.shared.owner);
+        let owner = self.worker_owner(index);
         let mut ahead: Option<Box<Prepared>> = None;
         loop {
             if cancel.is_cancelled() {
@@ -710,8 +737,8 @@ impl Runner {
                 Some(prepared) => Next::Job(prepared),
                 None => self.next(&owner, stop).await?,
             };
-            // The database answered: a recorded fault is over.
-            self.clear_fault().await;
+            // The database answered this worker: a fault it recorded is over.
+            self.clear_fault(&owner).await;
             match next {
                 Next::Stop => return Ok(()),
                 Next::Job(prepared) => {
@@ -977,7 +1004,7 @@ impl Runner {
         body_sent: Option<Arc<BodySent>>,
         refreshed: bool,
     ) -> Result<(), RunnerError> {
-        if job.account.is_some() && job.attempts > 1 {
+        if job.account.is_some() && self.may_have_arrived_before(&job).await? {
             match self.find_earlier_upload(&auth, &job).await? {
                 Lookup::Found(image) => return self.finish_done(owner, &job, *image, None).await,
                 Lookup::NotThere => {}
@@ -1257,6 +1284,22 @@ impl Runner {
             }
         }
         Ok(Lookup::NotThere)
+    }
+
+    /// Whether an earlier send of `job` may have reached Imgur: it was sent before in this run
+    /// of attempts, or an answer was ever lost (which `queue retry` does not forget: it resets
+    /// the attempts, and skipping the look-up then sent a second copy to the account).
+    async fn may_have_arrived_before(&self, job: &Job) -> Result<bool, RunnerError> {
+        if job.attempts > 1 {
+            return Ok(true);
+        }
+        let id = job.id;
+        let lost = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).unknown_sends(id))
+            .await??;
+        Ok(lost > 0)
     }
 
     /// The body was sent and no usable answer came: the upload may already be on Imgur. The
@@ -1594,6 +1637,11 @@ impl Runner {
         }
         // Nobody listening is fine: events are for watchers, the database is the record.
         let _ = self.shared.events.send(event);
+    }
+
+    /// The lease owner name of worker `index` of this runner.
+    fn worker_owner(&self, index: usize) -> String {
+        format!("{}-w{index}", self.shared.owner)
     }
 
     fn now(&self) -> i64 {

@@ -567,6 +567,41 @@ async fn a_logged_in_upload_whose_answer_is_lost_waits_then_is_found_by_its_mark
     assert_eq!(entry.imgur_id, state.uploads[0].id);
 }
 
+/// Regression (review of defects 4 and 8): `queue retry` resets the attempts, and the marker
+/// look-up was gated on them alone, so a logged-in job whose answer was lost, then cancelled
+/// and retried by the user, sent a second copy to the account. The lost answer is remembered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_job_whose_answer_was_lost_is_looked_up_before_it_is_sent_again() {
+    let world = quick_retry_world().await;
+    let token = login(&world.server, "erin").await;
+    world.credentials.set("erin", Some(token));
+    let id = enqueue_png(&world, "lost-then-retried.png", Some("erin")).await;
+    world
+        .server
+        .controls()
+        .inject(fake_imgur::Fault::TruncatedBody, 1, Some("/3/image".into()));
+    run_guarded(&world, StopWhen::Settled(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.wait_reason, Some(WaitReason::MayBeOnImgur), "{job:?}");
+
+    // The user gives up on it, then changes their mind.
+    let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    let queue = upshot_core::queue::JobQueue::new(&conn);
+    queue.cancel(id, world.service.runner().now_millis()).unwrap();
+    let retried = queue.retry(id, world.service.runner().now_millis()).unwrap();
+    assert_eq!(retried.attempts, 0);
+
+    run_guarded(&world, StopWhen::Finished(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    assert_eq!(
+        world.server.controls().state().uploads.len(),
+        1,
+        "found by its marker, not sent a second time"
+    );
+}
+
 /// Defect 8: when the look-up of a logged-in job's marker fails, the job is deferred; it is
 /// never sent again blindly (the first attempt did reach Imgur).
 #[tokio::test(flavor = "multi_thread")]

@@ -60,8 +60,9 @@ impl JobQueue<'_> {
 
     /// Removes finished jobs last changed before `before` (ms): done ones (their history
     /// stays), cancelled ones, and failed ones unless spooled (a failed clipboard image or
-    /// screenshot is the user's only copy: it stays until the user cancels its job). A job whose
-    /// watched-folder action (move, delete) is still to do stays too. The newest job row always
+    /// screenshot is the user's only copy: it stays until the user cancels its job). A done job
+    /// whose watched-folder action (move, delete) is still to do stays too; a failed or
+    /// cancelled one has no action to do (actions follow confirmed uploads only), so it goes. The newest job row always
     /// stays: SQLite gives a new row the largest id plus one, so removing the newest would hand
     /// its id to the next job, and history entries and watched-file records naming the old job
     /// would then point at an unrelated one.
@@ -71,7 +72,8 @@ impl JobQueue<'_> {
             .prepare_cached(
                 "DELETE FROM jobs WHERE updated_at < ?1 \
                  AND (state IN ('done', 'cancelled') OR (state = 'failed' AND spooled = 0)) \
-                 AND id NOT IN (SELECT job_id FROM watch_files WHERE action_done = 0) \
+                 AND NOT (state = 'done' \
+                          AND id IN (SELECT job_id FROM watch_files WHERE action_done = 0)) \
                  AND id < (SELECT MAX(id) FROM jobs) \
                  RETURNING id, spooled, source_path, upload_path",
             )
