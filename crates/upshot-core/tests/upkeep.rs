@@ -446,3 +446,53 @@ async fn pruning_never_lets_a_job_id_be_given_out_again() {
         id.0
     );
 }
+
+/// Regression: a watched file's job whose after-upload action was still "to do" was never
+/// pruned, even when it had failed or was cancelled (an action follows a confirmed upload only,
+/// so it never becomes due): such jobs stayed for ever. A done job whose action is still to do
+/// stays until the action is carried out.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_and_cancelled_watched_jobs_are_pruned_and_done_ones_wait_for_their_action() {
+    let world = world().await;
+    let db = Database::open_in(&world.data()).unwrap();
+    let conn = db.connect().unwrap();
+    let queue = JobQueue::new(&conn);
+    let now = UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+    let old = now - 40 * DAY;
+    let watched = |name: &str| {
+        let job = NewJob::new(format!("/watched/{name}.png"), Origin::Watch, CLIENT_ID);
+        let id = queue.enqueue(&job, old).unwrap();
+        conn.execute(
+            "INSERT INTO watch_files (path, folder, size, mtime_ns, content_hash, job_id, \
+             action_done, seen_at) VALUES (?1, '/watched', 1, 1, ?1, ?2, 0, ?3)",
+            rusqlite::params![format!("/watched/{name}.png"), id.0, old],
+        )
+        .unwrap();
+        id
+    };
+    let failed = watched("failed");
+    queue.claim("pid1-test-w0", old, 60_000, &[]).unwrap().unwrap();
+    queue
+        .fail(failed, "pid1-test-w0", old, ErrorKind::Permanent, "too large")
+        .unwrap();
+    let cancelled = watched("cancelled");
+    queue.cancel(cancelled, old).unwrap();
+    let done = watched("done");
+    queue.claim("pid1-test-w0", old, 60_000, &[]).unwrap().unwrap();
+    queue
+        .complete(done, "pid1-test-w0", old, &entry("imgdone", old))
+        .unwrap();
+    // The newest row always stays; make it an unrelated one.
+    let newest = queue
+        .enqueue(&NewJob::new("/pictures/newest.png", Origin::Cli, CLIENT_ID), now)
+        .unwrap();
+    queue.cancel(newest, now).unwrap();
+
+    assert_eq!(queue.prune_finished(now).unwrap().jobs, 2);
+    assert!(queue.get(failed).unwrap().is_none(), "the failed one is pruned");
+    assert!(queue.get(cancelled).unwrap().is_none(), "the cancelled one is pruned");
+    assert!(
+        queue.get(done).unwrap().is_some(),
+        "a done one waits for its move or delete"
+    );
+}
