@@ -50,17 +50,19 @@ async fn a_database_that_fills_up_mid_upload_loses_nothing_and_the_fault_shows_i
         Url::parse(&env.server.base_url()).unwrap(),
         CLIENT_ID,
         RunnerConfig {
-            workers: 1,
+            // Two workers, as the app runs: the idle one must not clear the other's fault.
+            workers: 2,
             ..RunnerConfig::default()
         },
     )
     .unwrap();
     let first = env.png("first.png", 40, 30);
     let second = env.png("second.png", 41, 30);
-    // Imgur stores the first upload and answers 3 s later: the disk fills meanwhile.
+    // Imgur stores the first upload and answers 6 s later: the disk fills meanwhile (well
+    // within that time, even on a loaded machine).
     env.server
         .controls()
-        .inject(Fault::Latency { millis: 3000 }, 1, Some("/3/image".into()));
+        .inject(Fault::Latency { millis: 6000 }, 1, Some("/3/image".into()));
     let ids = service
         .runner()
         .enqueue(vec![
@@ -125,6 +127,17 @@ async fn a_database_that_fills_up_mid_upload_loses_nothing_and_the_fault_shows_i
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(fault_code(&listed).as_deref(), Some("disk_full"));
+    // It stays listed while it lasts (regression: the idle worker's next look, a read that a
+    // full disk still answers, cleared the other worker's fault, so it flickered).
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = queue_list(&env).await;
+        assert_eq!(
+            fault_code(&again).as_deref(),
+            Some("disk_full"),
+            "the fault went while the disk was still full: {again:?}"
+        );
+    }
     let first_job = listed
         .iter()
         .find(|line| line["id"] == ids[0].0)
