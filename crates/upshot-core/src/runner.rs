@@ -734,7 +734,15 @@ impl Runner {
             tokio::pin!(woken);
             woken.as_mut().enable();
             let next = match ahead.take() {
-                Some(prepared) => Next::Job(prepared),
+                // Claimed while the last job's answer was awaited, which may have taken longer
+                // than the lease: sent only if it is still ours.
+                Some(prepared) => match self.renew(&owner, prepared.job.id).await? {
+                    LeaseCheck::Held => Next::Job(prepared),
+                    LeaseCheck::Cancelled | LeaseCheck::Lost => {
+                        tracing::info!(job = %prepared.job.id, "a job claimed ahead was cancelled or taken over meanwhile; not sent");
+                        continue;
+                    }
+                },
                 None => self.next(&owner, stop).await?,
             };
             // The database answered this worker: a fault it recorded is over.
@@ -806,6 +814,18 @@ impl Runner {
             return Err(error);
         }
         Ok(ahead)
+    }
+
+    /// Renews `owner`'s lease on job `id`, saying whether it is still ours.
+    async fn renew(&self, owner: &str, id: JobId) -> Result<LeaseCheck, RunnerError> {
+        let now = self.now();
+        let lease = duration_ms(self.shared.config.lease);
+        let owner = owner.to_owned();
+        Ok(self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).renew_lease(id, &owner, now, lease))
+            .await??)
     }
 
     /// Gives back a job claimed ahead that will not be processed (the worker is stopping).
