@@ -588,8 +588,12 @@ async fn a_retried_job_whose_answer_was_lost_is_looked_up_before_it_is_sent_agai
     let db = upshot_core::store::Database::open_in(&world.dir.path().join("data")).unwrap();
     let conn = db.connect().unwrap();
     let queue = upshot_core::queue::JobQueue::new(&conn);
-    queue.cancel(id, world.service.runner().now_millis()).unwrap();
-    let retried = queue.retry(id, world.service.runner().now_millis()).unwrap();
+    queue
+        .cancel(id, world.service.runner().now_millis())
+        .unwrap();
+    let retried = queue
+        .retry(id, world.service.runner().now_millis())
+        .unwrap();
     assert_eq!(retried.attempts, 0);
 
     run_guarded(&world, StopWhen::Finished(vec![id])).await;

@@ -471,26 +471,47 @@ async fn failed_and_cancelled_watched_jobs_are_pruned_and_done_ones_wait_for_the
         id
     };
     let failed = watched("failed");
-    queue.claim("pid1-test-w0", old, 60_000, &[]).unwrap().unwrap();
     queue
-        .fail(failed, "pid1-test-w0", old, ErrorKind::Permanent, "too large")
+        .claim("pid1-test-w0", old, 60_000, &[])
+        .unwrap()
+        .unwrap();
+    queue
+        .fail(
+            failed,
+            "pid1-test-w0",
+            old,
+            ErrorKind::Permanent,
+            "too large",
+        )
         .unwrap();
     let cancelled = watched("cancelled");
     queue.cancel(cancelled, old).unwrap();
     let done = watched("done");
-    queue.claim("pid1-test-w0", old, 60_000, &[]).unwrap().unwrap();
+    queue
+        .claim("pid1-test-w0", old, 60_000, &[])
+        .unwrap()
+        .unwrap();
     queue
         .complete(done, "pid1-test-w0", old, &entry("imgdone", old))
         .unwrap();
     // The newest row always stays; make it an unrelated one.
     let newest = queue
-        .enqueue(&NewJob::new("/pictures/newest.png", Origin::Cli, CLIENT_ID), now)
+        .enqueue(
+            &NewJob::new("/pictures/newest.png", Origin::Cli, CLIENT_ID),
+            now,
+        )
         .unwrap();
     queue.cancel(newest, now).unwrap();
 
     assert_eq!(queue.prune_finished(now).unwrap().jobs, 2);
-    assert!(queue.get(failed).unwrap().is_none(), "the failed one is pruned");
-    assert!(queue.get(cancelled).unwrap().is_none(), "the cancelled one is pruned");
+    assert!(
+        queue.get(failed).unwrap().is_none(),
+        "the failed one is pruned"
+    );
+    assert!(
+        queue.get(cancelled).unwrap().is_none(),
+        "the cancelled one is pruned"
+    );
     assert!(
         queue.get(done).unwrap().is_some(),
         "a done one waits for its move or delete"
