@@ -33,6 +33,7 @@ async fn upload_against(server: &Server) -> serde_json::Value {
         .args(["upload", "--no-wait", "--json", "--anonymous"])
         .arg(&file)
         .output();
+    let started = std::time::Instant::now();
     let output = tokio::time::timeout(GUARD, run)
         .await
         .expect("upshot ends within 30 s")
@@ -51,6 +52,13 @@ async fn upload_against(server: &Server) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no JSON line; stderr: {err}"));
     let line: serde_json::Value = serde_json::from_str(line).unwrap();
     let peak_mib = children_peak_kib() / 1024;
+    // Figures, not assertions of speed: what a reader of the test log wants to know.
+    println!(
+        "[hostile] upshot ended in {:.2} s ({}: {}); peak RSS of the upshot processes so far {peak_mib} MiB",
+        started.elapsed().as_secs_f64(),
+        line["status"],
+        line["error"]["kind"]
+    );
     assert!(peak_mib < 100, "upshot peaked at {peak_mib} MiB");
     line
 }
