@@ -132,7 +132,8 @@ where
         let polled = Pin::new(&mut self.inner).poll_next(cx);
         match &polled {
             Poll::Ready(None) => {
-                self.state.send_modify(|progress| progress.state = BodyState::Sent);
+                self.state
+                    .send_modify(|progress| progress.state = BodyState::Sent);
             }
             Poll::Ready(Some(Err(_))) => {
                 self.state

@@ -334,7 +334,9 @@ async fn a_server_that_stops_reading_the_body_ends_the_upload_with_a_known_outco
             error.message
         );
         assert!(
-            error.message.contains("Imgur stopped taking the upload after"),
+            error
+                .message
+                .contains("Imgur stopped taking the upload after"),
             "{}",
             error.message
         );
