@@ -111,23 +111,26 @@ impl Journal {
             .then_some(Change::Clock(clock_offset_millis))
     }
 
-    /// Appends `changes`, one line each, in one write.
+    /// Appends `changes`, one line each, in one write. A write that fails leaves the journal
+    /// as it was (see [`append_whole`]), so the next append starts on a fresh line.
     pub(crate) fn append(&mut self, changes: &[Change]) -> Result<(), FakeImgurError> {
         if changes.is_empty() {
             return Ok(());
         }
         let mut lines = Vec::new();
+        let mut clock = None;
         for change in changes {
             serde_json::to_writer(&mut lines, change).map_err(corrupt(&self.journal_path))?;
             lines.push(b'\n');
             if let Change::Clock(offset) = change {
-                self.clock_offset_millis = *offset;
+                clock = Some(*offset);
             }
         }
-        self.file
-            .write_all(&lines)
-            .map_err(io_error(&self.journal_path))?;
+        append_whole(&mut self.file, self.len, &lines).map_err(io_error(&self.journal_path))?;
         self.len += lines.len() as u64;
+        if let Some(offset) = clock {
+            self.clock_offset_millis = offset;
+        }
         Ok(())
     }
 
@@ -152,6 +155,23 @@ impl Journal {
         self.clock_offset_millis = state.clock_offset_millis;
         Ok(())
     }
+}
+
+/// Appends `lines` to `file`, whose whole lines end at `whole_len`, all or nothing.
+///
+/// A write that fails part-way (a full disk) leaves the start of a line without its newline;
+/// the next append would join onto it, and the joined line, no longer the last, would make the
+/// journal unreadable at the next start. So a failed write is cut back to `whole_len`, and
+/// anything past it (a remnant whose cut failed too) is cut before the next write.
+fn append_whole(file: &mut File, whole_len: u64, lines: &[u8]) -> std::io::Result<()> {
+    if file.metadata()?.len() != whole_len {
+        file.set_len(whole_len)?;
+    }
+    file.write_all(lines).inspect_err(|_| {
+        if let Err(error) = file.set_len(whole_len) {
+            tracing::warn!("could not cut a failed journal write back: {error}");
+        }
+    })
 }
 
 /// Applies every complete line of a journal to `state`. A last line without its newline is
@@ -306,6 +326,27 @@ mod tests {
             0
         );
         assert!(!journal.wants_compaction());
+    }
+
+    #[test]
+    fn an_append_after_a_write_cut_short_starts_on_a_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        journal.append(&[Change::Clock(5)]).unwrap();
+        // What a write that failed part-way (a full disk) leaves: a line without its newline.
+        let mut other = OpenOptions::new().append(true).open(&path).unwrap();
+        other.write_all(br#"{"clock":9"#).unwrap();
+        drop(other);
+        journal.append(&[Change::Clock(7)]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            clock_line(5) + &clock_line(7),
+            "the remnant is gone and the new line stands alone"
+        );
+        drop(journal);
+        let (_, state) = Journal::open(dir.path()).expect("the server starts again");
+        assert_eq!(state.clock_offset_millis, 7);
     }
 
     #[test]

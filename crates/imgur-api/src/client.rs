@@ -31,6 +31,11 @@ pub const RAPIDAPI_BASE: &str = "https://imgur-apiv3.p.rapidapi.com";
 /// Imgur answers in seconds, but a large video is processed before the answer comes.
 pub const DEFAULT_ANSWER_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
+/// How long an upload's body may stand still while it is being sent, unless configured
+/// otherwise: as long as the read timeout, since a slow uplink drains a full socket buffer in
+/// far less, and a server that stopped reading is over by then.
+pub const DEFAULT_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How the client reaches Imgur.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -49,6 +54,11 @@ pub struct ClientConfig {
     /// been handed to the connection. It starts only then, so a slow upload is never cut; it
     /// ends a server that stalls or drips its answer, which the read timeout cannot catch.
     pub answer_deadline: Duration,
+    /// Time allowed without the connection taking any byte of a request body while it is
+    /// being sent. The read timeout does not cover writes and the answer deadline has not
+    /// started yet, so without it a server that accepts the request and stops reading would
+    /// keep an upload waiting forever.
+    pub send_stall_timeout: Duration,
 }
 
 impl From<Url> for ClientConfig {
@@ -66,6 +76,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(120),
             answer_deadline: DEFAULT_ANSWER_DEADLINE,
+            send_stall_timeout: DEFAULT_SEND_STALL_TIMEOUT,
         }
     }
 
@@ -107,6 +118,7 @@ pub struct ImgurClient {
     base: Url,
     commercial_key: Option<Secret>,
     answer_deadline: Duration,
+    send_stall_timeout: Duration,
 }
 
 /// What came back for a request: the head, and the body unless it was a redirect.
@@ -142,6 +154,7 @@ impl ImgurClient {
             base,
             commercial_key: config.commercial_key,
             answer_deadline: config.answer_deadline,
+            send_stall_timeout: config.send_stall_timeout,
         })
     }
 
@@ -498,9 +511,10 @@ impl ImgurClient {
         }
     }
 
-    /// Sends the request and waits for its answer: the answer deadline starts once `watch`
-    /// says the body has left, and the body is read up to [`MAX_ANSWER_BYTES`]. A redirect is
-    /// returned with its location and no body.
+    /// Sends the request and waits for its answer: while the body is being sent it must keep
+    /// moving (the send stall timeout), the answer deadline starts once `watch` says the body
+    /// has left, and the body is read up to [`MAX_ANSWER_BYTES`]. A redirect is returned with
+    /// its location and no body.
     async fn answer(
         &self,
         request: RequestBuilder,
@@ -514,6 +528,14 @@ impl ImgurClient {
         };
         let answered = tokio::select! {
             answered = self.exchange(request, effect, &watch, &head) => answered,
+            stalled = watch.stalled(self.send_stall_timeout) => {
+                tracing::debug!(taken = stalled.taken, total = stalled.total, "request body stalled");
+                Err(ImgurError::send_stalled(
+                    stalled.taken,
+                    stalled.total,
+                    self.send_stall_timeout,
+                ))
+            }
             () = deadline => {
                 let (status, rate_limits) = head
                     .lock()

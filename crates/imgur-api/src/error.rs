@@ -173,6 +173,20 @@ impl ImgurError {
         Self::retry_later(status, message, rate_limits, Some(effect))
     }
 
+    /// The connection took no byte of the request body for `limit` while it was being sent
+    /// (the server stopped reading). The body was not all sent, so Imgur cannot have stored
+    /// it: the outcome is known, and sending it again is safe.
+    pub(crate) fn send_stalled(taken: u64, total: u64, limit: std::time::Duration) -> Self {
+        let message = format!(
+            "Imgur stopped taking the upload after {} of {} (nothing moved for {}); check the \
+             connection, Upshot tries again later.",
+            describe_bytes(taken),
+            describe_bytes(total),
+            describe_duration(limit)
+        );
+        Self::retry_later(None, message, RateLimitSnapshot::default(), None)
+    }
+
     /// The answer was larger than any Imgur answer can be: it was not read further.
     pub(crate) fn answer_too_large(
         status: u16,
@@ -259,6 +273,19 @@ fn describe_duration(duration: std::time::Duration) -> String {
         format!("{secs} s")
     } else {
         format!("{} ms", duration.as_millis())
+    }
+}
+
+/// "512 bytes", "64.0 KiB", "32.0 MiB": a size in the words a message uses.
+fn describe_bytes(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= KIB {
+        format!("{:.1} KiB", bytes as f64 / KIB as f64)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

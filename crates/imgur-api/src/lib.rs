@@ -22,7 +22,8 @@ mod upload;
 pub use answer::MAX_ANSWER_BYTES;
 pub use auth::Auth;
 pub use client::{
-    ClientConfig, DEFAULT_ANSWER_DEADLINE, IMGUR_API_BASE, ImgurClient, RAPIDAPI_BASE, Response,
+    ClientConfig, DEFAULT_ANSWER_DEADLINE, DEFAULT_SEND_STALL_TIMEOUT, IMGUR_API_BASE, ImgurClient,
+    RAPIDAPI_BASE, Response,
 };
 pub use error::{ErrorKind, ImgurError};
 pub use links::{ImageLinks, ThumbnailSize};

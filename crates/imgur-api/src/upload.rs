@@ -169,7 +169,7 @@ pub(crate) fn progress_bytes_body(
         }
         Ok::<_, std::io::Error>(chunk)
     });
-    let (stream, watch) = watch_body(stream);
+    let (stream, watch) = watch_body(stream, total);
     (reqwest::Body::wrap_stream(stream), watch)
 }
 
@@ -191,6 +191,6 @@ pub(crate) fn progress_body(
             });
         }
     });
-    let (stream, watch) = watch_body(stream);
+    let (stream, watch) = watch_body(stream, total);
     (reqwest::Body::wrap_stream(stream), watch)
 }

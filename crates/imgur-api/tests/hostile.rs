@@ -307,6 +307,46 @@ async fn the_answer_deadline_starts_when_the_body_has_been_sent() {
 }
 
 #[tokio::test]
+async fn a_server_that_stops_reading_the_body_ends_the_upload_with_a_known_outcome() {
+    // 32 MiB is far more than the socket buffers and the HTTP stack's own buffer hold, so the
+    // body stops moving once the server stops reading; the answer deadline has not started.
+    const SIZE: usize = 32 << 20;
+    let big = bytes::Bytes::from(vec![7u8; SIZE]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.mp4");
+    std::fs::write(&path, &big).unwrap();
+    let uploads = [
+        UploadRequest::bytes(big, "big.png", MediaKind::Image, "image/png"),
+        UploadRequest::file(&path, MediaKind::Video, "video/mp4"),
+    ];
+    for upload in uploads {
+        let server = hostile_server::start(Behaviour::Deaf).await;
+        let mut config = ClientConfig::new(Url::parse(&server.base_url()).unwrap());
+        config.answer_deadline = DEADLINE;
+        config.send_stall_timeout = Duration::from_secs(1);
+        let client = ImgurClient::new(config).unwrap();
+        let error = fails(client.upload(&Auth::client_id("x"), &upload, None)).await;
+        assert_eq!(error.kind, ErrorKind::RetryLater, "{}", error.message);
+        assert_eq!(error.status, None);
+        assert!(
+            !error.outcome_unknown,
+            "the body was not all sent, so Imgur cannot have it: {}",
+            error.message
+        );
+        assert!(
+            error
+                .message
+                .contains("Imgur stopped taking the upload after"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains("of 32.0 MiB"), "{}", error.message);
+        assert!(!error.message.contains("may already"), "{}", error.message);
+        assert_eq!(server.requests().len(), 1, "the request reached the server");
+    }
+}
+
+#[tokio::test]
 async fn an_anonymous_request_refused_for_a_token_is_reauth_with_fitting_words() {
     let refused =
         br#"{"data":{"error":"The access token provided is invalid.","request":"\/3\/image","method":"POST"},"success":false,"status":403}"#;

@@ -23,7 +23,7 @@ pub fn settings(
             client_id: global.client_id.clone(),
             data_dir: global.data_dir.clone(),
             link_format,
-            // What has no flag: `UPSHOT_ANSWER_DEADLINE`.
+            // What has no flag: `UPSHOT_ANSWER_DEADLINE`, `UPSHOT_SEND_STALL_TIMEOUT`.
             ..SettingsOverrides::from_env()
         },
     )?;

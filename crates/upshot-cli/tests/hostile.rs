@@ -1,6 +1,7 @@
 //! `upshot upload --no-wait --json` (the real binary) against a hostile server on loopback:
 //! redirects to another host, a 1 GiB answer, a dripping answer, a cut-off answer, unreadable
-//! and 200,000-deep answers. With the answer deadline at 2 s each run ends within 30 s, with no
+//! and 200,000-deep answers, a server that stops reading the upload. With the answer deadline
+//! (and the send stall timeout) at 2 s each run ends within 30 s, with no
 //! panic or crash, a `{kind, message}` on its JSON line, peak memory under 100 MB, and nothing
 //! sent to the other host.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -25,13 +26,24 @@ fn children_peak_kib() -> i64 {
 async fn upload_against(server: &Server) -> serde_json::Value {
     let env = Env::start().await;
     let file = env.png("hostile.png", 32, 32);
+    upload_file_against(server, &env, &file).await
+}
+
+/// One upload of `file` with `--no-wait --json` against `server` (the answer deadline and the
+/// send stall timeout at 2 s); returns the JSON line.
+async fn upload_file_against(
+    server: &Server,
+    env: &Env,
+    file: &std::path::Path,
+) -> serde_json::Value {
     let run = env
         .upshot()
         .env("UPSHOT_API_BASE", server.base_url())
         .env("UPSHOT_CLIENT_ID", "hostile-client")
         .env("UPSHOT_ANSWER_DEADLINE", "2")
+        .env("UPSHOT_SEND_STALL_TIMEOUT", "2")
         .args(["upload", "--no-wait", "--json", "--anonymous"])
-        .arg(&file)
+        .arg(file)
         .output();
     let started = std::time::Instant::now();
     let output = tokio::time::timeout(GUARD, run)
@@ -120,6 +132,24 @@ async fn dripping_and_cut_off_answers_end_at_the_deadline() {
     let line = upload_against(&server).await;
     let message = assert_not_uploaded(&line, "retry_later");
     assert!(message.contains("cut off"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_stops_reading_the_upload_ends_the_run() {
+    // 32 MiB: more than the socket buffers hold, so the body stops moving once the server
+    // stops reading, before the answer deadline has started.
+    let server = hostile_server::start(Behaviour::Deaf).await;
+    let env = Env::start().await;
+    let file = env.dir.path().join("deaf.mp4");
+    std::fs::write(&file, fake_imgur::samples::mp4(32 << 20)).unwrap();
+    let line = upload_file_against(&server, &env, &file).await;
+    let message = assert_not_uploaded(&line, "retry_later");
+    assert!(
+        message.contains("Imgur stopped taking the upload after"),
+        "{message}"
+    );
+    assert!(!message.contains("may already be on Imgur"), "{message}");
+    assert_eq!(server.requests().len(), 1, "the request reached the server");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,6 +91,7 @@ impl Connection {
         let login = login_options(self.client_secret.clone());
         let mut client = ClientConfig {
             answer_deadline: settings.answer_deadline,
+            send_stall_timeout: settings.send_stall_timeout,
             ..ClientConfig::new(self.api_base.clone())
         };
         if self.sandbox.is_none() {

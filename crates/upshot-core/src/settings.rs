@@ -54,6 +54,9 @@ pub struct SettingsFile {
     /// How long to wait for Imgur's answer once a request is sent, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_deadline: Option<u64>,
+    /// How long an upload may stand still while it is being sent, in seconds (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_stall_timeout: Option<u64>,
     /// Days finished jobs stay listed (default 30; 0 keeps them; the history always stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_retention_days: Option<u64>,
@@ -89,13 +92,15 @@ pub enum SettingKey {
     MaxVideoSeconds,
     /// `answer-deadline`.
     AnswerDeadline,
+    /// `send-stall-timeout`.
+    SendStallTimeout,
     /// `job-retention-days`.
     JobRetentionDays,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 13] = [
+    pub const ALL: [SettingKey; 14] = [
         Self::ApiBase,
         Self::ClientId,
         Self::DataDir,
@@ -108,6 +113,7 @@ impl SettingKey {
         Self::MaxVideoBytes,
         Self::MaxVideoSeconds,
         Self::AnswerDeadline,
+        Self::SendStallTimeout,
         Self::JobRetentionDays,
     ];
 
@@ -126,6 +132,7 @@ impl SettingKey {
             Self::MaxVideoBytes => "max-video-bytes",
             Self::MaxVideoSeconds => "max-video-seconds",
             Self::AnswerDeadline => "answer-deadline",
+            Self::SendStallTimeout => "send-stall-timeout",
             Self::JobRetentionDays => "job-retention-days",
         }
     }
@@ -226,6 +233,7 @@ impl SettingsFile {
             SettingKey::MaxVideoBytes => self.max_video_bytes.map(|value| value.to_string()),
             SettingKey::MaxVideoSeconds => self.max_video_seconds.map(|value| value.to_string()),
             SettingKey::AnswerDeadline => self.answer_deadline.map(|value| value.to_string()),
+            SettingKey::SendStallTimeout => self.send_stall_timeout.map(|value| value.to_string()),
             SettingKey::JobRetentionDays => self.job_retention_days.map(|days| days.to_string()),
         }
     }
@@ -264,6 +272,7 @@ impl SettingsFile {
             SettingKey::MaxVideoBytes => self.max_video_bytes = parse_count(key, value)?,
             SettingKey::MaxVideoSeconds => self.max_video_seconds = parse_count(key, value)?,
             SettingKey::AnswerDeadline => self.answer_deadline = parse_count(key, value)?,
+            SettingKey::SendStallTimeout => self.send_stall_timeout = parse_count(key, value)?,
             SettingKey::JobRetentionDays => self.job_retention_days = parse_days(key, value)?,
         }
         Ok(())
@@ -397,6 +406,8 @@ pub struct SettingsOverrides {
     pub link_format: Option<LinkFormat>,
     /// `UPSHOT_ANSWER_DEADLINE` (seconds), checked when the settings are resolved.
     pub answer_deadline: Option<String>,
+    /// `UPSHOT_SEND_STALL_TIMEOUT` (seconds), checked when the settings are resolved.
+    pub send_stall_timeout: Option<String>,
 }
 
 impl SettingsOverrides {
@@ -410,6 +421,7 @@ impl SettingsOverrides {
             data_dir: text("UPSHOT_DATA_DIR").map(PathBuf::from),
             link_format: None,
             answer_deadline: text("UPSHOT_ANSWER_DEADLINE"),
+            send_stall_timeout: text("UPSHOT_SEND_STALL_TIMEOUT"),
         }
     }
 }
@@ -431,6 +443,8 @@ pub struct ResolvedSettings {
     pub notices: Vec<ConfigNotice>,
     /// How long to wait for Imgur's answer once a request is sent (`answer-deadline`).
     pub answer_deadline: std::time::Duration,
+    /// How long an upload may stand still while it is being sent (`send-stall-timeout`).
+    pub send_stall_timeout: std::time::Duration,
     /// How long finished jobs stay listed (`job-retention-days`); `None` keeps them.
     pub job_retention: Option<std::time::Duration>,
 }
@@ -461,6 +475,14 @@ impl ResolvedSettings {
             upshot_imgur::DEFAULT_ANSWER_DEADLINE,
             std::time::Duration::from_secs,
         );
+        let send_stall_timeout = match overrides.send_stall_timeout {
+            Some(text) => parse_count(SettingKey::SendStallTimeout, Some(text.trim()))?,
+            None => file.send_stall_timeout,
+        }
+        .map_or(
+            upshot_imgur::DEFAULT_SEND_STALL_TIMEOUT,
+            std::time::Duration::from_secs,
+        );
         Ok(Self {
             api_base: parse_api_base(&api_base_text)?,
             client_id: overrides
@@ -477,6 +499,7 @@ impl ResolvedSettings {
             paths,
             notices: notice.into_iter().collect(),
             answer_deadline,
+            send_stall_timeout,
         })
     }
 }
@@ -609,6 +632,40 @@ mod tests {
         })
         .unwrap_err();
         assert!(bad.to_string().contains("answer-deadline"), "{bad}");
+    }
+
+    #[test]
+    fn the_send_stall_timeout_comes_from_the_environment_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Some(dir.path().join("data"));
+        let resolve = |send_stall_timeout: Option<&str>| {
+            ResolvedSettings::resolve(
+                dir.path().to_path_buf(),
+                SettingsOverrides {
+                    data_dir: data.clone(),
+                    send_stall_timeout: send_stall_timeout.map(str::to_owned),
+                    ..Default::default()
+                },
+            )
+        };
+        assert_eq!(
+            resolve(None).unwrap().send_stall_timeout,
+            upshot_imgur::DEFAULT_SEND_STALL_TIMEOUT
+        );
+        let mut file = SettingsFile::default();
+        file.set(SettingKey::SendStallTimeout, Some("45")).unwrap();
+        assert!(file.set(SettingKey::SendStallTimeout, Some("0")).is_err());
+        file.save(&dir.path().join("settings.json")).unwrap();
+        assert_eq!(
+            resolve(None).unwrap().send_stall_timeout,
+            std::time::Duration::from_secs(45)
+        );
+        assert_eq!(
+            resolve(Some("2")).unwrap().send_stall_timeout,
+            std::time::Duration::from_secs(2)
+        );
+        let bad = resolve(Some("soon")).unwrap_err();
+        assert!(bad.to_string().contains("send-stall-timeout"), "{bad}");
     }
 
     #[test]

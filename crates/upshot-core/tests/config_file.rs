@@ -63,6 +63,7 @@ fn overrides(dir: &Path) -> SettingsOverrides {
         data_dir: Some(dir.join("data")),
         link_format: None,
         answer_deadline: None,
+        send_stall_timeout: None,
     }
 }
 

@@ -42,6 +42,10 @@ pub enum Behaviour {
         pause: Duration,
         body: Vec<u8>,
     },
+    /// Reads the request head and then never reads again (nor answers), holding the
+    /// connection open: a server that stopped taking the upload. Its receive buffer is small,
+    /// so the client's writes stop soon.
+    Deaf,
 }
 
 /// What one request looked like.
@@ -105,7 +109,7 @@ pub async fn bystander_listener() -> TcpListener {
 pub async fn start(behaviour: Behaviour) -> Server {
     let socket = TcpSocket::new_v4().unwrap();
     // A small receive buffer, so that a slow reader really slows the sender down.
-    if matches!(behaviour, Behaviour::SlowReader { .. }) {
+    if matches!(behaviour, Behaviour::SlowReader { .. } | Behaviour::Deaf) {
         socket.set_recv_buffer_size(64 * 1024).unwrap();
     }
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -175,6 +179,11 @@ async fn handle(
             buffer.extend_from_slice(&chunk[..read]);
         };
         let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        if matches!(behaviour, Some(Behaviour::Deaf)) {
+            seen.lock().unwrap().push(Seen { head, body_len: 0 });
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return Ok(());
+        }
         let length = head
             .lines()
             .find_map(|line| {
@@ -295,6 +304,7 @@ async fn answer(stream: &mut TcpStream, behaviour: &Behaviour) -> std::io::Resul
             write_body(stream, *status, body).await?;
             Ok(true)
         }
+        Behaviour::Deaf => Ok(false),
         Behaviour::SlowReader { body, .. } => {
             write_body(stream, 200, body).await?;
             Ok(true)
