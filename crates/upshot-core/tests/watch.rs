@@ -1064,14 +1064,21 @@ async fn a_duplicate_of_an_image_deleted_on_imgur_is_uploaded_again_before_it_is
     );
 
     let watcher = world.watch(vec![folder(&kept), delete_folder]);
-    wait_for("the copy deleted", Duration::from_secs(60), || !copy.exists()).await;
+    wait_for("the copy deleted", Duration::from_secs(60), || {
+        !copy.exists()
+    })
+    .await;
     assert_eq!(
         uploads_of(&world, &bytes),
         (2, 1),
         "deleted without being uploaded again"
     );
     tokio::time::sleep(SETTLE * 3).await;
-    assert_eq!(uploads_of(&world, &bytes), (2, 1), "uploaded more than once");
+    assert_eq!(
+        uploads_of(&world, &bytes),
+        (2, 1),
+        "uploaded more than once"
+    );
     watcher.stop().await;
 }
 
@@ -1087,9 +1094,11 @@ async fn a_duplicate_of_an_image_still_on_imgur_is_deleted_without_a_new_upload(
     let mut events = watcher.subscribe();
     let copy = delete_folder.path.join("copy.png");
     std::fs::write(&copy, &bytes).unwrap();
-    next_event(&mut events, "the copy deleted", |e| {
-        matches!(e, WatchEvent::Deleted { path } if *path == copy)
-    })
+    next_event(
+        &mut events,
+        "the copy deleted",
+        |e| matches!(e, WatchEvent::Deleted { path } if *path == copy),
+    )
     .await;
     assert!(!copy.exists());
     tokio::time::sleep(SETTLE * 3).await;
@@ -1129,13 +1138,18 @@ async fn a_duplicate_is_left_alone_while_its_image_cannot_be_confirmed() {
             .map(|rule| rule.remaining)
             .sum::<u32>()
     };
-    wait_for("the image asked about twice", Duration::from_secs(60), || {
-        remaining() <= 10_000 - 2
-    })
+    wait_for(
+        "the image asked about twice",
+        Duration::from_secs(60),
+        || remaining() <= 10_000 - 2,
+    )
     .await;
     assert!(copy.exists(), "deleted though its image was not confirmed");
     world.server.controls().clear_faults();
-    wait_for("the copy deleted", Duration::from_secs(60), || !copy.exists()).await;
+    wait_for("the copy deleted", Duration::from_secs(60), || {
+        !copy.exists()
+    })
+    .await;
     assert_eq!(uploads_of(&world, &bytes), (1, 1), "sent again");
     watcher.stop().await;
 }

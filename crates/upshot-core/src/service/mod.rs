@@ -935,11 +935,10 @@ impl UploadService {
     async fn spend_as(&self, priority: Priority, cost: RequestCost) -> Result<(), ServiceError> {
         let governor = self.governor.clone();
         let client_id = self.client_id.clone();
-        let admission = tokio::task::spawn_blocking(move || {
-            governor.try_spend(&client_id, priority, cost)
-        })
-        .await
-        .map_err(|error| RunnerError::Task(error.to_string()))??;
+        let admission =
+            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??;
         match admission {
             crate::governor::Admission::Now => Ok(()),
             crate::governor::Admission::Wait { until, reason } => Err(ServiceError::Budget {
