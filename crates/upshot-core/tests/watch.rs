@@ -957,3 +957,199 @@ async fn a_copy_of_content_whose_job_was_pruned_is_a_duplicate_and_its_action_is
     world.expect_contents(&[png(11)]).await;
     watcher.stop().await;
 }
+
+/// Deletes an upload on the fake server as the website would: by its deletehash, straight
+/// over HTTP, so Upshot's history does not know.
+async fn delete_on_imgur(world: &World, sha: &str) {
+    let upload = world
+        .server
+        .controls()
+        .state()
+        .uploads
+        .into_iter()
+        .find(|upload| upload.sha256 == sha && !upload.deleted)
+        .unwrap();
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/3/image/{}",
+            world.server.base_url().trim_end_matches('/'),
+            upload.deletehash
+        ))
+        .header("Authorization", format!("Client-ID {CLIENT_ID}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// The server's uploads of `bytes`: (how many, how many of them still there).
+fn uploads_of(world: &World, bytes: &[u8]) -> (usize, usize) {
+    let sha = sha256(bytes);
+    let uploads: Vec<_> = world
+        .server
+        .controls()
+        .state()
+        .uploads
+        .into_iter()
+        .filter(|upload| upload.sha256 == sha)
+        .collect();
+    let live = uploads.iter().filter(|upload| !upload.deleted).count();
+    (uploads.len(), live)
+}
+
+/// Everything the watcher told `events` until it stopped.
+fn drain(events: &mut broadcast::Receiver<WatchEvent>) -> Vec<WatchEvent> {
+    let mut seen = Vec::new();
+    loop {
+        match events.try_recv() {
+            Ok(event) => seen.push(event),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => return seen,
+        }
+    }
+}
+
+/// A Keep folder and a Delete folder, and `bytes` uploaded from the Keep one (its job done).
+async fn uploaded_from_a_kept_folder(world: &World, bytes: &[u8]) -> (WatchedFolder, PathBuf) {
+    let kept = world.folder("kept");
+    let deleting = world.folder("deleting");
+    let mut delete_folder = folder(&deleting);
+    delete_folder.after_upload = AfterUpload::Delete;
+    let original = kept.join("original.png");
+    std::fs::write(&original, bytes).unwrap();
+    let watcher = world.watch(vec![folder(&kept), delete_folder.clone()]);
+    world.expect_exactly(std::slice::from_ref(&original)).await;
+    wait_for("the job done", Duration::from_secs(60), || {
+        jobs_done(world, 1)
+    })
+    .await;
+    watcher.stop().await;
+    (delete_folder, kept)
+}
+
+/// The image a duplicate stands in for was deleted on imgur.com (not through Upshot, so the
+/// history still shows it): the duplicate in a Delete folder is not deleted on its strength
+/// (the user's only copy), it is uploaded again, and only then deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_of_an_image_deleted_on_imgur_is_uploaded_again_before_it_is_deleted() {
+    let world = World::new().await;
+    let bytes = png(21);
+    let (delete_folder, kept) = uploaded_from_a_kept_folder(&world, &bytes).await;
+    delete_on_imgur(&world, &sha256(&bytes)).await;
+
+    let watcher = world.watch(vec![folder(&kept), delete_folder.clone()]);
+    let mut events = watcher.subscribe();
+    let copy = delete_folder.path.join("copy.png");
+    std::fs::write(&copy, &bytes).unwrap();
+    let event = next_event(&mut events, "the copy handed over", |e| {
+        matches!(e, WatchEvent::Queued { path, .. } | WatchEvent::Duplicate { path, .. } if *path == copy)
+    })
+    .await;
+    assert!(
+        matches!(event, WatchEvent::Duplicate { .. }),
+        "the history still shows the upload: {event:?}"
+    );
+    // Its action is due at once, and again at every start: a restart must not delete it either.
+    watcher.stop().await;
+    let told = drain(&mut events);
+    assert!(
+        told.iter()
+            .any(|e| matches!(e, WatchEvent::Reuploading { path, .. } if *path == copy)),
+        "not found gone on Imgur: {told:?}"
+    );
+    // (It may be uploaded again and deleted already, if the stop came late.)
+    assert!(
+        copy.exists() || uploads_of(&world, &bytes) == (2, 1),
+        "deleted though its upload is gone from Imgur"
+    );
+
+    let watcher = world.watch(vec![folder(&kept), delete_folder]);
+    wait_for("the copy deleted", Duration::from_secs(60), || {
+        !copy.exists()
+    })
+    .await;
+    assert_eq!(
+        uploads_of(&world, &bytes),
+        (2, 1),
+        "deleted without being uploaded again"
+    );
+    tokio::time::sleep(SETTLE * 3).await;
+    assert_eq!(
+        uploads_of(&world, &bytes),
+        (2, 1),
+        "uploaded more than once"
+    );
+    watcher.stop().await;
+}
+
+/// A duplicate whose image is still on Imgur stands in for the file: its action (delete) is
+/// carried out, nothing is sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_of_an_image_still_on_imgur_is_deleted_without_a_new_upload() {
+    let world = World::new().await;
+    let bytes = png(22);
+    let (delete_folder, kept) = uploaded_from_a_kept_folder(&world, &bytes).await;
+
+    let watcher = world.watch(vec![folder(&kept), delete_folder.clone()]);
+    let mut events = watcher.subscribe();
+    let copy = delete_folder.path.join("copy.png");
+    std::fs::write(&copy, &bytes).unwrap();
+    next_event(
+        &mut events,
+        "the copy deleted",
+        |e| matches!(e, WatchEvent::Deleted { path } if *path == copy),
+    )
+    .await;
+    assert!(!copy.exists());
+    tokio::time::sleep(SETTLE * 3).await;
+    assert_eq!(uploads_of(&world, &bytes), (1, 1), "sent again");
+    watcher.stop().await;
+}
+
+/// While Imgur cannot say whether the image is there (errors), the duplicate is left alone
+/// and asked about again; once Imgur answers that it is there, the action is carried out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_is_left_alone_while_its_image_cannot_be_confirmed() {
+    let world = World::new().await;
+    let bytes = png(23);
+    let (delete_folder, kept) = uploaded_from_a_kept_folder(&world, &bytes).await;
+    let id = world.server.controls().state().uploads[0].id.clone();
+    world.server.controls().inject(
+        fake_imgur::Fault::ServerError { status: 503 },
+        10_000,
+        Some(format!("/3/image/{id}")),
+    );
+
+    let watcher = world.watch_with(
+        vec![folder(&kept), delete_folder.clone()],
+        WatchOptions {
+            confirm_retry: Duration::from_millis(200),
+            ..WatchOptions::default()
+        },
+    );
+    let copy = delete_folder.path.join("copy.png");
+    std::fs::write(&copy, &bytes).unwrap();
+    let remaining = || {
+        world
+            .server
+            .controls()
+            .pending_faults()
+            .iter()
+            .map(|rule| rule.remaining)
+            .sum::<u32>()
+    };
+    wait_for(
+        "the image asked about twice",
+        Duration::from_secs(60),
+        || remaining() <= 10_000 - 2,
+    )
+    .await;
+    assert!(copy.exists(), "deleted though its image was not confirmed");
+    world.server.controls().clear_faults();
+    wait_for("the copy deleted", Duration::from_secs(60), || {
+        !copy.exists()
+    })
+    .await;
+    assert_eq!(uploads_of(&world, &bytes), (1, 1), "sent again");
+    watcher.stop().await;
+}

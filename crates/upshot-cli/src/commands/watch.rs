@@ -273,6 +273,11 @@ fn print_watch_event(event: &WatchEvent, json: bool) {
         WatchEvent::Moved { path, to } => {
             println!("moved      {} → {}", path.display(), to.display())
         }
+        WatchEvent::Reuploading { path, link } => println!(
+            "uploading  {} again ({} was deleted on Imgur)",
+            path.display(),
+            link.as_deref().unwrap_or("its earlier upload")
+        ),
         WatchEvent::Deleted { path } => println!("deleted    {} (uploaded)", path.display()),
         WatchEvent::Skipped { path, reason } => println!("skipped    {}: {reason}", path.display()),
         WatchEvent::Overflowed { folder } => {

@@ -901,14 +901,44 @@ impl UploadService {
         updated.ok_or_else(|| ServiceError::NotFound(format!("History entry {id} vanished.")))
     }
 
+    /// Whether an image uploaded to `made_on` is still on Imgur (`GET /3/image/{id}` as the
+    /// Client ID). `Ok(false)` only when Imgur answers 404: it was deleted, perhaps on the
+    /// website, which the history cannot know. Anything short of an answer (no connection,
+    /// a refusal, the budget, another server) is an error: a caller about to delete a local
+    /// file on the strength of that image must leave the file alone and ask again later.
+    /// Spent from the backlog's budget, as it runs for watched folders.
+    pub async fn image_exists(&self, imgur_id: &str, made_on: &str) -> Result<bool, ServiceError> {
+        let using = self.client.api_base().as_str().to_owned();
+        if made_on.trim_end_matches('/') != using.trim_end_matches('/') {
+            return Err(ServiceError::OtherServer {
+                made_on: made_on.to_owned(),
+                using,
+            });
+        }
+        self.spend_as(Priority::Backlog, RequestCost::CALL).await?;
+        let response = self
+            .client
+            .image(&Auth::client_id(&self.client_id), imgur_id)
+            .await;
+        self.observe(&response).await;
+        match response {
+            Ok(_) => Ok(true),
+            Err(error) if error.status == Some(404) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     async fn spend(&self, cost: RequestCost) -> Result<(), ServiceError> {
+        self.spend_as(Priority::Interactive, cost).await
+    }
+
+    async fn spend_as(&self, priority: Priority, cost: RequestCost) -> Result<(), ServiceError> {
         let governor = self.governor.clone();
         let client_id = self.client_id.clone();
-        let admission = tokio::task::spawn_blocking(move || {
-            governor.try_spend(&client_id, Priority::Interactive, cost)
-        })
-        .await
-        .map_err(|error| RunnerError::Task(error.to_string()))??;
+        let admission =
+            tokio::task::spawn_blocking(move || governor.try_spend(&client_id, priority, cost))
+                .await
+                .map_err(|error| RunnerError::Task(error.to_string()))??;
         match admission {
             crate::governor::Admission::Now => Ok(()),
             crate::governor::Admission::Wait { until, reason } => Err(ServiceError::Budget {

@@ -9,12 +9,13 @@
 
 use super::actions::{ActionTaken, carry_out};
 use super::batch::{self, DueItem};
-use super::config::{WatchList, WatchedFolder};
+use super::config::{AfterUpload, WatchList, WatchedFolder};
 use super::error::WatchError;
 use super::patterns::FolderFilter;
 use super::records::{Admission, REMOVED_REASON, Removal, WatchRecords};
 use super::scan::scan;
 use super::settle::Settler;
+use super::stand_in;
 use crate::queue::{JobId, NewJob, Origin};
 use crate::runner::QueueEvent;
 use crate::service::UploadService;
@@ -53,6 +54,9 @@ pub struct WatchOptions {
     pub fault_retry: Duration,
     /// Paths looked at per blocking trip.
     pub batch: usize,
+    /// How soon a duplicate whose stand-in upload could not be confirmed on Imgur (no
+    /// connection, the budget) is tried again.
+    pub confirm_retry: Duration,
 }
 
 impl Default for WatchOptions {
@@ -61,6 +65,7 @@ impl Default for WatchOptions {
             event_capacity: 16_384,
             fault_retry: Duration::from_secs(2),
             batch: 1_024,
+            confirm_retry: Duration::from_secs(60),
         }
     }
 }
@@ -126,6 +131,15 @@ pub enum WatchEvent {
         /// Where it is now.
         #[serde(serialize_with = "crate::shown_path::lossy")]
         to: PathBuf,
+    },
+    /// The upload a duplicate stood in for is no longer on Imgur (deleted there, not through
+    /// Upshot): the file is kept and uploaded again; its action follows that upload.
+    Reuploading {
+        /// The file.
+        #[serde(serialize_with = "crate::shown_path::lossy")]
+        path: PathBuf,
+        /// The link that is gone.
+        link: Option<String>,
     },
     /// The after-upload action deleted the file.
     Deleted {
@@ -262,6 +276,7 @@ impl Watcher {
             pending_renames: Vec::new(),
             rescans: BTreeSet::new(),
             root_checks: BTreeSet::new(),
+            confirm_at: None,
             events: events.clone(),
             status: status.clone(),
             _list_watch: list_watch,
@@ -367,6 +382,8 @@ struct Engine {
     pending_renames: Vec<(u64, PathBuf, PathBuf)>,
     rescans: BTreeSet<u64>,
     root_checks: BTreeSet<u64>,
+    /// When to confirm again the stand-ins that could not be confirmed.
+    confirm_at: Option<Instant>,
     events: broadcast::Sender<WatchEvent>,
     status: Arc<Mutex<Vec<FolderStatus>>>,
     _list_watch: Option<RecommendedWatcher>,
@@ -393,6 +410,7 @@ impl Engine {
                 .values()
                 .filter_map(|folder| folder.retry_at)
                 .min();
+            let confirm_at = self.confirm_at;
             tokio::select! {
                 command = commands.recv() => match command {
                     None | Some(Command::Stop) => break,
@@ -416,6 +434,10 @@ impl Engine {
                 }
                 _ = sleep_until(next_due), if next_due.is_some() => self.process_due().await,
                 _ = sleep_until(next_retry), if next_retry.is_some() => self.retry_faults().await,
+                _ = sleep_until(confirm_at), if confirm_at.is_some() => {
+                    self.confirm_at = None;
+                    self.carry_out_actions(None).await;
+                }
                 event = runner_events.recv(), if runner_open => match event {
                     Ok(QueueEvent::Done { job, .. }) => self.carry_out_actions(Some(job)).await,
                     Ok(_) => {}
@@ -871,6 +893,7 @@ impl Engine {
             self.settler.wait(due_path, started + after);
         }
         let mut queued = Vec::new();
+        let mut uploaded_duplicates = false;
         for (path, admission) in outcome.admitted {
             match admission {
                 Admission::Queued { job } => {
@@ -878,6 +901,7 @@ impl Engine {
                     self.emit(WatchEvent::Queued { path, job });
                 }
                 Admission::Duplicate { job, link } => {
+                    uploaded_duplicates |= link.is_some();
                     self.emit(WatchEvent::Duplicate { path, job, link })
                 }
                 Admission::Known => {}
@@ -909,6 +933,10 @@ impl Engine {
         }
         for (slot, dir) in outcome.directories {
             self.scan_into_settler(slot, dir, false).await;
+        }
+        if uploaded_duplicates {
+            // Their content is on Imgur already: no upload will announce their actions.
+            self.carry_out_actions(None).await;
         }
     }
 
@@ -965,7 +993,9 @@ impl Engine {
         self.publish_status();
     }
 
-    /// Carries out the after-upload actions due (for one job, or all after a start or a lag).
+    /// Carries out the after-upload actions due (for one job, or all after a start, a lag or
+    /// a duplicate of an upload). A duplicate's stand-in upload is confirmed on Imgur first
+    /// (see [`stand_in`]), unless it is the job just done.
     async fn carry_out_actions(&mut self, job: Option<JobId>) {
         let folders: HashMap<String, WatchedFolder> = self
             .folders
@@ -976,57 +1006,115 @@ impl Engine {
             return;
         }
         let db = self.db.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<Vec<WatchEvent>, WatchError> {
+        let due = tokio::task::spawn_blocking(move || -> Result<_, WatchError> {
+            let conn = db.connect()?;
+            Ok(WatchRecords::new(&conn).actions_due(job)?)
+        })
+        .await;
+        let due = match due {
+            Ok(Ok(due)) => due,
+            Ok(Err(error)) => return tracing::warn!("after-upload actions failed: {error}"),
+            Err(error) => return tracing::warn!("after-upload actions failed: {error}"),
+        };
+        // Keep needs no confirming, and an upload just confirmed by its job is there.
+        let sorted = stand_in::confirm(&self.service, due, |due| {
+            job.is_none_or(|done| due.job != Some(done))
+                && folders
+                    .get(&due.folder)
+                    .is_some_and(|folder| !matches!(folder.after_upload, AfterUpload::Keep))
+        })
+        .await;
+        for (due, why) in &sorted.doubt {
+            tracing::info!(
+                path = %due.path.display(),
+                "left alone for now: the upload it duplicates could not be confirmed on Imgur: {why}"
+            );
+        }
+        if !sorted.doubt.is_empty() {
+            self.confirm_at = Some(Instant::now() + self.options.confirm_retry);
+        }
+        let db = self.db.clone();
+        let now = self.now_millis();
+        let stand_in::Sorted { go, gone, .. } = sorted;
+        let result = tokio::task::spawn_blocking(move || -> Result<_, WatchError> {
             let conn = db.connect()?;
             let records = WatchRecords::new(&conn);
             let mut events = Vec::new();
-            for due in records.actions_due(job)? {
+            let mut again = Vec::new();
+            for (due, history) in gone {
+                if records.stand_in_gone(&due.path, history, now)? {
+                    let link = due.stand_in.and_then(|stand_in| stand_in.link);
+                    events.push(WatchEvent::Reuploading {
+                        path: due.path.clone(),
+                        link,
+                    });
+                    again.push((due.folder, due.path));
+                }
+            }
+            for due in go {
                 let Some(folder) = folders.get(&due.folder) else {
                     continue; // Its folder is no longer watched: left as it is.
                 };
-                match carry_out(
-                    &folder.after_upload,
-                    &folder.path,
-                    &due.path,
-                    due.stamp,
-                    &due.hash,
-                ) {
-                    Ok(ActionTaken::Kept) => {}
-                    Ok(ActionTaken::Refused(reason)) => events.push(WatchEvent::Skipped {
-                        path: due.path.clone(),
-                        reason: format!("uploaded, but {reason}"),
-                    }),
-                    Ok(ActionTaken::Deleted) => events.push(WatchEvent::Deleted {
-                        path: due.path.clone(),
-                    }),
-                    Ok(ActionTaken::Moved(to)) => events.push(WatchEvent::Moved {
-                        path: due.path.clone(),
-                        to,
-                    }),
-                    Err(error) => {
-                        events.push(WatchEvent::Skipped {
-                            path: due.path.clone(),
-                            reason: format!(
-                                "uploaded, but the after-upload action ({}) failed: {error}",
-                                folder.after_upload
-                            ),
-                        });
-                    }
+                if let Some(event) = carry_out_one(folder, &due) {
+                    events.push(event);
                 }
                 records.action_done(&due.path)?;
             }
-            Ok(events)
+            Ok((events, again))
         })
         .await;
         match result {
-            Ok(Ok(events)) => {
+            Ok(Ok((events, again))) => {
                 for event in events {
                     self.emit(event);
+                }
+                // Looked at afresh: queued as a new upload, whose action follows it.
+                let now = std::time::Instant::now();
+                for (key, path) in again {
+                    let slot = self
+                        .folders
+                        .iter()
+                        .find(|(_, folder)| folder.config.key() == key)
+                        .map(|(slot, _)| *slot);
+                    if let Some(slot) = slot {
+                        self.settler.touch(path, slot, now);
+                    }
                 }
             }
             Ok(Err(error)) => tracing::warn!("after-upload actions failed: {error}"),
             Err(error) => tracing::warn!("after-upload actions failed: {error}"),
         }
+    }
+}
+
+/// Carries out `folder`'s action for one due file; what to tell, if anything.
+fn carry_out_one(folder: &WatchedFolder, due: &super::records::DueAction) -> Option<WatchEvent> {
+    match carry_out(
+        &folder.after_upload,
+        &folder.path,
+        &due.path,
+        due.stamp,
+        &due.hash,
+    ) {
+        Ok(ActionTaken::Kept) => None,
+        Ok(ActionTaken::Refused(reason)) => Some(WatchEvent::Skipped {
+            path: due.path.clone(),
+            reason: format!("uploaded, but {reason}"),
+        }),
+        Ok(ActionTaken::Deleted) => Some(WatchEvent::Deleted {
+            path: due.path.clone(),
+        }),
+        Ok(ActionTaken::Moved(to)) => Some(WatchEvent::Moved {
+            path: due.path.clone(),
+            to,
+        }),
+        Err(error) => Some(WatchEvent::Skipped {
+            path: due.path.clone(),
+            reason: format!(
+                "uploaded, but the after-upload action ({}) failed: {error}",
+                folder.after_upload
+            ),
+        }),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`scan`] catches up;
 //! - [`records`] is the database side of exactly once (content hash and path);
 //! - [`actions`] keeps, moves or deletes a file after a confirmed upload;
+//! - `stand_in` confirms on Imgur the upload a duplicate relies on before that;
 //! - [`engine`] runs the [`Watcher`], tying them to notify's events and the queue.
 
 pub mod actions;
@@ -18,6 +19,7 @@ pub mod patterns;
 pub mod records;
 pub mod scan;
 pub mod settle;
+mod stand_in;
 
 pub use config::{AfterUpload, WATCH_FILE, WatchList, WatchedFolder};
 pub use engine::{FolderSource, FolderStatus, FolderView, WatchEvent, WatchOptions, Watcher};

@@ -3,6 +3,7 @@
 //! `upshot watch` watching the same folder never queue a file twice.
 
 use super::settle::FileStamp;
+use crate::history::{History, HistoryId};
 use crate::queue::{JobId, JobQueue, NewJob};
 use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
@@ -275,14 +276,16 @@ impl<'c> WatchRecords<'c> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash \
+                "SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash, \
+                 w.duplicate, h.id, h.imgur_id, h.link, h.api_base \
                  FROM watch_files w JOIN jobs j ON j.id = w.job_id \
                  LEFT JOIN history h ON h.id = j.history_id \
                  WHERE w.action_done = 0 AND j.state = 'done' AND (?1 IS NULL OR w.job_id = ?1) \
                  AND w.history_id IS NULL \
                  AND j.content_hash = w.content_hash AND h.deleted_at IS NULL \
                  UNION ALL \
-                 SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash \
+                 SELECT w.path, w.folder, w.size, w.mtime_ns, w.job_id, w.content_hash, \
+                 w.duplicate, h.id, h.imgur_id, h.link, h.api_base \
                  FROM watch_files w JOIN history h ON h.id = w.history_id \
                  WHERE w.action_done = 0 AND ?1 IS NULL AND w.job_id = ?2 \
                  AND h.content_hash = w.content_hash AND h.deleted_at IS NULL",
@@ -301,10 +304,45 @@ impl<'c> WatchRecords<'c> {
                     },
                     job: Some(JobId(row.get(4)?)).filter(|job| job.0 != NO_JOB),
                     hash: row.get(5)?,
+                    stand_in: if row.get::<_, bool>(6)? {
+                        Some(StandIn {
+                            history: row.get::<_, Option<i64>>(7)?.map(HistoryId),
+                            imgur_id: row.get(8)?,
+                            link: row.get(9)?,
+                            api_base: row.get(10)?,
+                        })
+                    } else {
+                        None
+                    },
                 })
             })
             .ctx(self.conn)?;
         rows.collect::<Result<Vec<_>, _>>().ctx(self.conn)
+    }
+
+    /// The upload a duplicate stood in for is gone from Imgur (deleted on the website): its
+    /// history entry is marked deleted, so it stands in for nothing any more, and the file's
+    /// record is dropped, so the file is looked at afresh and queued as a new upload. One
+    /// transaction; `false` when the record changed meanwhile (another process dealt with it).
+    pub fn stand_in_gone(
+        &self,
+        path: &Path,
+        history: HistoryId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let tx = self.immediate()?;
+        let dropped = tx
+            .prepare_cached(
+                "DELETE FROM watch_files WHERE path = ?1 AND duplicate = 1 AND action_done = 0",
+            )
+            .and_then(|mut stmt| stmt.execute([SqlPath(path)]))
+            .ctx(&tx)?;
+        match History::new(&tx).mark_deleted(history, now) {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        tx.commit().ctx(self.conn)?;
+        Ok(dropped > 0)
     }
 
     /// Marks a file's after-upload action as carried out (or as nothing to do).
@@ -422,4 +460,22 @@ pub struct DueAction {
     /// BLAKE3 of the content that job uploaded: the file is only deleted or moved while its
     /// content is still that.
     pub hash: String,
+    /// Set when the file is a duplicate: the upload that stands in for it was made for another
+    /// file, maybe long ago, and may have been deleted on imgur.com since (which the history
+    /// does not know). It is confirmed on Imgur before the file is deleted or moved.
+    pub stand_in: Option<StandIn>,
+}
+
+/// The upload a duplicate's action relies on, as the history has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandIn {
+    /// Its history entry (`None` only for a done job with no entry: nothing to confirm, so
+    /// the file is left alone).
+    pub history: Option<HistoryId>,
+    /// The image's id on Imgur.
+    pub imgur_id: Option<String>,
+    /// Its link.
+    pub link: Option<String>,
+    /// The API it was uploaded to.
+    pub api_base: Option<String>,
 }
