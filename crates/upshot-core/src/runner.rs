@@ -1160,7 +1160,7 @@ impl Runner {
                     .await
             }
             Err(error) if answer_lost(&error, body_sent) => {
-                self.answer_lost(owner, &job, error).await
+                self.answer_lost(owner, &job, &auth, error).await
             }
             Err(error) if error.kind == ErrorKind::Reauth && !refreshed => {
                 self.retry_with_fresh_token(owner, job, checked, auth.clone(), error)
@@ -1330,6 +1330,7 @@ impl Runner {
         &self,
         owner: &str,
         job: &Job,
+        auth: &Auth,
         error: ImgurError,
     ) -> Result<(), RunnerError> {
         self.observe(&job.client_id, &error.rate_limits).await;
@@ -1345,9 +1346,13 @@ impl Runner {
                  Imgur (up to two copies; anonymous uploads cannot be looked up). Check before \
                  sending it again with `upshot queue retry {id}`."
             );
-            return self
-                .finish_failed(owner, job, ErrorKind::RetryLater, &message)
-                .await;
+            let check = self
+                .fail_job(owner, job, ErrorKind::RetryLater, &message)
+                .await?;
+            if check == LeaseCheck::Cancelled {
+                return self.cancelled_answer_lost(owner, job, auth, &error).await;
+            }
+            return Ok(());
         }
         let until = self.now() + duration_ms(self.backoff(job.attempts));
         let message = if job.account.is_some() {
@@ -1371,13 +1376,77 @@ impl Runner {
                 move |conn| JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text),
             )
             .await?;
-        if check == LeaseCheck::Held {
-            self.emit(QueueEvent::Waiting {
+        match check {
+            LeaseCheck::Held => self.emit(QueueEvent::Waiting {
                 job: id,
                 reason: WaitReason::MayBeOnImgur,
                 until: Some(until),
                 error: Some(message),
-            });
+            }),
+            // Nothing was written: the job is the user's cancelled one, still under our lease.
+            LeaseCheck::Cancelled => {
+                return self.cancelled_answer_lost(owner, job, auth, &error).await;
+            }
+            LeaseCheck::Lost => {}
+        }
+        Ok(())
+    }
+
+    /// The user cancelled `job` once its body was on the wire, and Imgur's answer never came:
+    /// the image may be public on Imgur with nothing to say so. A logged-in job's marker is
+    /// looked up once (found: recorded as uploaded, deletehash kept, as an answer would have
+    /// been); otherwise the job stays cancelled, one more unknown send is counted (a retry looks
+    /// the marker up before sending again) and its reason says where to check.
+    async fn cancelled_answer_lost(
+        &self,
+        owner: &str,
+        job: &Job,
+        auth: &Auth,
+        error: &ImgurError,
+    ) -> Result<(), RunnerError> {
+        let id = job.id;
+        let message = match &job.account {
+            Some(account) => {
+                let looked = match self.find_earlier_upload(auth, job).await? {
+                    Lookup::Found(image) => {
+                        return self.finish_done(owner, job, *image, None).await;
+                    }
+                    Lookup::NotThere => "Upshot looked for it in the account and did not find \
+                                         it yet"
+                        .to_owned(),
+                    Lookup::Deferred { .. } => "Upshot could not look for it in the account \
+                                                now (the request budget is spent)"
+                        .to_owned(),
+                    Lookup::Failed(lookup) => {
+                        format!("Upshot could not look for it in the account ({lookup})")
+                    }
+                };
+                format!(
+                    "{error} You cancelled this upload after it was sent and Imgur's answer never \
+                     came, so it may already be on Imgur. {looked}: check the images of account \
+                     {account} on imgur.com. `upshot queue retry {id}` looks for it in the \
+                     account before sending it again."
+                )
+            }
+            None => format!(
+                "{error} You cancelled this upload after it was sent and Imgur's answer never \
+                 came, so it may already be on Imgur, public, without a deletehash Upshot could \
+                 remove it with (anonymous uploads cannot be looked up). `upshot queue retry \
+                 {id}` sends it again."
+            ),
+        };
+        let owner_name = owner.to_owned();
+        let now = self.now();
+        let recorded = self
+            .durably(
+                "record a cancelled upload whose answer never came",
+                (owner, id),
+                move |conn| JobQueue::new(conn).cancelled_unknown(id, &owner_name, now, &message),
+            )
+            .await?;
+        if recorded {
+            self.remove_fitted(job);
+            self.emit(QueueEvent::Cancelled { job: id });
         }
         Ok(())
     }
@@ -1563,6 +1632,17 @@ impl Runner {
         kind: ErrorKind,
         message: &str,
     ) -> Result<(), RunnerError> {
+        self.fail_job(owner, job, kind, message).await.map(drop)
+    }
+
+    /// Fails the job, saying where its lease stood (a cancelled job stays cancelled).
+    async fn fail_job(
+        &self,
+        owner: &str,
+        job: &Job,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<LeaseCheck, RunnerError> {
         let now = self.now();
         let owner = owner.to_owned();
         let id = job.id;
@@ -1582,7 +1662,7 @@ impl Runner {
                 message: message.to_owned(),
             });
         }
-        Ok(())
+        Ok(check)
     }
 
     async fn observe(&self, client_id: &str, snapshot: &upshot_imgur::RateLimitSnapshot) {

@@ -758,3 +758,119 @@ async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
         .unwrap()
         .unwrap();
 }
+
+/// A world whose client gives up on an answer 1 s after the body was sent.
+async fn short_deadline_world() -> World {
+    let mut config = ServerConfig::default();
+    config
+        .apps
+        .push(RegisteredApp::new(CLIENT_ID, "runner-secret"));
+    let server = fake_imgur::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    };
+    let credentials = Arc::new(StaticCredentials::default());
+    let mut api = ClientConfig::new(Url::parse(&server.base_url()).unwrap());
+    api.answer_deadline = std::time::Duration::from_secs(1);
+    let service = UploadService::open_with(
+        &paths,
+        api,
+        CLIENT_ID,
+        RunnerConfig {
+            workers: 1,
+            ..RunnerConfig::default()
+        },
+        Arc::new(SystemClock),
+        credentials.clone(),
+    )
+    .unwrap();
+    World {
+        server,
+        dir,
+        credentials,
+        service,
+    }
+}
+
+/// Runs the workers on `id`, cancels it once its body is all sent (the server holds its answer
+/// past the client's 1 s answer deadline), and waits for the workers to stop.
+async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::JobId) {
+    world.server.controls().inject(
+        fake_imgur::Fault::Latency { millis: 3000 },
+        1,
+        Some("/3/image".into()),
+    );
+    let mut events = world.service.runner().subscribe();
+    let runner = world.service.runner().clone();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let running =
+        tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
+                events.recv().await
+                && sent == total
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the body was sent");
+    world.service.cancel(id).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .expect("the workers stopped within 30 s")
+        .unwrap()
+        .unwrap();
+}
+
+fn unknown_sends(world: &World, id: upshot_core::queue::JobId) -> u32 {
+    let db = Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    JobQueue::new(&conn).unknown_sends(id).unwrap()
+}
+
+/// Review finding: a job cancelled once its body was on the wire whose answer then never came
+/// was left cancelled with nothing recorded (no unknown send, no reason, its lease still set),
+/// though the image may be public on Imgur. It stays cancelled and now says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_upload_whose_answer_is_lost_says_it_may_be_on_imgur() {
+    let world = short_deadline_world().await;
+    let id = enqueue_png(&world, "cancel-lost.png", None).await;
+    cancel_while_the_answer_is_held(&world, id).await;
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled, "{job:?}");
+    assert_eq!(job.lease_owner, None, "{job:?}");
+    let message = job.error_message.clone().unwrap_or_default();
+    assert!(message.contains("may already be on Imgur"), "{message}");
+    assert_eq!(unknown_sends(&world, id), 1);
+}
+
+/// The same for a logged-in job: its marker is looked up once, and when it is not (yet) there
+/// the reason says to check the account, and a retry looks it up before sending again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_logged_in_upload_whose_answer_is_lost_says_to_check_the_account() {
+    let world = short_deadline_world().await;
+    let token = login(&world.server, "frank").await;
+    world.credentials.set("frank", Some(token));
+    let id = enqueue_png(&world, "cancel-lost-login.png", Some("frank")).await;
+    cancel_while_the_answer_is_held(&world, id).await;
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    let message = job.error_message.clone().unwrap_or_default();
+    match job.state {
+        // The server stored it before the look-up: recorded as uploaded.
+        JobState::Done => assert!(job.history_id.is_some()),
+        JobState::Cancelled => {
+            assert_eq!(job.lease_owner, None, "{job:?}");
+            assert!(message.contains("may already be on Imgur"), "{message}");
+            assert!(message.contains("account frank"), "{message}");
+            assert_eq!(unknown_sends(&world, id), 1);
+        }
+        other => panic!("left {other:?}: {job:?}"),
+    }
+}
