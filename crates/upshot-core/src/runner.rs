@@ -9,6 +9,8 @@
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
 //! account's jobs until the user logs in again, `permanent` fails the job with its reason.
 
+mod parked;
+
 use crate::auth::TokenAnswer;
 use crate::clock::{Clock, UnixMillis};
 use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
@@ -51,6 +53,9 @@ pub struct RunnerConfig {
     /// Pruned when the runner starts and then every [`PRUNE_EVERY`].
     pub job_retention: Option<Duration>,
 }
+
+/// How many more times a stopping runner tries to write Imgur's answer before parking it.
+const STOPPING_ATTEMPTS: u32 = 3;
 
 /// How often a running runner prunes finished jobs past their retention.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -267,6 +272,11 @@ struct Shared {
     fault_recorder: Mutex<Option<String>>,
     /// When finished jobs were last pruned (ms).
     last_prune: AtomicI64,
+    /// The token of the current [`Runner::run_until`]: once it is cancelled, a write of Imgur's
+    /// answer is tried a bounded number of times, then parked in a file (see [`parked`]).
+    stopping: Mutex<CancellationToken>,
+    /// Where answers that could not be written at a stop are parked.
+    parked_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Runner {
@@ -307,6 +317,8 @@ impl Runner {
                 held: Mutex::new(HashMap::new()),
                 fault_recorder: Mutex::new(None),
                 last_prune: AtomicI64::new(0),
+                stopping: Mutex::new(CancellationToken::new()),
+                parked_dir: parked::dir(data_dir),
             }),
         }
     }
@@ -414,6 +426,12 @@ impl Runner {
         stop: StopWhen,
         cancel: CancellationToken,
     ) -> Result<(), RunnerError> {
+        *self
+            .shared
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = cancel.clone();
+        self.apply_parked_answers().await;
         if let Err(error) = self.reclaim_from_dead_processes().await {
             tracing::warn!("could not take over the jobs of stopped processes: {error}");
         }
@@ -585,29 +603,44 @@ impl Runner {
     /// Runs a write that must hold (Imgur's answer, once it came) until it does: a failing
     /// database (busy, full, read-only) is retried with back-off, the fault recorded meanwhile,
     /// and the lease on `job` renewed (an update in place, which a full database still takes)
-    /// so that no other worker sends the job again while its answer waits to be written.
+    /// so that no other worker sends the job again while its answer waits to be written. Once
+    /// the runner is stopping it tries [`STOPPING_ATTEMPTS`] more times, a short pause apart,
+    /// then returns the database's error (quitting must not hang on a full disk; the caller
+    /// parks what it could not write).
     async fn durably<T: Send + 'static>(
         &self,
         what: &'static str,
         job: (&str, JobId),
         write: impl Fn(&Connection) -> Result<T, StoreError> + Clone + Send + 'static,
     ) -> Result<T, RunnerError> {
+        let stopping = self
+            .shared
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut failures: u32 = 0;
+        let mut since_stop: u32 = 0;
         loop {
             let attempt = write.clone();
-            let error: Box<dyn RunnerFault> = match self.shared.pool.run(attempt).await {
+            let error = match self.shared.pool.run(attempt).await {
                 Ok(Ok(value)) => {
                     self.clear_fault(job.0).await;
                     return Ok(value);
                 }
-                Ok(Err(error)) => Box::new(error),
-                Err(RunnerError::Store(error)) => Box::new(error),
+                Ok(Err(error)) | Err(RunnerError::Store(error)) => RunnerError::Store(error),
                 // The runtime is going away: nothing more can be done here.
                 Err(error) => return Err(error),
             };
             failures += 1;
             tracing::warn!(failures, "could not {what}: {error}; trying again");
-            self.record_fault(error.as_ref(), job.0).await;
+            self.record_fault(&error, job.0).await;
+            if stopping.is_cancelled() {
+                since_stop += 1;
+                if since_stop >= STOPPING_ATTEMPTS {
+                    return Err(error);
+                }
+            }
             let (owner, id) = (job.0.to_owned(), job.1);
             let now = self.now();
             let lease = duration_ms(self.shared.config.lease);
@@ -619,7 +652,40 @@ impl Runner {
             if let Err(error) = flatten(renewed) {
                 tracing::warn!(job = %id, "could not renew the lease: {error}");
             }
-            tokio::time::sleep(store_backoff(failures)).await;
+            let pause = if stopping.is_cancelled() {
+                store_backoff(1)
+            } else {
+                store_backoff(failures)
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = stopping.cancelled(), if !stopping.is_cancelled() => {}
+            }
+        }
+    }
+
+    /// Records answers a stopping runner parked (see [`parked`]) and removes their files.
+    /// Failing is logged and the file kept for the next start.
+    async fn apply_parked_answers(&self) {
+        for (path, answer) in parked::list(&self.shared.parked_dir) {
+            let now = self.now();
+            let parked::Answer { job, owner, entry } = answer;
+            let done = self
+                .shared
+                .pool
+                .run(move |conn| JobQueue::new(conn).complete(job, &owner, now, &entry))
+                .await;
+            match flatten(done) {
+                Ok(history) => {
+                    tracing::info!(job = %job, history = %history, "recorded an answer parked at the last stop");
+                    if let Err(error) = std::fs::remove_file(&path) {
+                        tracing::warn!(job = %job, "could not remove the parked answer: {error}");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(job = %job, "could not record an answer parked at the last stop: {error}");
+                }
+            }
         }
     }
 
@@ -1602,12 +1668,32 @@ impl Runner {
         }
         let owner_name = owner.to_owned();
         let id = job.id;
+        let parked_entry = entry.clone();
         // Imgur's answer first, and until it holds: the deletehash exists nowhere else.
-        let history = self
+        let written = self
             .durably("record the uploaded image", (owner, id), move |conn| {
                 JobQueue::new(conn).complete(id, &owner_name, now, &entry)
             })
-            .await?;
+            .await;
+        let history = match written {
+            Ok(history) => history,
+            // Stopping with a database that does not take it: parked where the next start
+            // finds it.
+            Err(RunnerError::Store(error)) => {
+                let answer = parked::Answer {
+                    job: id,
+                    owner: owner.to_owned(),
+                    entry: parked_entry,
+                };
+                parked::park(&self.shared.parked_dir, &answer).map_err(|park| {
+                    tracing::error!(job = %id, "could not park Imgur's answer: {park}");
+                    RunnerError::Store(error)
+                })?;
+                tracing::warn!(job = %id, "stopping: Imgur's answer is parked until the next start");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
         if let Some(snapshot) = rate_limits {
             self.observe(&job.client_id, &snapshot).await;
         }
