@@ -475,7 +475,7 @@ async fn failed_and_cancelled_watched_jobs_are_pruned_and_done_ones_wait_for_the
         .claim("pid1-test-w0", old, 60_000, &[])
         .unwrap()
         .unwrap();
-    queue
+    let check = queue
         .fail(
             failed,
             "pid1-test-w0",
@@ -484,6 +484,7 @@ async fn failed_and_cancelled_watched_jobs_are_pruned_and_done_ones_wait_for_the
             "too large",
         )
         .unwrap();
+    assert_eq!(check, upshot_core::queue::LeaseCheck::Held);
     let cancelled = watched("cancelled");
     queue.cancel(cancelled, old).unwrap();
     let done = watched("done");
