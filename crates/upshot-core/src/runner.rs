@@ -9,6 +9,8 @@
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
 //! account's jobs until the user logs in again, `permanent` fails the job with its reason.
 
+mod parked;
+
 use crate::auth::TokenAnswer;
 use crate::clock::{Clock, UnixMillis};
 use crate::governor::{Admission, GovernorError, Priority, QuotaGovernor, RequestCost};
@@ -51,6 +53,9 @@ pub struct RunnerConfig {
     /// Pruned when the runner starts and then every [`PRUNE_EVERY`].
     pub job_retention: Option<Duration>,
 }
+
+/// How many more times a stopping runner tries to write Imgur's answer before parking it.
+const STOPPING_ATTEMPTS: u32 = 3;
 
 /// How often a running runner prunes finished jobs past their retention.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -267,6 +272,11 @@ struct Shared {
     fault_recorder: Mutex<Option<String>>,
     /// When finished jobs were last pruned (ms).
     last_prune: AtomicI64,
+    /// The token of the current [`Runner::run_until`]: once it is cancelled, a write of Imgur's
+    /// answer is tried a bounded number of times, then parked in a file (see [`parked`]).
+    stopping: Mutex<CancellationToken>,
+    /// Where answers that could not be written at a stop are parked.
+    parked_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Runner {
@@ -307,6 +317,8 @@ impl Runner {
                 held: Mutex::new(HashMap::new()),
                 fault_recorder: Mutex::new(None),
                 last_prune: AtomicI64::new(0),
+                stopping: Mutex::new(CancellationToken::new()),
+                parked_dir: parked::dir(data_dir),
             }),
         }
     }
@@ -414,6 +426,12 @@ impl Runner {
         stop: StopWhen,
         cancel: CancellationToken,
     ) -> Result<(), RunnerError> {
+        *self
+            .shared
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = cancel.clone();
+        self.apply_parked_answers().await;
         if let Err(error) = self.reclaim_from_dead_processes().await {
             tracing::warn!("could not take over the jobs of stopped processes: {error}");
         }
@@ -585,29 +603,44 @@ impl Runner {
     /// Runs a write that must hold (Imgur's answer, once it came) until it does: a failing
     /// database (busy, full, read-only) is retried with back-off, the fault recorded meanwhile,
     /// and the lease on `job` renewed (an update in place, which a full database still takes)
-    /// so that no other worker sends the job again while its answer waits to be written.
+    /// so that no other worker sends the job again while its answer waits to be written. Once
+    /// the runner is stopping it tries [`STOPPING_ATTEMPTS`] more times, a short pause apart,
+    /// then returns the database's error (quitting must not hang on a full disk; the caller
+    /// parks what it could not write).
     async fn durably<T: Send + 'static>(
         &self,
         what: &'static str,
         job: (&str, JobId),
         write: impl Fn(&Connection) -> Result<T, StoreError> + Clone + Send + 'static,
     ) -> Result<T, RunnerError> {
+        let stopping = self
+            .shared
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut failures: u32 = 0;
+        let mut since_stop: u32 = 0;
         loop {
             let attempt = write.clone();
-            let error: Box<dyn RunnerFault> = match self.shared.pool.run(attempt).await {
+            let error = match self.shared.pool.run(attempt).await {
                 Ok(Ok(value)) => {
                     self.clear_fault(job.0).await;
                     return Ok(value);
                 }
-                Ok(Err(error)) => Box::new(error),
-                Err(RunnerError::Store(error)) => Box::new(error),
+                Ok(Err(error)) | Err(RunnerError::Store(error)) => RunnerError::Store(error),
                 // The runtime is going away: nothing more can be done here.
                 Err(error) => return Err(error),
             };
             failures += 1;
             tracing::warn!(failures, "could not {what}: {error}; trying again");
-            self.record_fault(error.as_ref(), job.0).await;
+            self.record_fault(&error, job.0).await;
+            if stopping.is_cancelled() {
+                since_stop += 1;
+                if since_stop >= STOPPING_ATTEMPTS {
+                    return Err(error);
+                }
+            }
             let (owner, id) = (job.0.to_owned(), job.1);
             let now = self.now();
             let lease = duration_ms(self.shared.config.lease);
@@ -619,7 +652,40 @@ impl Runner {
             if let Err(error) = flatten(renewed) {
                 tracing::warn!(job = %id, "could not renew the lease: {error}");
             }
-            tokio::time::sleep(store_backoff(failures)).await;
+            let pause = if stopping.is_cancelled() {
+                store_backoff(1)
+            } else {
+                store_backoff(failures)
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = stopping.cancelled(), if !stopping.is_cancelled() => {}
+            }
+        }
+    }
+
+    /// Records answers a stopping runner parked (see [`parked`]) and removes their files.
+    /// Failing is logged and the file kept for the next start.
+    async fn apply_parked_answers(&self) {
+        for (path, answer) in parked::list(&self.shared.parked_dir) {
+            let now = self.now();
+            let parked::Answer { job, owner, entry } = answer;
+            let done = self
+                .shared
+                .pool
+                .run(move |conn| JobQueue::new(conn).complete(job, &owner, now, &entry))
+                .await;
+            match flatten(done) {
+                Ok(history) => {
+                    tracing::info!(job = %job, history = %history, "recorded an answer parked at the last stop");
+                    if let Err(error) = std::fs::remove_file(&path) {
+                        tracing::warn!(job = %job, "could not remove the parked answer: {error}");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(job = %job, "could not record an answer parked at the last stop: {error}");
+                }
+            }
         }
     }
 
@@ -1160,7 +1226,7 @@ impl Runner {
                     .await
             }
             Err(error) if answer_lost(&error, body_sent) => {
-                self.answer_lost(owner, &job, error).await
+                self.answer_lost(owner, &job, &auth, error).await
             }
             Err(error) if error.kind == ErrorKind::Reauth && !refreshed => {
                 self.retry_with_fresh_token(owner, job, checked, auth.clone(), error)
@@ -1330,6 +1396,7 @@ impl Runner {
         &self,
         owner: &str,
         job: &Job,
+        auth: &Auth,
         error: ImgurError,
     ) -> Result<(), RunnerError> {
         self.observe(&job.client_id, &error.rate_limits).await;
@@ -1345,9 +1412,13 @@ impl Runner {
                  Imgur (up to two copies; anonymous uploads cannot be looked up). Check before \
                  sending it again with `upshot queue retry {id}`."
             );
-            return self
-                .finish_failed(owner, job, ErrorKind::RetryLater, &message)
-                .await;
+            let check = self
+                .fail_job(owner, job, ErrorKind::RetryLater, &message)
+                .await?;
+            if check == LeaseCheck::Cancelled {
+                return self.cancelled_answer_lost(owner, job, auth, &error).await;
+            }
+            return Ok(());
         }
         let until = self.now() + duration_ms(self.backoff(job.attempts));
         let message = if job.account.is_some() {
@@ -1371,13 +1442,77 @@ impl Runner {
                 move |conn| JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text),
             )
             .await?;
-        if check == LeaseCheck::Held {
-            self.emit(QueueEvent::Waiting {
+        match check {
+            LeaseCheck::Held => self.emit(QueueEvent::Waiting {
                 job: id,
                 reason: WaitReason::MayBeOnImgur,
                 until: Some(until),
                 error: Some(message),
-            });
+            }),
+            // Nothing was written: the job is the user's cancelled one, still under our lease.
+            LeaseCheck::Cancelled => {
+                return self.cancelled_answer_lost(owner, job, auth, &error).await;
+            }
+            LeaseCheck::Lost => {}
+        }
+        Ok(())
+    }
+
+    /// The user cancelled `job` once its body was on the wire, and Imgur's answer never came:
+    /// the image may be public on Imgur with nothing to say so. A logged-in job's marker is
+    /// looked up once (found: recorded as uploaded, deletehash kept, as an answer would have
+    /// been); otherwise the job stays cancelled, one more unknown send is counted (a retry looks
+    /// the marker up before sending again) and its reason says where to check.
+    async fn cancelled_answer_lost(
+        &self,
+        owner: &str,
+        job: &Job,
+        auth: &Auth,
+        error: &ImgurError,
+    ) -> Result<(), RunnerError> {
+        let id = job.id;
+        let message = match &job.account {
+            Some(account) => {
+                let looked = match self.find_earlier_upload(auth, job).await? {
+                    Lookup::Found(image) => {
+                        return self.finish_done(owner, job, *image, None).await;
+                    }
+                    Lookup::NotThere => "Upshot looked for it in the account and did not find \
+                                         it yet"
+                        .to_owned(),
+                    Lookup::Deferred { .. } => "Upshot could not look for it in the account \
+                                                now (the request budget is spent)"
+                        .to_owned(),
+                    Lookup::Failed(lookup) => {
+                        format!("Upshot could not look for it in the account ({lookup})")
+                    }
+                };
+                format!(
+                    "{error} You cancelled this upload after it was sent and Imgur's answer never \
+                     came, so it may already be on Imgur. {looked}: check the images of account \
+                     {account} on imgur.com. `upshot queue retry {id}` looks for it in the \
+                     account before sending it again."
+                )
+            }
+            None => format!(
+                "{error} You cancelled this upload after it was sent and Imgur's answer never \
+                 came, so it may already be on Imgur, public, without a deletehash Upshot could \
+                 remove it with (anonymous uploads cannot be looked up). `upshot queue retry \
+                 {id}` sends it again."
+            ),
+        };
+        let owner_name = owner.to_owned();
+        let now = self.now();
+        let recorded = self
+            .durably(
+                "record a cancelled upload whose answer never came",
+                (owner, id),
+                move |conn| JobQueue::new(conn).cancelled_unknown(id, &owner_name, now, &message),
+            )
+            .await?;
+        if recorded {
+            self.remove_fitted(job);
+            self.emit(QueueEvent::Cancelled { job: id });
         }
         Ok(())
     }
@@ -1533,12 +1668,32 @@ impl Runner {
         }
         let owner_name = owner.to_owned();
         let id = job.id;
+        let parked_entry = entry.clone();
         // Imgur's answer first, and until it holds: the deletehash exists nowhere else.
-        let history = self
+        let written = self
             .durably("record the uploaded image", (owner, id), move |conn| {
                 JobQueue::new(conn).complete(id, &owner_name, now, &entry)
             })
-            .await?;
+            .await;
+        let history = match written {
+            Ok(history) => history,
+            // Stopping with a database that does not take it: parked where the next start
+            // finds it.
+            Err(RunnerError::Store(error)) => {
+                let answer = parked::Answer {
+                    job: id,
+                    owner: owner.to_owned(),
+                    entry: parked_entry,
+                };
+                parked::park(&self.shared.parked_dir, &answer).map_err(|park| {
+                    tracing::error!(job = %id, "could not park Imgur's answer: {park}");
+                    RunnerError::Store(error)
+                })?;
+                tracing::warn!(job = %id, "stopping: Imgur's answer is parked until the next start");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
         if let Some(snapshot) = rate_limits {
             self.observe(&job.client_id, &snapshot).await;
         }
@@ -1563,6 +1718,17 @@ impl Runner {
         kind: ErrorKind,
         message: &str,
     ) -> Result<(), RunnerError> {
+        self.fail_job(owner, job, kind, message).await.map(drop)
+    }
+
+    /// Fails the job, saying where its lease stood (a cancelled job stays cancelled).
+    async fn fail_job(
+        &self,
+        owner: &str,
+        job: &Job,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<LeaseCheck, RunnerError> {
         let now = self.now();
         let owner = owner.to_owned();
         let id = job.id;
@@ -1582,7 +1748,7 @@ impl Runner {
                 message: message.to_owned(),
             });
         }
-        Ok(())
+        Ok(check)
     }
 
     async fn observe(&self, client_id: &str, snapshot: &upshot_imgur::RateLimitSnapshot) {

@@ -758,3 +758,221 @@ async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
         .unwrap()
         .unwrap();
 }
+
+/// A world whose client gives up on an answer 1 s after the body was sent.
+async fn short_deadline_world() -> World {
+    let mut config = ServerConfig::default();
+    config
+        .apps
+        .push(RegisteredApp::new(CLIENT_ID, "runner-secret"));
+    let server = fake_imgur::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    };
+    let credentials = Arc::new(StaticCredentials::default());
+    let mut api = ClientConfig::new(Url::parse(&server.base_url()).unwrap());
+    api.answer_deadline = std::time::Duration::from_secs(1);
+    let service = UploadService::open_with(
+        &paths,
+        api,
+        CLIENT_ID,
+        RunnerConfig {
+            workers: 1,
+            ..RunnerConfig::default()
+        },
+        Arc::new(SystemClock),
+        credentials.clone(),
+    )
+    .unwrap();
+    World {
+        server,
+        dir,
+        credentials,
+        service,
+    }
+}
+
+/// Runs the workers on `id`, cancels it once its body is all sent (the server holds its answer
+/// past the client's 1 s answer deadline), and waits for the workers to stop.
+async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::JobId) {
+    world.server.controls().inject(
+        fake_imgur::Fault::Latency { millis: 3000 },
+        1,
+        Some("/3/image".into()),
+    );
+    let mut events = world.service.runner().subscribe();
+    let runner = world.service.runner().clone();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let running =
+        tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
+                events.recv().await
+                && sent == total
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the body was sent");
+    world.service.cancel(id).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .expect("the workers stopped within 30 s")
+        .unwrap()
+        .unwrap();
+}
+
+fn unknown_sends(world: &World, id: upshot_core::queue::JobId) -> u32 {
+    let db = Database::open_in(&world.dir.path().join("data")).unwrap();
+    let conn = db.connect().unwrap();
+    JobQueue::new(&conn).unknown_sends(id).unwrap()
+}
+
+/// Review finding: a job cancelled once its body was on the wire whose answer then never came
+/// was left cancelled with nothing recorded (no unknown send, no reason, its lease still set),
+/// though the image may be public on Imgur. It stays cancelled and now says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_upload_whose_answer_is_lost_says_it_may_be_on_imgur() {
+    let world = short_deadline_world().await;
+    let id = enqueue_png(&world, "cancel-lost.png", None).await;
+    cancel_while_the_answer_is_held(&world, id).await;
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled, "{job:?}");
+    assert_eq!(job.lease_owner, None, "{job:?}");
+    let message = job.error_message.clone().unwrap_or_default();
+    assert!(message.contains("may already be on Imgur"), "{message}");
+    assert_eq!(unknown_sends(&world, id), 1);
+}
+
+/// The same for a logged-in job: its marker is looked up once, and when it is not (yet) there
+/// the reason says to check the account, and a retry looks it up before sending again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_logged_in_upload_whose_answer_is_lost_says_to_check_the_account() {
+    let world = short_deadline_world().await;
+    let token = login(&world.server, "frank").await;
+    world.credentials.set("frank", Some(token));
+    let id = enqueue_png(&world, "cancel-lost-login.png", Some("frank")).await;
+    cancel_while_the_answer_is_held(&world, id).await;
+
+    let job = world.service.job(id).await.unwrap().unwrap();
+    let message = job.error_message.clone().unwrap_or_default();
+    match job.state {
+        // The server stored it before the look-up: recorded as uploaded.
+        JobState::Done => assert!(job.history_id.is_some()),
+        JobState::Cancelled => {
+            assert_eq!(job.lease_owner, None, "{job:?}");
+            assert!(message.contains("may already be on Imgur"), "{message}");
+            assert!(message.contains("account frank"), "{message}");
+            assert_eq!(unknown_sends(&world, id), 1);
+        }
+        other => panic!("left {other:?}: {job:?}"),
+    }
+}
+
+/// Review finding: the write of Imgur's answer was retried forever, cancellation or not, so
+/// quitting with a full disk hung. Once stopping, it is tried a few more times, then parked in
+/// `pending-answers/<job>.json`; the next start records it (deletehash kept) and removes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_that_cannot_be_written_at_a_stop_is_parked_and_recorded_at_the_next_start() {
+    let world = world().await;
+    let id = enqueue_png(&world, "full-disk.png", None).await;
+    // Imgur stores the upload and answers 5 s later: the disk fills meanwhile.
+    world.server.controls().inject(
+        fake_imgur::Fault::Latency { millis: 5000 },
+        1,
+        Some("/3/image".into()),
+    );
+    let mut events = world.service.runner().subscribe();
+    let runner = world.service.runner().clone();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running =
+        tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
+                events.recv().await
+                && sent == total
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the body was sent");
+
+    let db = world.service.database().clone();
+    db.limit_pages(Some(1));
+    let filler = db.connect().unwrap();
+    for hex_bytes in [1500, 500, 150, 50, 10, 1] {
+        while filler
+            .execute(
+                &format!(
+                    "INSERT INTO history (imgur_id, link, mime_type, size, origin, api_base, \
+                     uploaded_at, title) VALUES ('filler', 'f', 'f', 0, 'cli', 'f', 0, \
+                     hex(randomblob({hex_bytes})))"
+                ),
+                (),
+            )
+            .is_ok()
+        {}
+    }
+    // The answer came and its write failed.
+    let started = std::time::Instant::now();
+    while world.service.worker_faults().await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no fault recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // The user quits: the runner returns, and the answer is parked.
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .expect("quitting did not hang on the full disk")
+        .unwrap()
+        .unwrap();
+    let parked = world
+        .dir
+        .path()
+        .join("data")
+        .join("pending-answers")
+        .join(format!("{}.json", id.0));
+    assert!(parked.exists(), "the answer was parked");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&parked).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "owner-only");
+    }
+
+    // Space is freed; the next start records the parked answer.
+    db.limit_pages(None);
+    filler
+        .execute("DELETE FROM history WHERE imgur_id = 'filler'", ())
+        .unwrap();
+    run_guarded(&world, StopWhen::Finished(vec![id])).await;
+    let job = world.service.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    let state = world.server.controls().state();
+    assert_eq!(state.uploads.len(), 1, "sent once");
+    let entry = world
+        .service
+        .history_entry(job.history_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.imgur_id, state.uploads[0].id);
+    assert_eq!(
+        entry.deletehash.as_deref(),
+        Some(state.uploads[0].deletehash.as_str())
+    );
+    assert!(!parked.exists(), "the parked answer was removed");
+}

@@ -58,6 +58,31 @@ impl JobQueue<'_> {
         )
     }
 
+    /// Records, on a job the user cancelled once its body was on the wire, that the send's
+    /// answer never came: the job stays `cancelled` (nothing sends it again), one more unknown
+    /// send is counted (a later `queue retry` of a logged-in job then looks its marker up first),
+    /// `message` says the image may be on Imgur, and `owner`'s lease is cleared. Returns `false`,
+    /// changing nothing, when the job is no longer cancelled under `owner`'s lease.
+    pub fn cancelled_unknown(
+        &self,
+        id: super::JobId,
+        owner: &str,
+        now: i64,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET error_kind = 'retry_later', error_message = ?4, \
+                 unknown_sends = unknown_sends + 1, lease_owner = NULL, lease_expires = NULL, \
+                 bytes_sent = 0, updated_at = ?3 \
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'cancelled'",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, owner, now, message]))
+            .ctx(self.conn)?;
+        Ok(changed > 0)
+    }
+
     /// Removes finished jobs last changed before `before` (ms): done ones (their history
     /// stays), cancelled ones, and failed ones unless spooled (a failed clipboard image or
     /// screenshot is the user's only copy: it stays until the user cancels its job). A done job
