@@ -1024,18 +1024,8 @@ impl Runner {
                 }
                 TokenAnswer::LoggedOut => return self.hold_for_login(owner, &job, None).await,
                 TokenAnswer::TryLater(reason) => {
-                    let until = self.now() + duration_ms(self.backoff(job.attempts));
                     let message = format!("Could not refresh the login: {reason}");
-                    return self
-                        .put_back(
-                            owner,
-                            &job,
-                            Some(until),
-                            WaitReason::Backoff,
-                            Some((ErrorKind::RetryLater, &message)),
-                            false,
-                        )
-                        .await;
+                    return self.back_off(owner, &job, &message, false).await;
                 }
             },
         };
@@ -1106,21 +1096,11 @@ impl Runner {
                     if error.kind == ErrorKind::RetryLater
                         || error.kind == ErrorKind::Permanent =>
                 {
-                    let until = self.now() + duration_ms(self.backoff(job.attempts));
                     let message = format!(
                         "Could not check whether an earlier attempt already reached Imgur \
                          ({error}); it is not sent again until Upshot can check."
                     );
-                    return self
-                        .put_back(
-                            owner,
-                            &job,
-                            Some(until),
-                            WaitReason::Backoff,
-                            Some((ErrorKind::RetryLater, &message)),
-                            true,
-                        )
-                        .await;
+                    return self.back_off(owner, &job, &message, true).await;
                 }
                 Lookup::Failed(error) => return self.handle_failure(owner, &job, *error).await,
             }
@@ -1275,17 +1255,8 @@ impl Runner {
             },
             TokenAnswer::LoggedOut => self.handle_failure(owner, &job, error).await,
             TokenAnswer::TryLater(reason) => {
-                let until = self.now() + duration_ms(self.backoff(job.attempts));
                 let message = format!("{error} Could not refresh the login: {reason}");
-                self.put_back(
-                    owner,
-                    &job,
-                    Some(until),
-                    WaitReason::Backoff,
-                    Some((ErrorKind::RetryLater, &message)),
-                    true,
-                )
-                .await
+                self.back_off(owner, &job, &message, true).await
             }
         }
     }
@@ -1527,16 +1498,7 @@ impl Runner {
         match error.kind {
             ErrorKind::RetryLater => {
                 self.observe(&job.client_id, &error.rate_limits).await;
-                let until = self.now() + duration_ms(self.backoff(job.attempts));
-                self.put_back(
-                    owner,
-                    job,
-                    Some(until),
-                    WaitReason::Backoff,
-                    Some((error.kind, &message)),
-                    true,
-                )
-                .await
+                self.back_off(owner, job, &message, true).await
             }
             ErrorKind::RateLimited => {
                 let governor = self.shared.governor.clone();
@@ -1577,6 +1539,27 @@ impl Runner {
         let ceiling = backoff_ceiling(&self.shared.config, attempts);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(0..=millis.max(1)))
+    }
+
+    /// Puts `job` back to wait its back-off (by its attempts) as `retry_later`, saying why.
+    async fn back_off(
+        &self,
+        owner: &str,
+        job: &Job,
+        message: &str,
+        attempted: bool,
+    ) -> Result<(), RunnerError> {
+        let until = self.now() + duration_ms(self.backoff(job.attempts));
+        let error = Some((ErrorKind::RetryLater, message));
+        self.put_back(
+            owner,
+            job,
+            Some(until),
+            WaitReason::Backoff,
+            error,
+            attempted,
+        )
+        .await
     }
 
     async fn put_back(
