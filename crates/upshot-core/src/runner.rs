@@ -1080,7 +1080,7 @@ impl Runner {
         body_sent: Option<Arc<BodySent>>,
         refreshed: bool,
     ) -> Result<(), RunnerError> {
-        if job.account.is_some() && self.may_have_arrived_before(&job).await? {
+        if job.account.is_some() && Self::may_have_arrived_before(&job) {
             match self.find_earlier_upload(&auth, &job).await? {
                 Lookup::Found(image) => return self.finish_done(owner, &job, *image, None).await,
                 Lookup::NotThere => {}
@@ -1346,17 +1346,8 @@ impl Runner {
     /// Whether an earlier send of `job` may have reached Imgur: it was sent before in this run
     /// of attempts, or an answer was ever lost (which `queue retry` does not forget: it resets
     /// the attempts, and skipping the look-up then sent a second copy to the account).
-    async fn may_have_arrived_before(&self, job: &Job) -> Result<bool, RunnerError> {
-        if job.attempts > 1 {
-            return Ok(true);
-        }
-        let id = job.id;
-        let lost = self
-            .shared
-            .pool
-            .run(move |conn| JobQueue::new(conn).unknown_sends(id))
-            .await??;
-        Ok(lost > 0)
+    fn may_have_arrived_before(job: &Job) -> bool {
+        job.attempts > 1 || job.unknown_sends > 0
     }
 
     /// The body was sent and no usable answer came: the upload may already be on Imgur. The
@@ -1372,12 +1363,8 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         self.observe(&job.client_id, &error.rate_limits).await;
         let id = job.id;
-        let earlier = self
-            .shared
-            .pool
-            .run(move |conn| JobQueue::new(conn).unknown_sends(id))
-            .await??;
-        if job.account.is_none() && earlier >= 1 {
+        // Read when the job was claimed; only this worker changes it while the lease holds.
+        if job.account.is_none() && job.unknown_sends >= 1 {
             let message = format!(
                 "{error} Imgur's answer never came, twice, so this upload may already be on \
                  Imgur (up to two copies; anonymous uploads cannot be looked up). Check before \

@@ -40,7 +40,7 @@ pub const RATE_LIMITED_FLAG_PREFIX: &str = "rate_limited_until:";
 const JOB_COLUMNS: &str = "id, source_path, origin, priority, client_id, account, album, title, \
     description, state, run_after, wait_reason, attempts, error_kind, error_message, bytes_sent, \
     bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at, content_hash, \
-    preflight, upload_path";
+    preflight, upload_path, unknown_sends";
 
 /// The queue over one connection. Cheap to make: build one wherever a connection is at hand.
 #[derive(Debug, Clone, Copy)]
@@ -925,6 +925,7 @@ struct RawJob {
     content_hash: Option<String>,
     preflight: Option<String>,
     upload_path: Option<StoredPath>,
+    unknown_sends: u32,
 }
 
 impl RawJob {
@@ -957,6 +958,7 @@ impl RawJob {
             content_hash: row.get(24)?,
             preflight: row.get(25)?,
             upload_path: row.get(26)?,
+            unknown_sends: row.get(27)?,
         })
     }
 
@@ -1038,6 +1040,7 @@ impl RawJob {
                 .preflight
                 .and_then(|text| serde_json::from_str(&text).ok()),
             upload_path: self.upload_path.map(PathBuf::from),
+            unknown_sends: self.unknown_sends,
             waiting,
         })
     }

@@ -366,6 +366,9 @@ pub struct Job {
     /// The fitted copy sent instead of `source_path`, when there is one.
     #[serde(serialize_with = "crate::shown_path::lossy_opt")]
     pub upload_path: Option<PathBuf>,
+    /// How often its body was sent and no answer came back (the upload may be on Imgur); kept
+    /// by `queue retry`, so a retried job is still looked up before it is sent again.
+    pub unknown_sends: u32,
     /// For queued and deferred jobs: why they wait (not a column: it also reflects the paused
     /// flag and a client id's rate limit).
     pub waiting: Option<Waiting>,
