@@ -33,3 +33,14 @@ describe("files", () => {
     expect(files(2)).toBe("2 files");
   });
 });
+
+describe("a queued batch", () => {
+  it("counts what was queued and what was skipped", () => {
+    expect(describeStatus({ kind: "queued", count: 3, rejected: 0 })).toEqual({ text: "3 files queued", tone: "active" });
+    expect(describeStatus({ kind: "queued", count: 1, rejected: 2 })).toEqual({
+      text: "1 file queued; 2 files skipped",
+      tone: "error",
+    });
+    expect(describeStatus({ kind: "queued", count: 0, rejected: 0 }).text).toBe("Nothing to upload there");
+  });
+});

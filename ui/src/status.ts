@@ -1,11 +1,12 @@
 /**
  * What the status line says. Kept free of the DOM so it can be unit-tested; `main.ts` only
- * renders it. Later issues add upload progress and errors from the shell's events.
+ * renders it. Each job's progress shows in the queue view; this line says what just happened.
  */
 export type AppStatus =
   | { kind: "ready" }
   | { kind: "dragging" }
   | { kind: "dropped"; count: number }
+  | { kind: "queued"; count: number; rejected: number }
   | { kind: "error"; message: string };
 
 /** How the status dot is coloured. */
@@ -32,7 +33,15 @@ export function describeStatus(status: AppStatus): StatusView {
     case "dropped":
       return status.count === 0
         ? { text: "Nothing to upload in that drop", tone: "idle" }
-        : { text: `${files(status.count)} received; uploading is not wired up yet`, tone: "active" };
+        : { text: `${files(status.count)} received; only the desktop app can upload dropped files`, tone: "active" };
+    case "queued":
+      if (status.count === 0 && status.rejected === 0) return { text: "Nothing to upload there", tone: "idle" };
+      return {
+        text: status.rejected === 0
+          ? `${files(status.count)} queued`
+          : `${files(status.count)} queued; ${files(status.rejected)} skipped`,
+        tone: status.rejected === 0 ? "active" : "error",
+      };
     case "error":
       return { text: status.message, tone: "error" };
   }

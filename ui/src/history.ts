@@ -1,0 +1,39 @@
+/**
+ * The history view's entries. The shape is PROPOSED for the shell's `history_list` command
+ * and `history-added` event (see api.ts); kept free of the DOM so it can be unit-tested.
+ */
+
+/** One upload in the history. */
+export interface HistoryItem {
+  id: string;
+  /** The file's name when uploaded. */
+  name: string;
+  /** The direct link (i.imgur.com/…). */
+  link: string;
+  /** Imgur's small thumbnail of it (loaded lazily), or `null`. */
+  thumbnail: string | null;
+  /** When it was uploaded (ms since the epoch). */
+  uploaded_at: number;
+}
+
+/** "Today 14:05", "12 Mar 2026". */
+export function when(ms: number, now: number): string {
+  const at = new Date(ms);
+  const today = new Date(now);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (at.toDateString() === today.toDateString()) {
+    return `Today ${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  }
+  return at.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** The list with a new entry on top (an entry already shown is not doubled). */
+export function prepend(items: readonly HistoryItem[], item: HistoryItem): HistoryItem[] {
+  return [item, ...items.filter((shown) => shown.id !== item.id)];
+}
+
+/** Whether an entry matches the search box (name or link, any case). */
+export function matches(item: HistoryItem, query: string): boolean {
+  const wanted = query.trim().toLowerCase();
+  return wanted === "" || item.name.toLowerCase().includes(wanted) || item.link.toLowerCase().includes(wanted);
+}

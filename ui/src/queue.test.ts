@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { actionsFor, describeJob, duration, size, summary, upsert, withProgress, type QueueItem } from "./queue";
+
+const item = (over: Partial<QueueItem> = {}): QueueItem => ({
+  job: "j1",
+  batch: "b1",
+  name: "cat.png",
+  size: 2 * 1024 * 1024,
+  state: "queued",
+  wait: null,
+  progress: null,
+  link: null,
+  error: null,
+  thumbnail: null,
+  ...over,
+});
+
+describe("sizes and durations", () => {
+  it("reads like people write them", () => {
+    expect(size(512)).toBe("512 B");
+    expect(size(1536)).toBe("1.5 KB");
+    expect(size(20 * 1024 * 1024)).toBe("20 MB");
+    expect(duration(4_000)).toBe("4 s");
+    expect(duration(180_000)).toBe("3 min");
+    expect(duration(2 * 3_600_000 + 5 * 60_000)).toBe("2 h 5 min");
+  });
+});
+
+describe("a job's line", () => {
+  it("shows progress, speed and time left while uploading", () => {
+    const line = describeJob(
+      item({ state: "uploading", progress: { job: "j1", sent: 1024 * 1024, total: 2 * 1024 * 1024, bytes_per_second: 512 * 1024 } }),
+      0,
+    );
+    expect(line).toBe("1.0 MB of 2.0 MB · 512 KB/s · 2 s left");
+  });
+
+  it("says why a job waits and until when", () => {
+    const until = new Date(2026, 0, 1, 14, 5).getTime();
+    const line = describeJob(item({ state: "waiting", wait: { reason: "budget", message: "Today's uploads are used up.", until } }), until - 1);
+    expect(line).toBe("Today's uploads are used up. Until 14:05.");
+  });
+
+  it("shows the link when done and the error when failed", () => {
+    expect(describeJob(item({ state: "done", link: "https://i.imgur.com/a.png" }), 0)).toBe("https://i.imgur.com/a.png");
+    expect(describeJob(item({ state: "failed", error: { code: "too_large", message: "Too big." } }), 0)).toBe("Too big.");
+  });
+
+  it("offers retry, cancel and remove where they make sense", () => {
+    expect(actionsFor(item({ state: "uploading" }))).toEqual({ retry: false, cancel: true, remove: false });
+    expect(actionsFor(item({ state: "failed" }))).toEqual({ retry: true, cancel: false, remove: true });
+    expect(actionsFor(item({ state: "done" }))).toEqual({ retry: false, cancel: false, remove: true });
+  });
+});
+
+describe("the list", () => {
+  it("replaces a job in place and appends a new one", () => {
+    const list = [item(), item({ job: "j2" })];
+    const next = upsert(list, item({ job: "j1", state: "done" }));
+    expect(next.map((shown) => [shown.job, shown.state])).toEqual([["j1", "done"], ["j2", "queued"]]);
+    expect(upsert(list, item({ job: "j3" })).map((shown) => shown.job)).toEqual(["j1", "j2", "j3"]);
+  });
+
+  it("applies progress to its job only", () => {
+    const next = withProgress([item(), item({ job: "j2" })], { job: "j2", sent: 5, total: 10, bytes_per_second: 0 });
+    expect(next[0]?.progress).toBeNull();
+    expect(next[1]?.state).toBe("uploading");
+  });
+
+  it("sums a batch up", () => {
+    expect(summary([])).toBe("Nothing in the queue");
+    expect(summary([item({ state: "done" }), item({ state: "uploading" }), item({ state: "done" })])).toBe(
+      "3 files: 1 uploading, 2 done",
+    );
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The queue view's words and numbers: a job's state, why it waits, its progress and a batch's
+ * summary line. Shapes are PROPOSED for the shell (see api.ts); kept free of the DOM so they
+ * can be unit-tested.
+ */
+import type { CommandError } from "./account";
+import { files } from "./status";
+
+/** Where a job is. */
+export type JobState = "queued" | "waiting" | "uploading" | "done" | "failed" | "cancelled";
+
+/** Why a job waits and until when (ms since the epoch; `null` when unknown). */
+export interface Wait {
+  /** The core's `WaitReason` code (`budget`, `rate_limited`, `login`, `offline`, `back_off`, …). */
+  reason: string;
+  /** The reason in words, from the core. */
+  message: string;
+  until: number | null;
+}
+
+/** Bytes sent of a running upload (the `upload-progress` event). */
+export interface UploadProgress {
+  job: string;
+  sent: number;
+  total: number;
+  /** Recent speed; 0 until known. */
+  bytes_per_second: number;
+}
+
+/** One job as the queue view shows it (the `queue_list` answer, the `queue-changed` event). */
+export interface QueueItem {
+  job: string;
+  /** The drop, pick or paste it came with; `null` for watched folders and the CLI. */
+  batch: string | null;
+  /** The file's name, for people. */
+  name: string;
+  size: number;
+  state: JobState;
+  wait: Wait | null;
+  progress: UploadProgress | null;
+  /** The link once uploaded, in the user's chosen format. */
+  link: string | null;
+  error: CommandError | null;
+  /** A small thumbnail the core made (`data:` URL), or `null`. */
+  thumbnail: string | null;
+}
+
+/** The `queue-removed` event. */
+export interface QueueRemoved {
+  job: string;
+}
+
+/** What `upload_paths` / `upload_pick` answer. */
+export interface BatchQueued {
+  batch: string;
+  /** Jobs queued. */
+  queued: number;
+  /** Paths not queued and why (unsupported type, unreadable, …). */
+  rejected: { path: string; message: string }[];
+}
+
+const UNITS = ["B", "KB", "MB", "GB"] as const;
+
+/** A size as people read it: "812 KB", "4.2 MB". */
+export function size(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = unit === 0 || value >= 10 ? Math.round(value).toString() : value.toFixed(1);
+  return `${shown} ${UNITS[unit]}`;
+}
+
+/** A duration as "5 s", "3 min", "2 h 5 min". */
+export function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}
+
+/** A wall-clock time, "14:05". */
+export function clock(ms: number): string {
+  const at = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+/** The line under a job's name. */
+export function describeJob(item: QueueItem, now: number): string {
+  switch (item.state) {
+    case "queued":
+      return `${size(item.size)} · queued`;
+    case "waiting": {
+      const why = item.wait?.message ?? "Waiting";
+      const until = item.wait?.until;
+      return until != null && until > now ? `${why} Until ${clock(until)}.` : why;
+    }
+    case "uploading": {
+      const progress = item.progress;
+      if (!progress || progress.total === 0) return `${size(item.size)} · starting`;
+      const parts = [`${size(progress.sent)} of ${size(progress.total)}`];
+      if (progress.bytes_per_second > 0) {
+        parts.push(`${size(progress.bytes_per_second)}/s`);
+        const left = ((progress.total - progress.sent) / progress.bytes_per_second) * 1000;
+        parts.push(`${duration(left)} left`);
+      }
+      return parts.join(" · ");
+    }
+    case "done":
+      return item.link ?? "Uploaded";
+    case "failed":
+      return item.error?.message ?? "Failed";
+    case "cancelled":
+      return "Cancelled";
+  }
+}
+
+/** Which actions a job offers. */
+export function actionsFor(item: QueueItem): { retry: boolean; cancel: boolean; remove: boolean } {
+  return {
+    retry: item.state === "failed" || item.state === "waiting",
+    cancel: item.state === "queued" || item.state === "waiting" || item.state === "uploading",
+    remove: item.state === "done" || item.state === "failed" || item.state === "cancelled",
+  };
+}
+
+/** The list with one item added or replaced (by job), order kept. */
+export function upsert(items: readonly QueueItem[], item: QueueItem): QueueItem[] {
+  const at = items.findIndex((shown) => shown.job === item.job);
+  if (at === -1) return [...items, item];
+  const next = [...items];
+  next[at] = item;
+  return next;
+}
+
+/** The list with a progress event applied to its job (a job not shown is ignored). */
+export function withProgress(items: readonly QueueItem[], progress: UploadProgress): QueueItem[] {
+  return items.map((item) =>
+    item.job === progress.job ? { ...item, state: "uploading", progress } : item,
+  );
+}
+
+/** The summary line over the list: "3 uploading, 2 waiting, 10 done". */
+export function summary(items: readonly QueueItem[]): string {
+  if (items.length === 0) return "Nothing in the queue";
+  const order: [JobState, string][] = [
+    ["uploading", "uploading"],
+    ["queued", "queued"],
+    ["waiting", "waiting"],
+    ["done", "done"],
+    ["failed", "failed"],
+    ["cancelled", "cancelled"],
+  ];
+  const parts = order
+    .map(([state, word]) => [items.filter((item) => item.state === state).length, word] as const)
+    .filter(([count]) => count > 0)
+    .map(([count, word]) => `${count} ${word}`);
+  return `${files(items.length)}: ${parts.join(", ")}`;
+}
