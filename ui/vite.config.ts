@@ -1,9 +1,11 @@
 // `vitest/config` re-exports Vite's defineConfig with the `test` key typed.
 import { defineConfig } from "vitest/config";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
 
 // Tauri loads `dist/` in release builds and the dev server in `tauri dev`; the port is
 // fixed so `devUrl` in src-tauri/tauri.conf.json can name it.
 export default defineConfig({
+  plugins: [svelte()],
   clearScreen: false,
   server: {
     port: 1420,
