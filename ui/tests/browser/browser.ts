@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * The browser tests' set-up: Vite serves the app and the harness page, Debian's Chromium
  * (never a downloaded one) runs it through playwright-core, axe-core checks it.
