@@ -79,6 +79,10 @@ step --fatal deps bash scripts/install-deps.sh
 # --- UI (TypeScript) ----------------------------------------------------------------------
 step --fatal ui-build in_ui npm run build
 step ui-test in_ui npm test
+# Every view in Debian's Chromium (playwright-core; no browser is downloaded) with Tauri's IPC
+# mocked: the panels react, axe-core light and dark, keyboard only, 200% zoom; it rewrites the
+# screenshots in docs/screenshots.
+step ui-browser in_ui npm run test:browser
 
 # --- Rust: whole workspace ----------------------------------------------------------------
 step fmt cargo fmt --all -- --check

@@ -143,7 +143,9 @@ def run_checks(s):
     assert prop(find("#attention"), "hidden"), "a dismissed notice came back"
     print("[settings-panel] corrupt settings.json and watch.json set aside, shown and dismissed")
 
-    # The panel shows once the shell answered, with the core's defaults.
+    # The panel is in the Settings view; it shows once the shell answered, with the core's
+    # defaults.
+    call("POST", f"{s}/element/{find('#view-button-settings')}/click", {})
     wait("the panel", lambda: not prop(find("#preflight"), "hidden"))
     wait("the limits", lambda: prop(find("#max-image-mb"), "value") == "10")
     assert prop(find("#strip-metadata"), "checked") is True

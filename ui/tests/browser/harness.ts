@@ -38,7 +38,7 @@ mockIPC(
   (command, args) => {
     calls.push({ command, args });
     const reply = replies[command];
-    if (!reply) return Promise.reject(`command ${command} not found`);
+    if (!reply) return Promise.reject(`Command ${command} not found`);
     if ("ok" in reply) return reply.ok;
     if ("echo" in reply) return (args as Record<string, unknown>)[reply.echo];
     return Promise.reject(reply.err);

@@ -165,7 +165,7 @@ describe("the attention banner", () => {
   it("stays hidden when nothing needs attention", async () => {
     const { page, context } = await open(running(), full({ attention: ok(noAttention) }));
     await expect.poll(async () => (await calls(page)).some((call) => call.command === "attention")).toBe(true);
-    expect(await page.locator(".attention").count()).toBe(0);
+    expect(await page.locator("#attention").isHidden()).toBe(true);
     await context.close();
   });
 });
@@ -253,7 +253,7 @@ describe("the settings view", () => {
     await dialog.getByLabel("Subfolder", { exact: true }).fill("sent");
     await dialog.getByRole("button", { name: "Watch" }).click();
     await dialog.waitFor({ state: "hidden" });
-    await panel.getByRole("button", { name: "Stop watching /home/alice/Pictures/Screenshots" }).click();
+    await panel.getByRole("button", { name: "Remove /home/alice/Pictures/Screenshots" }).click();
     const confirm = page.getByRole("dialog", { name: "Stop watching this folder?" });
     await confirm.getByRole("button", { name: "Stop watching" }).click();
     await confirm.waitFor({ state: "hidden" });
@@ -291,7 +291,7 @@ describe("the history view", () => {
       query: "diagram",
       limit: 200,
     });
-    await page.getByRole("button", { name: "Copy the link of cat.gif" }).click();
+    await page.getByRole("button", { name: "Copy link of cat.gif" }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe("https://i.imgur.com/Qq1Rr2s.gif");
     expect(await page.locator(".history").textContent()).toContain("Copied the link of cat.gif.");
     expect(errors).toEqual([]);
