@@ -22,7 +22,9 @@ log() { printf '[install-deps] %s\n' "$*"; }
 #   file                          the Tauri bundler inspects binaries with it
 #   xvfb, dbus-x11                run the app headless (CI smoke runs and screenshots)
 #   webkit2gtk-driver             WebDriver for WebKitGTK (end-to-end tests of the app)
-#   chromium                      a browser for UI tests, from Debian, never downloaded by npm
+#   chromium                      the UI's browser tests (npm run test:browser, driven by
+#                                 playwright-core), from Debian, never downloaded by npm
+#   fonts-dejavu-core             the font those tests render and photograph (docs/screenshots)
 #   curl, git                     fetching and version control in CI
 #   x11-utils                     xwininfo: the desktop smoke test waits for the app's window
 #   desktop-file-utils, xdg-utils the app registers upshot:// with the desktop at run time
@@ -42,6 +44,7 @@ PACKAGES=(
     dbus-x11
     webkit2gtk-driver
     chromium
+    fonts-dejavu-core
     curl
     git
     x11-utils
