@@ -49,6 +49,9 @@ export interface Commands {
   queue_remove: { args: { job: string }; result: null };
   /** PROPOSED: history entries, newest first, matching `query` (name or link; "" = all). */
   history_list: { args: { query: string; limit: number }; result: HistoryItem[] };
+  /** PROPOSED: deletes entries from Imgur (with their deletion links) and from the history;
+   * answers the ids deleted (an entry Imgur refused stays, and the call rejects with why). */
+  history_delete: { args: { ids: string[] }; result: string[] };
   /** PROPOSED: today's budget as the governor sees it. */
   quota: { args: undefined; result: Quota };
 }

@@ -40,8 +40,9 @@ export async function start(): Promise<Session> {
   if (!address || typeof address === "string") throw new Error("Vite did not say its port");
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    // Containers and CI run as root, where Chromium's sandbox cannot start.
-    args: ["--no-sandbox", "--disable-gpu"],
+    // Containers and CI run as root, where Chromium's sandbox cannot start, and often with a
+    // small /dev/shm.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
   return { server, browser, url: `http://127.0.0.1:${address.port}/tests/browser/harness.html` };

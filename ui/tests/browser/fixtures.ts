@@ -151,6 +151,7 @@ export function full(over: Record<string, Reply> = {}): Scenario {
       queue_cancel: ok(null),
       queue_remove: ok(null),
       history_list: ok(history),
+      history_delete: { echo: "ids" },
       quota: ok(quota),
       upload_paths: ok({ batch: "b2", queued: 2, rejected: [] }),
       upload_pick: ok({ batch: "b3", queued: 1, rejected: [] }),

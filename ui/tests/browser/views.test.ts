@@ -298,6 +298,27 @@ describe("the history view", () => {
     await context.close();
   });
 
+  it("deletes an upload only after asking, and Escape keeps it", async () => {
+    const { page, errors, context } = await open(running(), full());
+    await show(page, "History");
+    await expect.poll(() => page.locator(".entry").count()).toBe(3);
+    await page.getByRole("button", { name: "Delete diagram.png" }).click();
+    const confirm = page.getByRole("dialog", { name: "Delete this upload?" });
+    await confirm.waitFor();
+    await page.keyboard.press("Escape");
+    await confirm.waitFor({ state: "hidden" });
+    expect((await calls(page)).some((call) => call.command === "history_delete")).toBe(false);
+    await page.getByRole("button", { name: "Delete diagram.png" }).click();
+    await confirm.getByRole("button", { name: "Delete", exact: true }).click();
+    await expect.poll(() => page.locator(".entry").count()).toBe(2);
+    expect((await calls(page)).filter((call) => call.command === "history_delete")).toEqual([
+      { command: "history_delete", args: { ids: ["h2"] } },
+    ]);
+    expect(await page.locator(".history").textContent()).toContain("Deleted diagram.png from Imgur and the history.");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("puts a new upload on top with history-added", async () => {
     const { page, context } = await open(running(), full());
     await show(page, "History");
