@@ -1,7 +1,10 @@
 //! Credentials: where the workers get the tokens of logged-in accounts.
 
-use crate::auth::TokenAnswer;
+use crate::auth::{AccountJobs, TokenAnswer};
+use crate::queue::JobQueue;
+use crate::store::StoreError;
 use futures_util::future::BoxFuture;
+use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use upshot_imgur::Secret;
@@ -75,5 +78,20 @@ impl Credentials for crate::auth::AuthSession {
         Box::pin(crate::auth::AuthSession::token_rejected(
             self, account, rejected,
         ))
+    }
+}
+
+/// The runner's side of a login coming and going: an account's jobs wait while it is logged
+/// out and are queued again when it logs in (the session calls it; it knows no jobs itself).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginHolds;
+
+impl AccountJobs for LoginHolds {
+    fn logged_in(&self, conn: &Connection, username: &str, now: i64) -> Result<usize, StoreError> {
+        JobQueue::new(conn).release_login(username, now)
+    }
+
+    fn logged_out(&self, conn: &Connection, username: &str, now: i64) -> Result<usize, StoreError> {
+        JobQueue::new(conn).hold_for_login(username, now)
     }
 }

@@ -20,7 +20,7 @@ mod supervision;
 mod tests;
 mod worker;
 
-pub use credentials::{Credentials, NoAccounts, StaticCredentials};
+pub use credentials::{Credentials, LoginHolds, NoAccounts, StaticCredentials};
 // re-export kept until the faces move (issue 14 phase 2)
 pub use crate::events::QueueEvent;
 pub(crate) use leases::process_is_alive;
