@@ -8,6 +8,12 @@
 //! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
 //! account's jobs until the user logs in again, `permanent` fails the job with its reason.
+//!
+//! One job per file: `worker` (the loop: claim, check, admit), `sending` (one upload over the
+//! wire), `outcomes` (what an attempt leaves behind), `leases` (renew, give back, reclaim),
+//! `credentials` (tokens, and an account's jobs as its login comes and goes), `supervision`
+//! (one cancellation token and task tracker, restarts, faults, durable writes), `pool` and
+//! `parked`. What the workers tell the faces is [`crate::events`].
 
 mod credentials;
 mod leases;
@@ -25,11 +31,9 @@ pub use credentials::{Credentials, LoginHolds, NoAccounts, StaticCredentials};
 pub use crate::events::QueueEvent;
 pub(crate) use leases::process_is_alive;
 
-use crate::clock::Clock;
-use crate::clock::UnixMillis;
+use crate::clock::{Clock, UnixMillis};
 use crate::governor::{GovernorError, Priority, QuotaGovernor};
-use crate::queue::LiveCopy;
-use crate::queue::{Job, JobId, JobQueue, NewJob};
+use crate::queue::{Job, JobId, JobQueue, LiveCopy, NewJob};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
 use pool::ConnectionPool;

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use upshot_imgur::{Auth, ErrorKind};
 
 impl Runner {
+    /// Worker `index`'s loop: process the next job (and the one prepared ahead meanwhile) until
+    /// its stop condition is met or `cancel` is cancelled; then give back a job claimed ahead.
+    /// An upload already sent is never cut off: the token is looked at between jobs only.
     pub(super) async fn worker(
         &self,
         index: usize,
