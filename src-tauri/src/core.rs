@@ -17,6 +17,8 @@ pub struct AppCore {
     _connection: Connection,
     /// Tells the workers to finish what they are sending and stop.
     stop: tokio::sync::watch::Sender<bool>,
+    /// The workers' task: quitting waits for it, so an answer on its way is recorded.
+    workers: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// Watches the saved folders (`watch.json`, shared with `upshot watch`).
     pub watcher: Watcher,
     /// The saved folders' file.
@@ -41,7 +43,7 @@ impl AppCore {
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let runner = service.runner().clone();
-        tauri::async_runtime::spawn(async move {
+        let workers = tauri::async_runtime::spawn(async move {
             if let Err(error) = runner.run(StopWhen::Never, stopped).await {
                 tracing::error!("the upload workers stopped: {error}");
             }
@@ -58,6 +60,7 @@ impl AppCore {
             service,
             _connection: connection,
             stop,
+            workers: std::sync::Mutex::new(Some(workers)),
             watcher,
             watch_file,
             settings_file,
@@ -67,5 +70,23 @@ impl AppCore {
     /// Lets the workers finish what they are sending; the rest stays queued.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Quitting: stops taking work and waits until the uploads whose body is on the wire have
+    /// their answer recorded (the runner bounds that wait by the answer deadline), so quitting
+    /// never loses an image Imgur is about to confirm. Blocks: call it once, as the app exits.
+    pub fn stop_and_wait(&self) {
+        self.stop();
+        let workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(workers) = workers {
+            tracing::info!("quitting: finishing the uploads in progress");
+            if let Err(error) = tauri::async_runtime::block_on(workers) {
+                tracing::error!("the upload workers ended badly: {error}");
+            }
+        }
     }
 }

@@ -76,7 +76,7 @@ pub fn run() -> Result<(), Error> {
         if let tauri::RunEvent::Exit = event
             && let Some(core) = handle.try_state::<core::AppCore>()
         {
-            core.stop();
+            core.stop_and_wait();
         }
     });
     Ok(())

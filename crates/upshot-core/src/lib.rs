@@ -14,6 +14,7 @@ pub mod config_file;
 pub mod connection;
 pub mod content_hash;
 pub mod error;
+pub mod events;
 pub mod governor;
 pub mod history;
 pub mod link_format;

@@ -37,6 +37,7 @@ fn migrates_an_empty_file_and_reopens_idempotently() {
             "login_states",
             "queue_flags",
             "rate_headers",
+            "rate_limit_holds",
             "spool_refused",
             "watch_files",
             "worker_faults"
@@ -278,5 +279,47 @@ fn existing_uploads_get_the_client_id_and_hash_of_their_job() {
             .live_with_content("client", "reused")
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Migration 8: a 429 hold written by an older Upshot (a `queue_flags` row the queue kept a copy
+/// of) becomes the governor's own hold, and the flag is gone.
+#[test]
+fn an_older_429_flag_becomes_the_governors_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let conn = db.connect().unwrap();
+    // The database as version 7 left it, holding a 429 flag.
+    conn.execute_batch(
+        "DROP TABLE rate_limit_holds; PRAGMA user_version = 7; \
+         INSERT INTO queue_flags (key, value) VALUES ('rate_limited_until:client-a', '1700000060000'); \
+         INSERT INTO queue_flags (key, value) VALUES ('paused', '1');",
+    )
+    .unwrap();
+    drop(conn);
+    drop(db);
+
+    let db = Database::open_in(dir.path()).unwrap();
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    let conn = db.connect().unwrap();
+    let held: Vec<(String, i64)> = conn
+        .prepare("SELECT client_id, until FROM rate_limit_holds")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(held, [("client-a".to_owned(), 1_700_000_060_000)]);
+    let flags: Vec<String> = conn
+        .prepare("SELECT key FROM queue_flags ORDER BY key")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        flags,
+        ["paused"],
+        "the pause stays; the copy of the hold is gone"
     );
 }

@@ -15,7 +15,7 @@ pub mod state;
 pub mod vault;
 
 pub use callback::{Callback, CallbackError, DEEP_LINK_CALLBACK, Grant, parse_callback};
-pub use session::{Account, AuthSession, LoginStart};
+pub use session::{Account, AccountJobs, AuthSession, LoginStart};
 pub use state::{LOGIN_STATE_TTL_MS, LoginStates, StateRejected};
 pub use vault::{SecretVault, VaultChoice, VaultError, VaultKind};
 

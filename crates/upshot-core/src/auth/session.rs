@@ -7,9 +7,8 @@ use super::state::LoginStates;
 use super::vault::{SecretVault, VaultError, VaultKind};
 use super::{AuthError, TokenAnswer};
 use crate::clock::{Clock, UnixMillis};
-use crate::queue::JobQueue;
 use crate::store::{Database, SqlContext, StoreError};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use upshot_imgur::{ErrorKind, ImgurClient, Secret};
@@ -18,6 +17,17 @@ use url::Url;
 /// Tokens are refreshed this long before they expire, so no upload starts with a token that
 /// runs out on the way.
 pub const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// What happens to an account's uploads as its login comes and goes. The session knows logins,
+/// not jobs: the runner's side (`runner::LoginHolds`) holds and releases them, called on the
+/// same connection right after the session's own write, so the session never imports the queue.
+pub trait AccountJobs: Send + Sync + std::fmt::Debug {
+    /// `username` logged in (again): its jobs that waited for a login are queued again.
+    fn logged_in(&self, conn: &Connection, username: &str, now: i64) -> Result<usize, StoreError>;
+
+    /// `username` logged out (or Imgur no longer accepts its login): its jobs wait for a login.
+    fn logged_out(&self, conn: &Connection, username: &str, now: i64) -> Result<usize, StoreError>;
+}
 
 /// The logged-in account (no secrets: those stay in the vault).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +86,8 @@ pub struct AuthSession {
     /// to the grant whose expiry it is stored with: the database's `expires_at` changes with
     /// every grant in any process, so a grant made elsewhere is noticed and read afresh.
     current: std::sync::Mutex<Option<(i64, Secret)>>,
+    /// Holds and releases the account's jobs as the login comes and goes (none: jobs untouched).
+    jobs: Option<Arc<dyn AccountJobs>>,
 }
 
 impl AuthSession {
@@ -100,7 +112,15 @@ impl AuthSession {
             callbacks,
             refresh_lock: tokio::sync::Mutex::new(()),
             current: std::sync::Mutex::new(None),
+            jobs: None,
         }
+    }
+
+    /// This session, holding and releasing its account's jobs through `jobs` as the login
+    /// comes and goes (the service passes the runner's).
+    pub fn with_account_jobs(mut self, jobs: Arc<dyn AccountJobs>) -> Self {
+        self.jobs = Some(jobs);
+        self
     }
 
     /// The Client ID.
@@ -186,12 +206,13 @@ impl AuthSession {
         let now = self.now();
         let username = account.as_ref().map(|account| account.username.clone());
         let held = username.clone();
+        let jobs = self.jobs.clone();
         self.blocking(move |db| -> Result<(), StoreError> {
             let conn = db.connect()?;
             conn.execute("DELETE FROM accounts WHERE client_id = ?1", [&client_id])
                 .ctx(&conn)?;
-            if let Some(username) = held {
-                JobQueue::new(&conn).hold_for_login(&username, now)?;
+            if let (Some(username), Some(jobs)) = (held, jobs) {
+                jobs.logged_out(&conn, &username, now)?;
             }
             Ok(())
         })
@@ -354,6 +375,7 @@ impl AuthSession {
         );
         *self.lock_current() = Some((expires_at, grant.access_token.clone()));
         let vault = self.vault.clone();
+        let jobs = self.jobs.clone();
         let account = self
             .blocking(move |db| -> Result<Option<Account>, StoreError> {
                 let conn = db.connect()?;
@@ -378,7 +400,9 @@ impl AuthSession {
                     ],
                 )
                 .ctx(&conn)?;
-                JobQueue::new(&conn).release_login(&username, now)?;
+                if let Some(jobs) = jobs {
+                    jobs.logged_in(&conn, &username, now)?;
+                }
                 read_account(&conn, &client_id, &vault)
             })
             .await??;
@@ -391,6 +415,7 @@ impl AuthSession {
         let username_owned = username.to_owned();
         let reason = reason.to_owned();
         let now = self.now();
+        let jobs = self.jobs.clone();
         let held = self
             .blocking(move |db| -> Result<usize, StoreError> {
                 let conn = db.connect()?;
@@ -399,7 +424,10 @@ impl AuthSession {
                     params![client_id, username_owned, reason],
                 )
                 .ctx(&conn)?;
-                JobQueue::new(&conn).hold_for_login(&username_owned, now)
+                match jobs {
+                    Some(jobs) => jobs.logged_out(&conn, &username_owned, now),
+                    None => Ok(0),
+                }
             })
             .await??;
         tracing::warn!(account = %username, held, "Imgur logged the account out; its uploads wait for a new login");

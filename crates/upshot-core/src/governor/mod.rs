@@ -8,7 +8,8 @@
 //! - Per Client ID, in `rate_headers` (see `readings.rs`): the latest reading of each of Imgur's
 //!   three budgets with when it was observed and the ledger's highest row id at that moment,
 //!   other installs' spend (only the headers reveal it), and the user's interactive demand.
-//! - A **429 hold** (`queue_flags`, `rate_limited_until:<client_id>`), shared with the queue.
+//! - A **429 hold** per Client ID (`rate_limit_holds`): the governor alone writes it and decides
+//!   by it; the queue only reads it, to leave the held Client ID's jobs alone and say why.
 //!
 //! # The estimates
 //!
@@ -61,7 +62,6 @@ pub use types::{
 };
 
 use crate::clock::{Clock, UnixMillis};
-use crate::queue::RATE_LIMITED_FLAG_PREFIX;
 use crate::store::{Database, SqlContext, StoreError};
 use budget::{DAY_MS, HOUR_MS, Model, SpentAfter};
 use ledger::LedgerCache;
@@ -86,7 +86,7 @@ pub struct QuotaGovernor {
 
 impl QuotaGovernor {
     /// A governor over a connection to Upshot's database (from [`Database::connect`]: the tables
-    /// `ledger`, `rate_headers` and `queue_flags` must exist).
+    /// `ledger`, `rate_headers` and `rate_limit_holds` must exist).
     pub fn new(
         conn: Connection,
         clock: Arc<dyn Clock>,
@@ -133,6 +133,7 @@ impl QuotaGovernor {
     ) -> Result<Admission, GovernorError> {
         let now = self.clock.now();
         self.write(|tx, ledger| {
+            end_past_holds(tx, now)?;
             let model = load_model(tx, ledger, &self.config, client_id, now)?;
             let (at, reason) = model.earliest(priority, cost, now.as_millis());
             match reason {
@@ -206,13 +207,10 @@ impl QuotaGovernor {
             };
             let held = read_rate_limited(tx, client_id)?.filter(|held| *held > until);
             let until = held.unwrap_or(until);
-            tx.execute(
-                "INSERT OR REPLACE INTO queue_flags (key, value) VALUES (?1, ?2)",
-                params![
-                    format!("{RATE_LIMITED_FLAG_PREFIX}{client_id}"),
-                    until.as_millis().to_string()
-                ],
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO rate_limit_holds (client_id, until) VALUES (?1, ?2)",
             )
+            .and_then(|mut stmt| stmt.execute(params![client_id, until.as_millis()]))
             .ctx(tx)?;
             Ok(until)
         })
@@ -436,18 +434,19 @@ fn write_headers(
 }
 
 fn read_rate_limited(conn: &Connection, client_id: &str) -> Result<Option<UnixMillis>, StoreError> {
-    let value: Option<String> = conn
-        .prepare_cached("SELECT value FROM queue_flags WHERE key = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_row([format!("{RATE_LIMITED_FLAG_PREFIX}{client_id}")], |row| {
-                row.get(0)
-            })
-            .optional()
-        })
-        .ctx(conn)?;
-    Ok(value
-        .and_then(|value| value.trim().parse::<i64>().ok())
-        .map(UnixMillis))
+    conn.prepare_cached("SELECT until FROM rate_limit_holds WHERE client_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([client_id], |row| row.get(0)).optional())
+        .ctx(conn)
+        .map(|until| until.map(UnixMillis))
+}
+
+/// Removes the 429 holds that have ended (every admission does, so the queue, which reads the
+/// holds to say why jobs wait, never shows one long past).
+fn end_past_holds(conn: &Connection, now: UnixMillis) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM rate_limit_holds WHERE until <= ?1")
+        .and_then(|mut stmt| stmt.execute([now.as_millis()]))
+        .ctx(conn)
+        .map(drop)
 }
 
 /// Credits `client_id` spent from `start` in rows up to id `mark`: from the governor's copy of

@@ -113,19 +113,6 @@ impl WaitReason {
     }
 }
 
-/// The queue keeps one reason for both hourly budgets: a spent POST budget is shown as the
-/// hourly budget, which is what the user sees reset.
-impl From<WaitReason> for crate::queue::WaitReason {
-    fn from(reason: WaitReason) -> Self {
-        match reason {
-            WaitReason::DailyBudget => Self::DailyBudget,
-            WaitReason::HourlyBudget | WaitReason::PostBudget => Self::HourlyBudget,
-            WaitReason::Pacing => Self::Pacing,
-            WaitReason::RateLimited => Self::RateLimited,
-        }
-    }
-}
-
 /// The governor's answer to [`QuotaGovernor::try_spend`](super::QuotaGovernor::try_spend).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "admission", rename_all = "snake_case")]

@@ -32,9 +32,6 @@ use upshot_imgur::ErrorKind;
 
 /// The `queue_flags` key that pauses the whole queue (value `'1'`).
 pub const PAUSED_FLAG: &str = "paused";
-/// The `queue_flags` key prefix of a client id's rate limit: `rate_limited_until:<client_id>`,
-/// value ms since the epoch.
-pub const RATE_LIMITED_FLAG_PREFIX: &str = "rate_limited_until:";
 
 /// Every column of `jobs`, in the order [`RawJob::read`] reads them.
 const JOB_COLUMNS: &str = "id, source_path, origin, priority, client_id, account, album, title, \
@@ -158,9 +155,10 @@ impl<'c> JobQueue<'c> {
     ///
     /// Candidates: `queued` jobs, `deferred` jobs whose `run_after` has come, and `uploading`
     /// jobs whose lease has run out (their worker died); the first by `priority, id` wins.
-    /// Nothing is claimed while the queue is paused, and jobs of a client id that is rate
-    /// limited (see [`set_rate_limited`](Self::set_rate_limited)) or listed in
-    /// `skip_client_ids` (e.g. the governor says its budget is spent) are left alone.
+    /// Nothing is claimed while the queue is paused, and jobs of a client id that the governor
+    /// holds after a 429 (its `rate_limit_holds` table, read here, written only by the
+    /// governor) or listed in `skip_client_ids` (e.g. the governor says its budget is spent)
+    /// are left alone.
     /// The job becomes `uploading` with `attempts + 1` and `bytes_sent = 0`. One
     /// `BEGIN IMMEDIATE` transaction: two workers, in one process or two, never get the same job.
     pub fn claim(
@@ -187,14 +185,13 @@ impl<'c> JobQueue<'c> {
         if read_paused(&tx)? {
             return Ok(None);
         }
-        tx.prepare_cached(
-            "DELETE FROM queue_flags WHERE key LIKE 'rate_limited_until:%' \
-             AND CAST(value AS INTEGER) <= ?1",
-        )
-        .and_then(|mut stmt| stmt.execute([now]))
-        .ctx(&tx)?;
         let mut skipped: Vec<String> = skip_client_ids.iter().map(|id| id.to_string()).collect();
-        skipped.extend(read_rate_limits(&tx)?.into_keys());
+        skipped.extend(
+            read_rate_limits(&tx)?
+                .into_iter()
+                .filter(|(_, until)| *until > now)
+                .map(|(client, _)| client),
+        );
         let skipped = serde_json::Value::from(skipped).to_string();
         let skipped_backlog = serde_json::Value::from(skip_backlog_of.to_vec()).to_string();
         // One indexed probe per kind of candidate, each the first by (priority, id).
@@ -568,29 +565,6 @@ impl<'c> JobQueue<'c> {
         read_paused(self.conn)
     }
 
-    /// Pauses every job of `client_id` until `until` (ms): Imgur answered 429. Later calls
-    /// replace the time. Claims clear it once it has passed.
-    pub fn set_rate_limited(&self, client_id: &str, until: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO queue_flags (key, value) VALUES (?1, ?2)",
-                params![
-                    format!("{RATE_LIMITED_FLAG_PREFIX}{client_id}"),
-                    until.to_string()
-                ],
-            )
-            .ctx(self.conn)
-            .map(drop)
-    }
-
-    /// Until when `client_id` is rate limited, if it still is at `now`.
-    pub fn rate_limited_until(&self, client_id: &str, now: i64) -> Result<Option<i64>, StoreError> {
-        Ok(read_rate_limits(self.conn)?
-            .get(client_id)
-            .copied()
-            .filter(|until| *until > now))
-    }
-
     /// Ends the lease of a job whose holder is known to be dead (its process is gone), so it can
     /// be claimed at once instead of when the lease would have run out.
     pub fn expire_lease(&self, id: JobId, owner: &str, now: i64) -> Result<bool, StoreError> {
@@ -861,23 +835,18 @@ fn read_paused(conn: &Connection) -> Result<bool, StoreError> {
     Ok(value.as_deref() == Some("1"))
 }
 
-/// Every client id with a rate-limit flag, with its time (unparseable values are ignored: the
-/// flag only ever delays work).
+/// Every client id the governor holds after a 429, with until when (ms). The hold is the
+/// governor's (`rate_limit_holds`, which only it writes and prunes); the queue reads it to leave
+/// those jobs alone and to say why they wait.
 fn read_rate_limits(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
-    let rows: Vec<(String, String)> = conn
-        .prepare_cached("SELECT key, value FROM queue_flags WHERE key LIKE 'rate_limited_until:%'")
+    let rows: Vec<(String, i64)> = conn
+        .prepare_cached("SELECT client_id, until FROM rate_limit_holds")
         .and_then(|mut stmt| {
             stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect()
         })
         .ctx(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let client = key.strip_prefix(RATE_LIMITED_FLAG_PREFIX)?;
-            Some((client.to_owned(), value.parse().ok()?))
-        })
-        .collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// The queue-wide facts that decide why a waiting job waits.

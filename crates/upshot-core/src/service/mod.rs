@@ -340,15 +340,18 @@ impl UploadService {
         let api: ClientConfig = api.into();
         let client = ImgurClient::new(api.clone()).map_err(CoreError::from)?;
         let vault = Arc::new(SecretVault::open(&paths.data_dir, login.vault));
-        let session = Arc::new(AuthSession::new(
-            client,
-            client_id,
-            db,
-            vault,
-            clock.clone(),
-            login.client_secret,
-            login.callbacks,
-        ));
+        let session = Arc::new(
+            AuthSession::new(
+                client,
+                client_id,
+                db,
+                vault,
+                clock.clone(),
+                login.client_secret,
+                login.callbacks,
+            )
+            .with_account_jobs(Arc::new(crate::runner::LoginHolds)),
+        );
         let mut service = Self::open_with(paths, api, client_id, config, clock, session.clone())?;
         service.auth = Some(session);
         Ok(service)

@@ -143,6 +143,17 @@ CREATE INDEX history_content ON history(content_hash, client_id) WHERE content_h
 ALTER TABLE watch_files ADD COLUMN history_id INTEGER;
 "#;
 
+/// Migration 8: the 429 hold is the governor's alone. It moves out of `queue_flags` (where the
+/// governor wrote it under `rate_limited_until:<client_id>` and the queue wrote and pruned a copy)
+/// into the governor's own table; the queue only reads it, to skip and to say why jobs wait.
+const MIGRATION_8: &str = r#"
+CREATE TABLE IF NOT EXISTS rate_limit_holds (client_id TEXT PRIMARY KEY, until INTEGER NOT NULL);
+INSERT OR REPLACE INTO rate_limit_holds (client_id, until)
+  SELECT substr(key, length('rate_limited_until:') + 1), CAST(value AS INTEGER)
+  FROM queue_flags WHERE key LIKE 'rate_limited_until:%';
+DELETE FROM queue_flags WHERE key LIKE 'rate_limited_until:%';
+"#;
+
 /// Every migration, in order.
 const MIGRATIONS: &[&str] = &[
     MIGRATION_1,
@@ -152,6 +163,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -1,0 +1,316 @@
+//! The upload workers: claim a job, ask the governor, send it, record what happened.
+//!
+//! A [`Runner`] owns no state of its own that matters after a crash: every decision is written to
+//! the database (the job's state, the ledger, the history) before or as it takes effect, so a
+//! process killed at any point leaves a queue that the next run picks up. Workers are tokio
+//! tasks; SQLite work runs on the blocking pool through a small connection pool.
+//!
+//! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
+//! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
+//! account's jobs until the user logs in again, `permanent` fails the job with its reason.
+//!
+//! One job per file: `worker` (the loop: claim, check, admit), `sending` (one upload over the
+//! wire), `outcomes` (what an attempt leaves behind), `leases` (renew, give back, reclaim),
+//! `credentials` (tokens, and an account's jobs as its login comes and goes), `supervision`
+//! (one cancellation token and task tracker, restarts, faults, durable writes), `pool` and
+//! `parked`. What the workers tell the faces is [`crate::events`].
+
+mod credentials;
+mod leases;
+mod outcomes;
+mod parked;
+mod pool;
+mod sending;
+mod supervision;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+pub use credentials::{Credentials, LoginHolds, NoAccounts, StaticCredentials};
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::events::QueueEvent;
+pub(crate) use leases::process_is_alive;
+
+use crate::clock::{Clock, UnixMillis};
+use crate::governor::{GovernorError, Priority, QuotaGovernor};
+use crate::queue::{Job, JobId, JobQueue, LiveCopy, NewJob};
+use crate::spool::Spool;
+use crate::store::{Database, StoreError};
+use pool::ConnectionPool;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+use upshot_imgur::ImgurClient;
+
+/// How the workers behave.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Uploads at once.
+    pub workers: usize,
+    /// How long a claim holds a job without renewal; a dead worker's job is taken over after it.
+    pub lease: Duration,
+    /// The first back-off after a passing failure (doubles with every attempt).
+    pub backoff_base: Duration,
+    /// The longest back-off.
+    pub backoff_cap: Duration,
+    /// How often an idle worker looks for work another process may have queued.
+    pub poll_interval: Duration,
+    /// How long finished jobs are kept (their history stays); `None` keeps them forever.
+    /// Pruned when the runner starts and then every [`PRUNE_EVERY`].
+    pub job_retention: Option<Duration>,
+}
+
+/// How many more times a stopping runner tries to write Imgur's answer before parking it.
+const STOPPING_ATTEMPTS: u32 = 3;
+
+/// How often a running runner prunes finished jobs past their retention.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// A worker that fails this many times in a row is given up on unless it runs for good
+/// ([`StopWhen::Never`]): a one-off command then reports the error instead of retrying forever.
+const UNATTENDED_FAILURES: u32 = 6;
+
+/// A worker that ran this long before failing was healthy: its failures start counting afresh.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(1),
+            job_retention: Some(crate::queue::DEFAULT_JOB_RETENTION),
+        }
+    }
+}
+
+/// Why the runner could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The governor failed (its database).
+    #[error(transparent)]
+    Governor(#[from] GovernorError),
+    /// A blocking task died (a bug, or the runtime shutting down).
+    #[error("an internal task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// When [`Runner::run`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopWhen {
+    /// Once every one of these jobs is done, failed or cancelled.
+    Finished(Vec<JobId>),
+    /// Once none of these jobs is queued or being sent: each is finished or waits with a reason
+    /// (`upshot upload --no-wait`: at most one attempt now).
+    Settled(Vec<JobId>),
+    /// Once no job is queued, waiting or being sent (`upshot queue run`).
+    Empty,
+    /// Only when shut down (`upshot queue run --follow`, the desktop app).
+    Never,
+}
+
+/// The queue's workers. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runner {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool: ConnectionPool,
+    governor: Arc<QuotaGovernor>,
+    client: ImgurClient,
+    credentials: Arc<dyn Credentials>,
+    clock: Arc<dyn Clock>,
+    spool: Spool,
+    prepared: Spool,
+    config: RunnerConfig,
+    /// Names this process's leases, so a crash's leftovers are told apart from live claims.
+    owner: String,
+    events: broadcast::Sender<QueueEvent>,
+    /// Wakes idle workers when this process queues something.
+    wake: Notify,
+    /// Per Client ID: the lowest priority the governor holds back, and until when. Saves asking
+    /// again for every job of a paced backlog.
+    held: Mutex<HashMap<String, (Priority, UnixMillis)>>,
+    /// The worker whose fault is recorded in the database, if any. Only that worker's next
+    /// success clears it: another worker's idle look (a read that a full disk still answers)
+    /// says nothing about the write that failed, and clearing on it made the fault flicker.
+    fault_recorder: Mutex<Option<String>>,
+    /// When finished jobs were last pruned (ms).
+    last_prune: AtomicI64,
+    /// The token of the current [`Runner::run_until`]: once it is cancelled, a write of Imgur's
+    /// answer is tried a bounded number of times, then parked in a file (see [`parked`]).
+    stopping: Mutex<CancellationToken>,
+    /// Where answers that could not be written at a stop are parked.
+    parked_dir: std::path::PathBuf,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("owner", &self.shared.owner)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `db`, spending through `governor`, sending through `client`.
+    pub fn new(
+        db: &Database,
+        governor: Arc<QuotaGovernor>,
+        client: ImgurClient,
+        credentials: Arc<dyn Credentials>,
+        data_dir: &std::path::Path,
+        config: RunnerConfig,
+    ) -> Self {
+        let clock = governor.clock().clone();
+        let (events, _) = broadcast::channel(4096);
+        let suffix: u32 = rand::rng().random();
+        Self {
+            shared: Arc::new(Shared {
+                pool: ConnectionPool::new(db.clone()),
+                governor,
+                client,
+                credentials,
+                clock,
+                spool: Spool::new(data_dir),
+                prepared: Spool::prepared(data_dir),
+                owner: format!("pid{}-{suffix:08x}", std::process::id()),
+                config,
+                events,
+                wake: Notify::new(),
+                held: Mutex::new(HashMap::new()),
+                fault_recorder: Mutex::new(None),
+                last_prune: AtomicI64::new(0),
+                stopping: Mutex::new(CancellationToken::new()),
+                parked_dir: parked::dir(data_dir),
+            }),
+        }
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<QueueEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The governor the runner spends through.
+    pub fn governor(&self) -> &Arc<QuotaGovernor> {
+        &self.shared.governor
+    }
+
+    /// Queues jobs in one transaction and wakes the workers.
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, RunnerError> {
+        let now = self.now();
+        let ids = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).enqueue_many(&jobs, now))
+            .await??;
+        for id in &ids {
+            self.emit(QueueEvent::Queued { job: *id });
+        }
+        self.shared.wake.notify_waiters();
+        Ok(ids)
+    }
+
+    /// Queues jobs whose content is not live already (see
+    /// [`JobQueue::enqueue_unless_live`]) and wakes the workers.
+    pub async fn enqueue_unless_live(
+        &self,
+        jobs: Vec<(NewJob, bool)>,
+    ) -> Result<Vec<Result<JobId, LiveCopy>>, RunnerError> {
+        let now = self.now();
+        let outcomes = self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).enqueue_unless_live(&jobs, now))
+            .await??;
+        let queued: Vec<JobId> = outcomes
+            .iter()
+            .filter_map(|outcome| outcome.as_ref().ok().copied())
+            .collect();
+        self.announce(&queued);
+        Ok(outcomes)
+    }
+
+    /// Tells the workers (and subscribers) about jobs queued through another handle on the same
+    /// database (a watched folder's own transaction), so they start at once instead of at the
+    /// next poll.
+    pub fn announce(&self, ids: &[JobId]) {
+        for id in ids {
+            self.emit(QueueEvent::Queued { job: *id });
+        }
+        if !ids.is_empty() {
+            self.shared.wake.notify_waiters();
+        }
+    }
+
+    /// The time on the runner's clock (ms since the epoch).
+    pub fn now_millis(&self) -> i64 {
+        self.now()
+    }
+
+    /// Looks a job up.
+    pub async fn job(&self, id: JobId) -> Result<Option<Job>, RunnerError> {
+        Ok(self
+            .shared
+            .pool
+            .run(move |conn| JobQueue::new(conn).get(id))
+            .await??)
+    }
+
+    fn emit(&self, event: QueueEvent) {
+        // A job that stopped running may be what an idle worker's stop condition waits for.
+        if !matches!(
+            event,
+            QueueEvent::Progress { .. } | QueueEvent::Started { .. }
+        ) {
+            self.shared.wake.notify_waiters();
+        }
+        // Nobody listening is fine: events are for watchers, the database is the record.
+        let _ = self.shared.events.send(event);
+    }
+
+    /// The lease owner name of worker `index` of this runner.
+    fn worker_owner(&self, index: usize) -> String {
+        format!("{}-w{index}", self.shared.owner)
+    }
+
+    fn now(&self) -> i64 {
+        self.shared.clock.now().as_millis()
+    }
+}
+
+/// A pool call's two layers of failure as one.
+fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, RunnerError> {
+    result.and_then(|value| value.map_err(RunnerError::from))
+}
+
+fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The queue keeps one reason for both hourly budgets: a spent POST budget is shown as the
+/// hourly budget, which is what the user sees reset. Here, above both, so the governor does not
+/// know the queue (the TYPES part of issue 14 unifies the two `WaitReason`s and removes this).
+impl From<crate::governor::WaitReason> for crate::queue::WaitReason {
+    fn from(reason: crate::governor::WaitReason) -> Self {
+        use crate::governor::WaitReason as Governor;
+        match reason {
+            Governor::DailyBudget => Self::DailyBudget,
+            Governor::HourlyBudget | Governor::PostBudget => Self::HourlyBudget,
+            Governor::Pacing => Self::Pacing,
+            Governor::RateLimited => Self::RateLimited,
+        }
+    }
+}
