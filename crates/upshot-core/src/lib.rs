@@ -28,6 +28,7 @@ pub mod settings;
 pub mod shown_path;
 pub mod spool;
 pub mod store;
+pub mod types;
 pub mod watch;
 pub mod when;
 

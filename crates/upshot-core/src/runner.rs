@@ -1032,7 +1032,7 @@ impl Runner {
         if let Some(Admission::Wait { until, reason }) = admission {
             let priority = Priority::from_level(job.priority);
             self.hold(&job.client_id, priority, until);
-            let reason = WaitReason::from(reason);
+            let reason = reason.as_queued();
             self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
                 .await?;
             return Ok(());
@@ -1089,7 +1089,7 @@ impl Runner {
                     self.hold(&job.client_id, Priority::Interactive, until);
                     let until = Some(until.as_millis());
                     return self
-                        .put_back(owner, &job, until, WaitReason::from(reason), None, false)
+                        .put_back(owner, &job, until, reason.as_queued(), None, false)
                         .await;
                 }
                 Lookup::Failed(error)
@@ -1246,7 +1246,7 @@ impl Runner {
                         owner,
                         &job,
                         Some(until.as_millis()),
-                        WaitReason::from(reason),
+                        reason.as_queued(),
                         None,
                         true,
                     )
