@@ -34,8 +34,14 @@ const KNOWN_CIRCLES: &[(&[&str], &str)] = &[
     (&["auth", "config_file", "paths", "error"], "ERRORS"),
     (&["auth", "store", "paths", "error"], "ERRORS"),
     // The same through `auth/session` holding jobs (`auth -> queue`): RUNNER and ERRORS.
-    (&["auth", "queue", "store", "paths", "error"], "RUNNER, ERRORS"),
-    (&["auth", "queue", "history", "store", "paths", "error"], "RUNNER, ERRORS"),
+    (
+        &["auth", "queue", "store", "paths", "error"],
+        "RUNNER, ERRORS",
+    ),
+    (
+        &["auth", "queue", "history", "store", "paths", "error"],
+        "RUNNER, ERRORS",
+    ),
     // The watcher queues through the service's internals and the service starts the watcher.
     (&["service", "watch"], "INTAKE"),
     (&["watch/config", "watch/patterns"], "INTAKE"),
@@ -306,10 +312,9 @@ fn expand_into(text: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
             Some(stop) => &segment[..stop],
             None => segment,
         };
-        if !segment.is_empty() && segment != "self" || segments.is_empty() {
-            if !segment.is_empty() {
-                segments.push(segment.to_string());
-            }
+        // `self` in a group (`b::{self, X}`) names the group's module itself.
+        if !segment.is_empty() && (segment != "self" || segments.is_empty()) {
+            segments.push(segment.to_string());
         }
         if end == rest.len() {
             break;
@@ -525,14 +530,14 @@ fn through_reexports(path: &[String], exports: &BTreeMap<ModPath, ModPath>) -> V
     for _ in 0..8 {
         let mut replaced = false;
         for len in (1..=current.len()).rev() {
-            if let Some(target) = exports.get(&current[..len].to_vec()) {
-                if target.as_slice() != &current[..len] {
-                    let mut next = target.clone();
-                    next.extend_from_slice(&current[len..]);
-                    current = next;
-                    replaced = true;
-                    break;
-                }
+            if let Some(target) = exports.get(&current[..len].to_vec())
+                && target.as_slice() != &current[..len]
+            {
+                let mut next = target.clone();
+                next.extend_from_slice(&current[len..]);
+                current = next;
+                replaced = true;
+                break;
             }
         }
         if !replaced {
@@ -761,7 +766,7 @@ fn the_types_layer_imports_nothing_of_the_core() {
     let core = Core::read(&core_src());
     let types = ["types".to_string()];
     assert!(
-        core.modules.contains(&types.to_vec()),
+        core.modules.contains(types.as_slice()),
         "crate::types, the bottom layer, is missing"
     );
     let outside: Vec<String> = core
