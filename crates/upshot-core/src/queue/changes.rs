@@ -37,7 +37,7 @@ impl<'c> JobQueue<'c> {
 
     /// Cancels a job that has not been uploaded: queued, deferred, failed or uploading.
     /// An uploading job becomes `cancelled` at once and keeps its `lease_owner`; its worker
-    /// learns it from its next lease renewal or progress report ([`LeaseCheck::Cancelled`]) and
+    /// learns it from its next lease renewal or progress report ([`LeaseCheck::Cancelled`](super::LeaseCheck::Cancelled)) and
     /// stops. Cancelling a cancelled job does nothing; a done job cannot be cancelled (delete
     /// the image instead).
     pub fn cancel(&self, id: JobId, now: i64) -> Result<Job, StoreError> {
@@ -117,7 +117,7 @@ impl<'c> JobQueue<'c> {
     }
 
     /// Queues a failed or cancelled job again from scratch (attempts, error and lease cleared).
-    /// A worker still sending it (cancelled mid-upload) gets [`LeaseCheck::Lost`] and stops.
+    /// A worker still sending it (cancelled mid-upload) gets [`LeaseCheck::Lost`](super::LeaseCheck::Lost) and stops.
     pub fn retry(&self, id: JobId, now: i64) -> Result<Job, StoreError> {
         let tx = self.immediate()?;
         let state = read_state(&tx, id)?;
