@@ -5,28 +5,18 @@
 //! removed: deleting an image marks its entry ([`History::mark_deleted`]) so exports still show
 //! what was uploaded and when it was taken down.
 
-use crate::preflight::PreflightReport;
-use crate::queue::{JobId, Origin};
 use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
+use crate::types::{JobId, Origin, PreflightReport};
 use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 use upshot_imgur::Image;
 
-/// A history entry's row id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct HistoryId(pub i64);
-
-impl fmt::Display for HistoryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::HistoryId;
 
 /// An upload to remember.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,11 @@
 //! into the text the user wanted. [`service::UploadService`] is the one handle both faces use. Settings and directories live in
 //! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
 //! app works with no account and no network.
+//!
+//! Under all of them, [`types`] holds the vocabulary they share (ids, [`types::Origin`],
+//! [`types::PreflightReport`], the one [`types::WaitReason`], [`types::UnixMillis`]) and imports
+//! nothing else of the core, so sharing a type never makes an import circle
+//! (`tests/module_graph.rs` checks that no module imports one that imports it back).
 
 pub mod auth;
 pub mod clock;
@@ -29,6 +34,7 @@ pub mod settings;
 pub mod shown_path;
 pub mod spool;
 pub mod store;
+pub mod types;
 pub mod watch;
 pub mod when;
 

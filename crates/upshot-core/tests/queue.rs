@@ -752,3 +752,39 @@ fn a_path_that_is_not_utf8_is_kept_exactly() {
     let json = serde_json::to_value(&stored).unwrap();
     assert_eq!(json["source_path"], "/pics/caf\u{fffd}.png");
 }
+
+#[test]
+fn a_spent_post_budget_is_queued_as_the_hourly_budget() {
+    // The governor and the queue share one WaitReason; the queue keeps one reason for both
+    // hourly budgets, which is what the user sees reset.
+    let (_dir, _db, conn) = setup();
+    let queue = JobQueue::new(&conn);
+    let id = queue.enqueue(&job("a", Origin::File), T0).unwrap();
+    queue.claim("w", T0, LEASE, &[]).unwrap().unwrap();
+    let until = T0 + 3_600_000;
+    let check = queue
+        .postpone(id, "w", T0 + 1, Some(until), WaitReason::PostBudget)
+        .unwrap();
+    assert_eq!(check, LeaseCheck::Held);
+    let waiting = queue.get(id).unwrap().unwrap();
+    assert_eq!(waiting.wait_reason, Some(WaitReason::HourlyBudget));
+    assert_eq!(
+        waiting.waiting.map(|w| w.reason),
+        Some(WaitReason::HourlyBudget)
+    );
+
+    queue.claim("w", until, LEASE, &[]).unwrap().unwrap();
+    let check = queue
+        .defer(
+            id,
+            "w",
+            until + 1,
+            Some(until + 5),
+            WaitReason::PostBudget,
+            None,
+        )
+        .unwrap();
+    assert_eq!(check, LeaseCheck::Held);
+    let waiting = queue.get(id).unwrap().unwrap();
+    assert_eq!(waiting.wait_reason, Some(WaitReason::HourlyBudget));
+}

@@ -8,11 +8,9 @@
 
 use super::readings::{HeaderState, Reading};
 use super::types::{GovernorConfig, Priority, RequestCost, WaitReason};
-
-/// An hour in milliseconds.
-pub(crate) const HOUR_MS: i64 = 3_600_000;
-/// A day in milliseconds.
-pub(crate) const DAY_MS: i64 = 86_400_000;
+/// The windows' lengths live in the bottom layer, so budgets and readings share them without
+/// importing each other.
+pub(crate) use crate::types::{DAY_MS, HOUR_MS};
 
 /// How much more than the user's measured interactive demand the backlog leaves for it.
 const INTERACTIVE_MARGIN: f64 = 1.25;

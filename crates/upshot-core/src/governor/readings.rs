@@ -11,8 +11,7 @@
 //! `observed_at` when that offset is a plausible window, else as an absolute time when that is
 //! plausible, else ignored (the governor then assumes a rolling window, which is conservative).
 
-use super::budget::{DAY_MS, HOUR_MS};
-use crate::clock::UnixMillis;
+use crate::types::{DAY_MS, HOUR_MS, UnixMillis};
 use serde::{Deserialize, Serialize};
 use upshot_imgur::RateLimitSnapshot;
 

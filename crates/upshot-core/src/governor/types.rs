@@ -82,36 +82,9 @@ impl RequestCost {
     }
 }
 
-/// Why the governor says wait. The words match `jobs.wait_reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitReason {
-    /// The day's credits above the reserve are spent (or, for the backlog, cannot cover it
-    /// before the reset): waits for the daily reset.
-    DailyBudget,
-    /// The hour's user credits are spent: waits for the hourly reset.
-    HourlyBudget,
-    /// The hour's POSTs from this IP are spent: waits for the hourly reset.
-    PostBudget,
-    /// The backlog is spread over the rest of the day (or hour) so that interactive uploads
-    /// keep a share and other installs' expected spend stays covered.
-    Pacing,
-    /// Imgur answered 429: the whole Client ID waits until the reset.
-    RateLimited,
-}
-
-impl WaitReason {
-    /// The word stored in `jobs.wait_reason` and shown in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DailyBudget => "daily_budget",
-            Self::HourlyBudget => "hourly_budget",
-            Self::PostBudget => "post_budget",
-            Self::Pacing => "pacing",
-            Self::RateLimited => "rate_limited",
-        }
-    }
-}
+/// Why the governor says wait: the one reason of the core, shared with the queue (which
+/// stores a spent POST budget as the hourly budget, [`WaitReason::as_queued`]).
+pub use crate::types::WaitReason;
 
 /// The governor's answer to [`QuotaGovernor::try_spend`](super::QuotaGovernor::try_spend).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

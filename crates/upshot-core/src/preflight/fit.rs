@@ -7,7 +7,6 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use img_parts::ImageEXIF;
 use img_parts::jpeg::Jpeg;
-use serde::{Deserialize, Serialize};
 
 /// The JPEG quality of every attempt: visually lossless for screenshots and photos.
 pub const FIT_QUALITY: u8 = 90;
@@ -16,22 +15,8 @@ const MAX_STEPS: u32 = 8;
 /// Never shrink below this on the longer side: past that the picture is no longer useful.
 const MIN_LONG_SIDE: u32 = 320;
 
-/// What fitting did, for the history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FitReport {
-    /// The picture's size before, in pixels.
-    pub from_width: u32,
-    /// Height before.
-    pub from_height: u32,
-    /// Width after.
-    pub to_width: u32,
-    /// Height after.
-    pub to_height: u32,
-    /// The JPEG quality used.
-    pub quality: u8,
-    /// How many encodings it took (1: re-encoding alone was enough).
-    pub steps: u32,
-}
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::FitReport;
 
 /// A fitted picture.
 #[derive(Debug, Clone)]

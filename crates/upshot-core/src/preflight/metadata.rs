@@ -10,57 +10,11 @@ use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use img_parts::png::Png;
 use img_parts::webp::WebP;
 use img_parts::{ImageEXIF, riff::RiffContent};
-use serde::{Deserialize, Serialize};
 
 mod tiff;
 
-/// A kind of metadata that was removed, for the history and the UI ("location, camera").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Removed {
-    /// GPS position (Exif GPS tags).
-    Location,
-    /// Camera and lens make, model and serial numbers.
-    Camera,
-    /// Artist, copyright, camera owner.
-    Owner,
-    /// The rest of Exif: dates, settings, software, thumbnails.
-    Exif,
-    /// XMP packets (which may repeat any of the above, and edit history).
-    Xmp,
-    /// IPTC / Photoshop records (captions, keywords, creator, place names).
-    Iptc,
-    /// Free-text comments (JPEG `COM`).
-    Comment,
-    /// PNG text chunks (`tEXt`, `zTXt`, `iTXt`: author, description, software).
-    Text,
-    /// The PNG `tIME` last-modified stamp.
-    Timestamp,
-    /// Other vendor segments and chunks, embedded thumbnails, and data after the image.
-    Other,
-    /// A kind a newer Upshot recorded: kept readable by this one.
-    #[serde(other)]
-    Unknown,
-}
-
-impl Removed {
-    /// In words, for messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Location => "location",
-            Self::Camera => "camera",
-            Self::Owner => "owner",
-            Self::Exif => "other Exif data",
-            Self::Xmp => "XMP",
-            Self::Iptc => "IPTC",
-            Self::Comment => "comment",
-            Self::Text => "text chunks",
-            Self::Timestamp => "timestamp",
-            Self::Other => "other vendor data",
-            Self::Unknown => "other data",
-        }
-    }
-}
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::Removed;
 
 /// The outcome of cleaning one picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +37,8 @@ pub struct CleanError {
     pub reason: String,
 }
 
-/// Whether pictures of this type can be cleaned here.
-pub fn can_clean(mime_type: &str) -> bool {
-    matches!(mime_type, "image/jpeg" | "image/png" | "image/webp")
-}
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::can_clean;
 
 /// Removes personal metadata from a JPEG, PNG or WebP; other types come back unchanged.
 pub fn clean(mime_type: &str, bytes: Bytes) -> Result<Cleaned, CleanError> {

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use upshot_imgur::MediaKind;
 
-pub use fit::FitReport;
-pub use metadata::Removed;
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::{FitReport, PreflightReport, Removed};
 
 /// Imgur's limit on a video's length.
 pub const MAX_VIDEO_SECONDS: u64 = 60;
@@ -58,80 +58,6 @@ pub struct PreflightOptions {
     pub fit_oversize: bool,
     /// The limits.
     pub limits: Limits,
-}
-
-/// What preflight found and did, stored with the job and then in the history.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreflightReport {
-    /// The type that is sent (`image/jpeg` after fitting).
-    pub mime_type: String,
-    /// The type of the original, sniffed from its bytes.
-    pub original_type: String,
-    /// "image" or "video".
-    pub kind: String,
-    /// The original's size in bytes.
-    pub original_bytes: u64,
-    /// The size that is sent, after cleaning or fitting.
-    pub final_bytes: u64,
-    /// A video's duration as its container states it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    /// Whether metadata is removed when the file is sent (the setting at the time it was queued).
-    pub strip_metadata: bool,
-    /// What was removed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub removed: Vec<Removed>,
-    /// The orientation kept after removing the rest of Exif.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub orientation_kept: Option<u16>,
-    /// What fitting did, when the original was over the limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fitted: Option<FitReport>,
-    /// BLAKE3 of the original's content: the same picture is recognised under any name.
-    pub content_hash: String,
-    /// The original's size and modification time when it was checked.
-    pub original_mtime_ns: i64,
-}
-
-impl PreflightReport {
-    /// Image or video, for the multipart field.
-    pub fn media_kind(&self) -> MediaKind {
-        if self.kind == "video" {
-            MediaKind::Video
-        } else {
-            MediaKind::Image
-        }
-    }
-
-    /// Whether the picture was (or will be) sent with personal metadata it could have had
-    /// removed: kept by the setting, not fitted (fitting keeps none).
-    pub fn kept_metadata(&self) -> bool {
-        !self.strip_metadata && self.fitted.is_none() && metadata::can_clean(&self.original_type)
-    }
-
-    /// One line for the CLI and notifications: "metadata removed: location, camera; fitted
-    /// 3840×2160 → 2880×1620 JPEG".
-    pub fn summary(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        if !self.removed.is_empty() {
-            let what: Vec<&str> = self.removed.iter().map(|kind| kind.describe()).collect();
-            parts.push(format!("metadata removed: {}", what.join(", ")));
-        }
-        if let Some(fit) = &self.fitted {
-            parts.push(format!(
-                "fitted {}×{} {} ({} bytes) → {}×{} JPEG ({} bytes; only its orientation and \
-                 colour profile carried over)",
-                fit.from_width,
-                fit.from_height,
-                self.original_type,
-                self.original_bytes,
-                fit.to_width,
-                fit.to_height,
-                self.final_bytes
-            ));
-        }
-        (!parts.is_empty()).then(|| parts.join("; "))
-    }
 }
 
 /// A file that passed preflight.
@@ -420,8 +346,8 @@ impl Default for PreflightSettings {
 impl PreflightSettings {
     /// The options for a file of `origin`: captures (screenshots, clipboard images) and other
     /// files differ only in whether an oversize still is fitted.
-    pub fn options_for(&self, origin: crate::queue::Origin) -> PreflightOptions {
-        use crate::queue::Origin;
+    pub fn options_for(&self, origin: crate::types::Origin) -> PreflightOptions {
+        use crate::types::Origin;
         let capture = matches!(origin, Origin::Screenshot | Origin::Clipboard);
         PreflightOptions {
             strip_metadata: self.strip_metadata,

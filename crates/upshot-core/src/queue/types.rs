@@ -1,83 +1,13 @@
 //! The queue's vocabulary: ids, origins, states, why a job waits, and the job itself.
 
-use crate::history::HistoryId;
-use crate::preflight::PreflightReport;
+// re-export kept until the faces move (issue 14 phase 2)
+pub use crate::types::{
+    HistoryId, JobId, Origin, PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, PreflightReport, WaitReason,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use upshot_imgur::ErrorKind;
-
-/// A job's row id. Stable for the job's whole life; shown to users (`upshot queue cancel 12`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct JobId(pub i64);
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Priority of interactive jobs: someone is waiting for the link.
-pub const PRIORITY_INTERACTIVE: i64 = 0;
-/// Priority of the backlog (watched folders): runs when interactive jobs do not need the budget.
-pub const PRIORITY_BACKLOG: i64 = 1;
-
-/// Where a job came from. It decides the job's priority and is kept in the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Origin {
-    /// Dropped on the window or the tray.
-    Drop,
-    /// Chosen in a file dialog.
-    File,
-    /// Pasted from the clipboard (the bytes are spooled first).
-    Clipboard,
-    /// A screenshot Upshot took (spooled first).
-    Screenshot,
-    /// Found in a watched folder: the backlog.
-    Watch,
-    /// `upshot upload` on the command line.
-    Cli,
-}
-
-impl Origin {
-    /// Every origin, for listings and tests.
-    pub const ALL: [Origin; 6] = [
-        Self::Drop,
-        Self::File,
-        Self::Clipboard,
-        Self::Screenshot,
-        Self::Watch,
-        Self::Cli,
-    ];
-
-    /// The word stored in the database and shown in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Drop => "drop",
-            Self::File => "file",
-            Self::Clipboard => "clipboard",
-            Self::Screenshot => "screenshot",
-            Self::Watch => "watch",
-            Self::Cli => "cli",
-        }
-    }
-
-    /// The origin a stored word names.
-    pub fn parse(word: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|origin| origin.as_str() == word)
-    }
-
-    /// Lower runs first: a watched folder's backlog ([`PRIORITY_BACKLOG`]) yields to anything a
-    /// person asked for just now ([`PRIORITY_INTERACTIVE`]).
-    pub fn priority(self) -> i64 {
-        match self {
-            Self::Watch => PRIORITY_BACKLOG,
-            _ => PRIORITY_INTERACTIVE,
-        }
-    }
-}
 
 /// Where a job is in its life (docs/QUEUE.md, "Job life").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -134,67 +64,6 @@ impl JobState {
 impl fmt::Display for JobState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Why a job is not running yet: the UI and `upshot queue` show it next to every waiting job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitReason {
-    /// Waiting its turn for a free worker (and, for the backlog, behind interactive jobs). Never
-    /// stored: it is what a queued job shows when nothing else holds it.
-    InLine,
-    /// A passing failure; retried at `run_after` (exponential back-off with jitter).
-    Backoff,
-    /// Imgur said to slow down; the client id is paused until `run_after`.
-    RateLimited,
-    /// The day's credits (above the reserve) are spent; runs after the daily reset.
-    DailyBudget,
-    /// The hour's user credits or POSTs are spent; runs after the hourly reset.
-    HourlyBudget,
-    /// The backlog is spread over the day so interactive uploads keep a share.
-    Pacing,
-    /// The whole queue is paused. Never stored: it comes from the queue's flag.
-    Paused,
-    /// The account's login expired or was revoked; the job runs once the user logs in again.
-    LogInAgain,
-    /// The upload's body was sent and Imgur's answer never came: it may already be on Imgur.
-    /// A logged-in job looks for it before sending again; an anonymous one is sent again once.
-    MayBeOnImgur,
-}
-
-impl WaitReason {
-    /// Every reason.
-    pub const ALL: [WaitReason; 9] = [
-        Self::InLine,
-        Self::Backoff,
-        Self::RateLimited,
-        Self::DailyBudget,
-        Self::HourlyBudget,
-        Self::Pacing,
-        Self::Paused,
-        Self::LogInAgain,
-        Self::MayBeOnImgur,
-    ];
-
-    /// The word stored in `jobs.wait_reason` and shown in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InLine => "in_line",
-            Self::Backoff => "backoff",
-            Self::RateLimited => "rate_limited",
-            Self::DailyBudget => "daily_budget",
-            Self::HourlyBudget => "hourly_budget",
-            Self::Pacing => "pacing",
-            Self::Paused => "paused",
-            Self::LogInAgain => "log_in_again",
-            Self::MayBeOnImgur => "may_be_on_imgur",
-        }
-    }
-
-    /// The reason a stored word names.
-    pub fn parse(word: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|reason| reason.as_str() == word)
     }
 }
 

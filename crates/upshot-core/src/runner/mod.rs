@@ -299,18 +299,3 @@ fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, R
 fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
-
-/// The queue keeps one reason for both hourly budgets: a spent POST budget is shown as the
-/// hourly budget, which is what the user sees reset. Here, above both, so the governor does not
-/// know the queue (the TYPES part of issue 14 unifies the two `WaitReason`s and removes this).
-impl From<crate::governor::WaitReason> for crate::queue::WaitReason {
-    fn from(reason: crate::governor::WaitReason) -> Self {
-        use crate::governor::WaitReason as Governor;
-        match reason {
-            Governor::DailyBudget => Self::DailyBudget,
-            Governor::HourlyBudget | Governor::PostBudget => Self::HourlyBudget,
-            Governor::Pacing => Self::Pacing,
-            Governor::RateLimited => Self::RateLimited,
-        }
-    }
-}

@@ -7,7 +7,7 @@ use crate::clock::UnixMillis;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::CheckedFile;
 use crate::preflight::cleaned_for_sending;
-use crate::queue::{Job, LeaseCheck, WaitReason};
+use crate::queue::{Job, LeaseCheck};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::Notify;
@@ -33,7 +33,7 @@ impl Runner {
                     self.hold(&job.client_id, Priority::Interactive, until);
                     let until = Some(until.as_millis());
                     return self
-                        .put_back(owner, &job, until, WaitReason::from(reason), None, false)
+                        .put_back(owner, &job, until, reason.as_queued(), None, false)
                         .await;
                 }
                 Lookup::Failed(error)
@@ -190,7 +190,7 @@ impl Runner {
                         owner,
                         &job,
                         Some(until.as_millis()),
-                        WaitReason::from(reason),
+                        reason.as_queued(),
                         None,
                         true,
                     )

@@ -246,7 +246,7 @@ impl Runner {
         if let Some(Admission::Wait { until, reason }) = admission {
             let priority = Priority::from_level(job.priority);
             self.hold(&job.client_id, priority, until);
-            let reason = WaitReason::from(reason);
+            let reason = reason.as_queued();
             self.put_back(owner, &job, Some(until.as_millis()), reason, None, false)
                 .await?;
             return Ok(());
