@@ -2,7 +2,7 @@
 //! governor, the workers, the history. Both faces open an [`UploadService`] and call it; neither
 //! touches SQL or HTTP itself.
 
-use crate::auth::{AuthError, AuthSession, SecretVault, VaultChoice};
+use crate::auth::{AuthSession, SecretVault, VaultChoice};
 use crate::clock::{Clock, SystemClock};
 use crate::error::CoreError;
 use crate::governor::{
@@ -182,61 +182,9 @@ fn plan_uploads(
     Ok(planned)
 }
 
-/// Why a service call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// Setting up failed.
-    #[error(transparent)]
-    Core(#[from] CoreError),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The workers failed.
-    #[error(transparent)]
-    Runner(#[from] RunnerError),
-    /// Imgur refused or failed a request.
-    #[error(transparent)]
-    Imgur(#[from] ImgurError),
-    /// The governor says the request must wait; nothing was sent.
-    #[error("Imgur's budget for this Client ID is spent for now ({reason}); try again {when}.")]
-    Budget {
-        /// Why.
-        reason: &'static str,
-        /// When it may go, in words.
-        when: String,
-    },
-    /// A background task stopped (a bug, or the runtime shutting down).
-    #[error("an internal task stopped unexpectedly: {0}")]
-    Task(String),
-    /// An upload made through another server (the sandbox or Imgur) cannot be changed here.
-    #[error(
-        "This upload was made through {made_on}, not {using}; run the command with the same \
-         server (for the sandbox: --sandbox)."
-    )]
-    OtherServer {
-        /// Where it was uploaded.
-        made_on: String,
-        /// Where this command talks to.
-        using: String,
-    },
-    /// No such entry.
-    #[error("{0}")]
-    NotFound(String),
-    /// Logging in, or the logged-in account, failed.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    /// A watched-folder setting or the folder list failed.
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
-}
-
-impl From<crate::governor::GovernorError> for ServiceError {
-    fn from(error: crate::governor::GovernorError) -> Self {
-        Self::Runner(RunnerError::Governor(error))
-    }
-}
-
 mod account;
+mod error;
+pub use error::ServiceError;
 mod notices;
 pub use notices::Attention;
 
