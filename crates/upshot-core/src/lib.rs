@@ -16,6 +16,7 @@ pub mod content_hash;
 pub mod error;
 pub mod governor;
 pub mod history;
+pub mod intake;
 pub mod link_format;
 pub mod media;
 pub mod paths;

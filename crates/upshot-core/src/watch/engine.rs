@@ -17,9 +17,7 @@ use super::scan::scan;
 use super::settle::Settler;
 use super::stand_in;
 use crate::queue::{JobId, NewJob, Origin};
-use crate::runner::QueueEvent;
-use crate::service::UploadService;
-use crate::store::Database;
+use crate::service::{QueueEvent, UploadService};
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use serde::Serialize;
@@ -265,7 +263,6 @@ impl Watcher {
         };
         let engine = Engine {
             service: service.clone(),
-            db: service.database().clone(),
             source,
             settle: list.settle(),
             options,
@@ -371,7 +368,6 @@ struct FolderRuntime {
 
 struct Engine {
     service: UploadService,
-    db: Database,
     source: FolderSource,
     settle: Duration,
     options: WatchOptions,
@@ -396,7 +392,7 @@ impl Engine {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut inbound: mpsc::Receiver<Inbound>,
     ) {
-        let mut runner_events = self.service.runner().subscribe();
+        let mut runner_events = self.service.subscribe();
         for folder in list.folders {
             self.attach(folder).await;
         }
@@ -453,7 +449,7 @@ impl Engine {
     }
 
     fn now_millis(&self) -> i64 {
-        self.service.runner().now_millis()
+        self.service.now_millis()
     }
 
     fn publish_status(&self) {
@@ -739,17 +735,18 @@ impl Engine {
         if wanted.is_empty() {
             return;
         }
-        let db = self.db.clone();
         let now = self.now_millis();
-        let result = tokio::task::spawn_blocking(move || -> Result<(), WatchError> {
-            let conn = db.connect()?;
-            let records = WatchRecords::new(&conn);
-            for (from, to, key) in wanted {
-                records.renamed(&from, &to, &key, now)?;
-            }
-            Ok(())
-        })
-        .await;
+        let result = self
+            .service
+            .with_desk(move |desk| -> Result<(), WatchError> {
+                let conn = desk.connect()?;
+                let records = WatchRecords::new(&conn);
+                for (from, to, key) in wanted {
+                    records.renamed(&from, &to, &key, now)?;
+                }
+                Ok(())
+            })
+            .await;
         if let Some(error) = flatten(result) {
             tracing::warn!("could not record a rename: {error}");
         }
@@ -766,15 +763,17 @@ impl Engine {
         };
         let root = folder.config.path.clone();
         let key = folder.config.key();
-        let db = self.db.clone();
-        let scanned = tokio::task::spawn_blocking(move || -> Result<_, String> {
-            let known = db
-                .connect()
-                .and_then(|conn| WatchRecords::new(&conn).known_stamps(&key))
-                .map_err(|error| error.to_string())?;
-            scan(&root, &dir, &filter, &known).map_err(|error| describe_unreachable(&dir, &error))
-        })
-        .await;
+        let scanned = self
+            .service
+            .with_desk(move |desk| -> Result<_, String> {
+                let known = desk
+                    .connect()
+                    .and_then(|conn| WatchRecords::new(&conn).known_stamps(&key))
+                    .map_err(|error| error.to_string())?;
+                scan(&root, &dir, &filter, &known)
+                    .map_err(|error| describe_unreachable(&dir, &error))
+            })
+            .await;
         let report = match scanned {
             Ok(Ok(report)) => report,
             Ok(Err(message)) => {
@@ -865,15 +864,11 @@ impl Engine {
                 upload_copies: folder.config.upload_copies,
             });
         }
-        let db = self.db.clone();
         let settle = self.settle;
-        let now = self.now_millis();
-        let preflight = self.service.preflight_settings();
-        let spool = self.service.prepared().clone();
-        let result = tokio::task::spawn_blocking(move || {
-            batch::check(&db, &spool, &preflight, items, settle, now)
-        })
-        .await;
+        let result = self
+            .service
+            .with_desk(move |desk| batch::check(desk, items, settle))
+            .await;
         let outcome = match result {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(error)) => {
@@ -914,7 +909,7 @@ impl Engine {
                 }),
             }
         }
-        self.service.runner().announce(&queued);
+        self.service.announce_queued(&queued);
         for (path, removal) in outcome.removals {
             match removal {
                 Removal::Cancelled { job } => self.emit(WatchEvent::Cancelled {
@@ -1005,12 +1000,13 @@ impl Engine {
         if folders.is_empty() {
             return;
         }
-        let db = self.db.clone();
-        let due = tokio::task::spawn_blocking(move || -> Result<_, WatchError> {
-            let conn = db.connect()?;
-            Ok(WatchRecords::new(&conn).actions_due(job)?)
-        })
-        .await;
+        let due = self
+            .service
+            .with_desk(move |desk| -> Result<_, WatchError> {
+                let conn = desk.connect()?;
+                Ok(WatchRecords::new(&conn).actions_due(job)?)
+            })
+            .await;
         let due = match due {
             Ok(Ok(due)) => due,
             Ok(Err(error)) => return tracing::warn!("after-upload actions failed: {error}"),
@@ -1033,36 +1029,37 @@ impl Engine {
         if !sorted.doubt.is_empty() {
             self.confirm_at = Some(Instant::now() + self.options.confirm_retry);
         }
-        let db = self.db.clone();
         let now = self.now_millis();
         let stand_in::Sorted { go, gone, .. } = sorted;
-        let result = tokio::task::spawn_blocking(move || -> Result<_, WatchError> {
-            let conn = db.connect()?;
-            let records = WatchRecords::new(&conn);
-            let mut events = Vec::new();
-            let mut again = Vec::new();
-            for (due, history) in gone {
-                if records.stand_in_gone(&due.path, history, now)? {
-                    let link = due.stand_in.and_then(|stand_in| stand_in.link);
-                    events.push(WatchEvent::Reuploading {
-                        path: due.path.clone(),
-                        link,
-                    });
-                    again.push((due.folder, due.path));
+        let result = self
+            .service
+            .with_desk(move |desk| -> Result<_, WatchError> {
+                let conn = desk.connect()?;
+                let records = WatchRecords::new(&conn);
+                let mut events = Vec::new();
+                let mut again = Vec::new();
+                for (due, history) in gone {
+                    if records.stand_in_gone(&due.path, history, now)? {
+                        let link = due.stand_in.and_then(|stand_in| stand_in.link);
+                        events.push(WatchEvent::Reuploading {
+                            path: due.path.clone(),
+                            link,
+                        });
+                        again.push((due.folder, due.path));
+                    }
                 }
-            }
-            for due in go {
-                let Some(folder) = folders.get(&due.folder) else {
-                    continue; // Its folder is no longer watched: left as it is.
-                };
-                if let Some(event) = carry_out_one(folder, &due) {
-                    events.push(event);
+                for due in go {
+                    let Some(folder) = folders.get(&due.folder) else {
+                        continue; // Its folder is no longer watched: left as it is.
+                    };
+                    if let Some(event) = carry_out_one(folder, &due) {
+                        events.push(event);
+                    }
+                    records.action_done(&due.path)?;
                 }
-                records.action_done(&due.path)?;
-            }
-            Ok((events, again))
-        })
-        .await;
+                Ok((events, again))
+            })
+            .await;
         match result {
             Ok(Ok((events, again))) => {
                 for event in events {
@@ -1118,7 +1115,7 @@ fn carry_out_one(folder: &WatchedFolder, due: &super::records::DueAction) -> Opt
     }
 }
 
-fn flatten(result: Result<Result<(), WatchError>, tokio::task::JoinError>) -> Option<String> {
+fn flatten(result: Result<Result<(), WatchError>, impl std::fmt::Display>) -> Option<String> {
     match result {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
