@@ -49,9 +49,16 @@ pub enum ServiceError {
     /// Logging in, or the logged-in account, failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
-    /// A watched-folder setting or the folder list failed.
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
+    /// A watched-folder setting or the folder list failed. The watcher's error is boxed, with
+    /// its code kept, so the service does not import the watcher (which imports the service);
+    /// the conversion lives in `watch::error`.
+    #[error("{source}")]
+    Watch {
+        /// The watcher error's stable code (`WatchError::code`).
+        code: &'static str,
+        /// The watcher's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl From<crate::governor::GovernorError> for ServiceError {
