@@ -1,6 +1,7 @@
 //! One blocking trip for every path whose deadline came: look at each ([`judge`]), plan the
-//! complete ones with the one planner and hand them over in one transaction, and settle the removed ones. A burst of a thousand
-//! files costs a handful of transactions, not a thousand.
+//! complete ones with the one planner ([`crate::intake`]), hand them over in one transaction,
+//! and settle the removed ones. A burst of a thousand files costs a handful of transactions,
+//! not a thousand.
 
 use super::records::{Admission, ReadyFile, Removal, WatchRecords, concerns_one_file};
 use super::settle::{DuePath, Judgement, judge};
