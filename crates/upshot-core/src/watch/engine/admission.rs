@@ -2,9 +2,10 @@
 //! queue in one blocking trip on the service's desk (`watch::batch`); the service announces
 //! the jobs.
 
-use super::*;
+use super::Engine;
 use crate::queue::{NewJob, Origin};
 use crate::watch::batch::{self, DueItem};
+use crate::watch::events::WatchEvent;
 use crate::watch::records::{Admission, REMOVED_REASON, Removal};
 
 impl Engine {

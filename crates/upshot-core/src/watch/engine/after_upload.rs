@@ -1,12 +1,17 @@
 //! After an upload is confirmed: each file's after-upload action, a duplicate's stand-in
 //! confirmed on Imgur first.
 
-use super::*;
+use super::Engine;
 use crate::queue::JobId;
 use crate::watch::actions::{ActionTaken, carry_out};
 use crate::watch::config::AfterUpload;
+use crate::watch::config::WatchedFolder;
+use crate::watch::error::WatchError;
+use crate::watch::events::WatchEvent;
 use crate::watch::records::{DueAction, WatchRecords};
 use crate::watch::stand_in;
+use std::collections::HashMap;
+use tokio::time::Instant;
 
 impl Engine {
     /// Carries out the after-upload actions due (for one job, or all after a start, a lag or

@@ -1,12 +1,20 @@
 //! A folder's lifecycle in the engine: attached, watched (notify, then a catch-up scan),
 //! at fault and tried again, detached.
 
-use super::*;
+use super::{Engine, FolderRuntime, Inbound};
+use crate::watch::config::WatchedFolder;
+use crate::watch::events::WatchEvent;
+use crate::watch::patterns::FolderFilter;
 use crate::watch::records::WatchRecords;
 use crate::watch::scan::scan;
 use notify::{RecursiveMode, Watcher as _};
 use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 impl Engine {
     /// Adds a folder: watched at once if enabled and reachable, else paused or at fault.

@@ -2,11 +2,15 @@
 //! overflow rescans are followed up in one go.
 
 use super::folders::check_root;
-use super::*;
+use super::{Engine, Inbound, flatten};
+use crate::watch::error::WatchError;
+use crate::watch::events::WatchEvent;
 use crate::watch::records::WatchRecords;
 use notify::EventKind;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use tokio::time::Instant;
 
 impl Engine {
     pub(super) async fn on_inbound(&mut self, message: Inbound) {
