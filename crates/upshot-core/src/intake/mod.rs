@@ -300,3 +300,116 @@ impl Desk {
         self.now
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::queue::Origin;
+
+    /// A real database and real files: the rule as both sources meet it.
+    struct Bench {
+        dir: tempfile::TempDir,
+        db: Database,
+        prepared: Spool,
+        settings: PreflightSettings,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Database::open_in(dir.path()).unwrap();
+            let prepared = Spool::prepared(dir.path());
+            Self {
+                dir,
+                db,
+                prepared,
+                settings: PreflightSettings::default(),
+            }
+        }
+
+        fn file(&self, name: &str, shade: u8) -> PathBuf {
+            let path = self.dir.path().join(name);
+            std::fs::write(&path, fake_imgur::samples::png(8, 8, shade)).unwrap();
+            path
+        }
+
+        fn plan(&self, candidate: Candidate) -> PlannedFile {
+            let conn = self.db.connect().unwrap();
+            Planner::new(JobQueue::new(&conn), &self.prepared, &self.settings)
+                .plan(candidate)
+                .unwrap()
+        }
+
+        fn queue(&self, planned: PlannedFile) -> JobId {
+            let PlannedFile::Queue { job, .. } = planned else {
+                panic!("expected a job to queue: {planned:?}");
+            };
+            let conn = self.db.connect().unwrap();
+            JobQueue::new(&conn).enqueue(&job, 1).unwrap()
+        }
+    }
+
+    fn job(path: &std::path::Path, album: Option<&str>) -> NewJob {
+        let mut job = NewJob::new(path, Origin::Cli, "client");
+        job.album = album.map(str::to_owned);
+        job
+    }
+
+    #[test]
+    fn the_same_content_in_the_same_place_is_a_duplicate_unless_forced() {
+        let bench = Bench::new();
+        let first = bench.file("a.png", 1);
+        let queued = bench.queue(bench.plan(Candidate::new(job(&first, None))));
+
+        let copy = bench.file("copy of a.png", 1);
+        match bench.plan(Candidate::new(job(&copy, None))) {
+            PlannedFile::Duplicate { live, job } => {
+                assert_eq!(live.job, Some(queued));
+                assert!(job.preflight.is_some(), "the report rides along");
+                assert!(job.upload_path.is_none(), "a duplicate is not fitted");
+            }
+            other => panic!("expected a duplicate: {other:?}"),
+        }
+        let forced = Candidate {
+            force: true,
+            ..Candidate::new(job(&copy, None))
+        };
+        assert!(matches!(
+            bench.plan(forced),
+            PlannedFile::Queue { force: true, .. }
+        ));
+    }
+
+    #[test]
+    fn another_album_or_other_content_is_not_a_duplicate() {
+        let bench = Bench::new();
+        let first = bench.file("a.png", 1);
+        bench.queue(bench.plan(Candidate::new(job(&first, None))));
+        assert!(matches!(
+            bench.plan(Candidate::new(job(&first, Some("album")))),
+            PlannedFile::Queue { force: false, .. }
+        ));
+        let other = bench.file("b.png", 2);
+        assert!(matches!(
+            bench.plan(Candidate::new(job(&other, None))),
+            PlannedFile::Queue { .. }
+        ));
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_judged_or_refused_is_not_queued() {
+        let bench = Bench::new();
+        let file = bench.file("a.png", 1);
+        let judged = Candidate {
+            expected_hash: Some("not its content".to_owned()),
+            ..Candidate::new(job(&file, None))
+        };
+        assert!(matches!(bench.plan(judged), PlannedFile::Changed));
+        let missing = bench.dir.path().join("gone.png");
+        assert!(matches!(
+            bench.plan(Candidate::new(job(&missing, None))),
+            PlannedFile::Rejected(FileRejected::Missing { .. })
+        ));
+    }
+}
