@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod governor;
 pub mod history;
+pub mod intake;
 pub mod link_format;
 pub mod media;
 pub mod paths;

@@ -521,7 +521,10 @@ async fn an_oversize_clipboard_image_is_fitted_into_the_prepared_folder() {
     let row = world.service.job(job).await.unwrap().unwrap();
     let copy = row.upload_path.expect("fitted");
     // Not in the spool, where crash recovery would take it for a lost clipboard image.
-    assert_eq!(copy.parent(), Some(world.service.prepared().dir()));
+    assert_eq!(
+        copy.parent(),
+        Some(upshot_core::spool::Spool::prepared(&world.dir.path().join("data")).dir())
+    );
     world.wait_done(job).await;
     assert!(!copy.exists(), "removed after the upload");
     world.stop().await;
@@ -660,7 +663,9 @@ async fn an_upload_that_kept_its_metadata_does_not_stand_in_for_a_cleaned_one() 
 #[tokio::test]
 async fn fitted_copies_no_job_refers_to_are_removed_never_uploaded() {
     let world = World::new().await;
-    let prepared = world.service.prepared().dir().to_path_buf();
+    let prepared = upshot_core::spool::Spool::prepared(&world.dir.path().join("data"))
+        .dir()
+        .to_path_buf();
     std::fs::create_dir_all(&prepared).unwrap();
     // A crash left one an hour and more ago; another process wrote one just now.
     let stale = prepared.join("0123456789abcdef.jpg");

@@ -2,241 +2,33 @@
 //! governor, the workers, the history. Both faces open an [`UploadService`] and call it; neither
 //! touches SQL or HTTP itself.
 
-use crate::auth::{AuthError, AuthSession, SecretVault, VaultChoice};
+use crate::auth::{AuthSession, SecretVault, VaultChoice};
 use crate::clock::{Clock, SystemClock};
 use crate::error::CoreError;
 use crate::governor::{
     GovernorConfig, GovernorStatus, Pending, Priority, QuotaGovernor, RequestCost,
 };
 use crate::history::{History, HistoryEntry, HistoryId};
-use crate::media::FileRejected;
+use crate::intake::Desk;
 use crate::paths::AppPaths;
-use crate::preflight::{self, PreflightReport, PreflightSettings};
-use crate::queue::{Job, JobFilter, JobId, JobQueue, LiveCopy, NewJob, Origin};
+use crate::preflight::{self, PreflightSettings};
+use crate::queue::{Job, JobFilter, JobId, JobQueue};
 use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
+// The event type of [`UploadService::subscribe`]; it moves to `crate::events` (issue 14).
+pub use crate::runner::QueueEvent;
 use crate::spool::Spool;
 use crate::store::{Database, SqlContext, StoreError};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use upshot_imgur::{Auth, ClientConfig, Credits, ImgurClient, ImgurError};
 use url::Url;
 
-/// A file to queue with what the user said about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FileUpload {
-    /// The file.
-    pub path: PathBuf,
-    /// Title.
-    pub title: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Album: its deletehash when anonymous, its id when logged in.
-    pub album: Option<String>,
-    /// Upload anonymously even when an account is logged in (`--anonymous`).
-    pub anonymous: bool,
-    /// Send it even if the same content was uploaded before (`--force`).
-    pub force: bool,
-    /// Fit it if oversize (`--fit`/`--no-fit`); `None` follows the settings.
-    pub fit: Option<bool>,
-    /// Remove its metadata (`--keep-metadata` says no); `None` follows the settings.
-    pub strip_metadata: Option<bool>,
-}
-
-/// What became of one file handed to the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Enqueued {
-    /// Queued, with what preflight found and did.
-    Queued {
-        /// Its job.
-        job: JobId,
-        /// Preflight's report.
-        report: Box<PreflightReport>,
-    },
-    /// The same content is uploaded (or queued) already, and was not sent again.
-    Duplicate {
-        /// The job that holds it; `None` when it was uploaded by a job pruned since (the
-        /// history entry stands in).
-        job: Option<JobId>,
-        /// Its link, once uploaded.
-        link: Option<String>,
-        /// Its history entry, once uploaded.
-        history: Option<HistoryId>,
-    },
-    /// Refused before any request, with the reason.
-    Rejected {
-        /// Why.
-        rejected: FileRejected,
-    },
-}
-
-impl From<LiveCopy> for Enqueued {
-    fn from(live: LiveCopy) -> Self {
-        Self::Duplicate {
-            job: live.job,
-            link: live.link,
-            history: live.history,
-        }
-    }
-}
-
-impl Enqueued {
-    /// The job, when it was queued.
-    pub fn queued(&self) -> Option<JobId> {
-        match self {
-            Self::Queued { job, .. } => Some(*job),
-            _ => None,
-        }
-    }
-}
-
-/// One file's way through preflight, before the queue's transaction.
-enum Planned {
-    /// Settled already: refused, or a duplicate.
-    Done { path: PathBuf, outcome: Enqueued },
-    /// To queue (unless the transaction finds its content live).
-    Queue {
-        path: PathBuf,
-        job: Box<NewJob>,
-        force: bool,
-    },
-}
-
-/// Preflight for a batch, off the async runtime: checks each file, reports duplicates without
-/// fitting them, fits what needs fitting, and keeps each fitted copy in `prepared`.
-fn plan_uploads(
-    db: &Database,
-    prepared: &Spool,
-    settings: &PreflightSettings,
-    client_id: &str,
-    origin: Origin,
-    account: Option<String>,
-    files: Vec<FileUpload>,
-) -> Result<Vec<Planned>, StoreError> {
-    let conn = db.connect()?;
-    let queue = JobQueue::new(&conn);
-    let mut planned = Vec::with_capacity(files.len());
-    for file in files {
-        let mut options = settings.options_for(origin);
-        if let Some(fit) = file.fit {
-            options.fit_oversize = fit;
-        }
-        if let Some(strip) = file.strip_metadata {
-            options.strip_metadata = strip;
-        }
-        let force = file.force || settings.upload_duplicates;
-        let done = |outcome| Planned::Done {
-            path: file.path.clone(),
-            outcome,
-        };
-        let plan = match preflight::check(&file.path, &options) {
-            Err(rejected) => done(Enqueued::Rejected { rejected }),
-            Ok(plan) => match (
-                force,
-                queue
-                    .live_with_content(client_id, &plan.report.content_hash)?
-                    .into_iter()
-                    .find(|live| {
-                        let account = if file.anonymous {
-                            None
-                        } else {
-                            account.as_deref()
-                        };
-                        live.same_place(account, file.album.as_deref())
-                            && !(options.strip_metadata && live.kept_metadata)
-                    }),
-            ) {
-                (false, Some(live)) => done(Enqueued::from(live)),
-                _ => match plan.fit() {
-                    Err(rejected) => done(Enqueued::Rejected { rejected }),
-                    Ok(ready) => {
-                        let upload_path = match &ready.fitted {
-                            Some(bytes) => Some(prepared.store(bytes, "jpg")?),
-                            None => None,
-                        };
-                        let absolute = std::path::absolute(&ready.checked.path)
-                            .unwrap_or_else(|_| ready.checked.path.clone());
-                        let mut job = NewJob::new(absolute, origin, client_id);
-                        job.title = file.title.clone();
-                        job.description = file.description.clone();
-                        job.album = file.album.clone();
-                        job.bytes_total = ready.report.final_bytes;
-                        job.content_hash = Some(ready.report.content_hash.clone());
-                        job.preflight = Some(ready.report);
-                        job.upload_path = upload_path;
-                        if !file.anonymous {
-                            job.account = account.clone();
-                        }
-                        Planned::Queue {
-                            path: file.path.clone(),
-                            job: Box::new(job),
-                            force,
-                        }
-                    }
-                },
-            },
-        };
-        planned.push(plan);
-    }
-    Ok(planned)
-}
-
-/// Why a service call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// Setting up failed.
-    #[error(transparent)]
-    Core(#[from] CoreError),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The workers failed.
-    #[error(transparent)]
-    Runner(#[from] RunnerError),
-    /// Imgur refused or failed a request.
-    #[error(transparent)]
-    Imgur(#[from] ImgurError),
-    /// The governor says the request must wait; nothing was sent.
-    #[error("Imgur's budget for this Client ID is spent for now ({reason}); try again {when}.")]
-    Budget {
-        /// Why.
-        reason: &'static str,
-        /// When it may go, in words.
-        when: String,
-    },
-    /// A background task stopped (a bug, or the runtime shutting down).
-    #[error("an internal task stopped unexpectedly: {0}")]
-    Task(String),
-    /// An upload made through another server (the sandbox or Imgur) cannot be changed here.
-    #[error(
-        "This upload was made through {made_on}, not {using}; run the command with the same \
-         server (for the sandbox: --sandbox)."
-    )]
-    OtherServer {
-        /// Where it was uploaded.
-        made_on: String,
-        /// Where this command talks to.
-        using: String,
-    },
-    /// No such entry.
-    #[error("{0}")]
-    NotFound(String),
-    /// Logging in, or the logged-in account, failed.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    /// A watched-folder setting or the folder list failed.
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
-}
-
-impl From<crate::governor::GovernorError> for ServiceError {
-    fn from(error: crate::governor::GovernorError) -> Self {
-        Self::Runner(RunnerError::Governor(error))
-    }
-}
-
 mod account;
+mod enqueue;
+mod error;
+pub use error::ServiceError;
+// The faces' words for what they hand over and what became of it: part of the service's API.
+pub use crate::intake::{Enqueued, FileUpload};
 mod notices;
 pub use notices::Attention;
 
@@ -362,6 +154,41 @@ impl UploadService {
         &self.runner
     }
 
+    /// The queue's events from now on (what the workers do with each job).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<QueueEvent> {
+        self.runner.subscribe()
+    }
+
+    /// The time on the service's clock (ms since the epoch): what jobs and records are stamped
+    /// with, so a test clock reaches every source.
+    pub fn now_millis(&self) -> i64 {
+        self.runner.now_millis()
+    }
+
+    /// Lends `f` the [`Desk`] for one blocking trip (see [`crate::intake`]): a source that
+    /// records what it hands over beside the queue (the watcher) plans and queues in its own
+    /// transaction, then calls [`announce_queued`](Self::announce_queued).
+    pub(crate) async fn with_desk<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Desk) -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let desk = Desk::new(
+            self.db.clone(),
+            self.prepared.clone(),
+            self.preflight_settings(),
+            self.now_millis(),
+        );
+        tokio::task::spawn_blocking(move || f(&desk))
+            .await
+            .map_err(|error| ServiceError::Task(error.to_string()))
+    }
+
+    /// Tells the workers (and subscribers) about jobs a source queued in its own transaction
+    /// through [`with_desk`](Self::with_desk), so they start at once instead of at the next poll.
+    pub(crate) fn announce_queued(&self, jobs: &[JobId]) {
+        self.runner.announce(jobs);
+    }
+
     /// The Client ID uploads spend.
     pub fn client_id(&self) -> &str {
         &self.client_id
@@ -372,12 +199,9 @@ impl UploadService {
         &self.spool
     }
 
-    /// Where fitted copies wait for their upload.
-    pub fn prepared(&self) -> &Spool {
-        &self.prepared
-    }
-
-    /// The database file.
+    /// The database, for tests that fill the disk under the service (its page cap is shared by
+    /// every clone). Not for the faces: they go through the service's calls.
+    #[doc(hidden)]
     pub fn database(&self) -> &Database {
         &self.db
     }
@@ -397,222 +221,6 @@ impl UploadService {
             .preflight
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
-    }
-
-    /// Runs preflight on each file and queues those that pass, in one transaction. A refused
-    /// file never enters the queue, and a file whose content is uploaded (or queued) already is
-    /// not queued again unless forced: both come back at once. Outcomes are in the order given.
-    pub async fn enqueue_files(
-        &self,
-        files: &[FileUpload],
-        origin: Origin,
-    ) -> Result<Vec<(PathBuf, Enqueued)>, ServiceError> {
-        let account = if files.iter().any(|file| !file.anonymous) {
-            self.upload_account().await?
-        } else {
-            None
-        };
-        let planned = self.plan(origin, account, files.to_vec()).await?;
-        self.queue_planned(planned).await
-    }
-
-    /// Queues image bytes that exist nowhere on disk (a clipboard image, a screenshot): they are
-    /// first written durably to the spool in the data directory, so a crash right after this
-    /// call loses nothing; the spooled file is removed once the upload is confirmed.
-    pub async fn enqueue_bytes(
-        &self,
-        bytes: Vec<u8>,
-        origin: Origin,
-        title: Option<String>,
-    ) -> Result<Enqueued, ServiceError> {
-        let head = bytes.get(..512).unwrap_or(&bytes);
-        let Some((_, mime)) = crate::media::sniff(head) else {
-            return Ok(Enqueued::Rejected {
-                rejected: FileRejected::UnsupportedType {
-                    path: PathBuf::from(format!("(data from {})", origin.as_str())),
-                    found: "data that is not an image or video".to_owned(),
-                },
-            });
-        };
-        let extension: String = mime
-            .rsplit('/')
-            .next()
-            .unwrap_or("bin")
-            .replace("jpeg", "jpg")
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
-        let spool = self.spool.clone();
-        let path = tokio::task::spawn_blocking(move || spool.store(&bytes, &extension))
-            .await
-            .map_err(|error| ServiceError::Task(error.to_string()))??;
-        let file = FileUpload {
-            path: path.clone(),
-            title,
-            ..FileUpload::default()
-        };
-        let account = self.upload_account().await?;
-        let mut planned = self.plan(origin, account, vec![file]).await?;
-        for plan in &mut planned {
-            if let Planned::Queue { job, .. } = plan {
-                job.spooled = true;
-            }
-        }
-        let outcome = self
-            .queue_planned(planned)
-            .await?
-            .into_iter()
-            .next()
-            .map(|(_, outcome)| outcome)
-            .ok_or_else(|| ServiceError::Task("the queue returned no outcome".to_owned()))?;
-        // Upshot's own copy is only kept while a job needs it.
-        if !matches!(outcome, Enqueued::Queued { .. }) {
-            let _ = self.spool.remove(&path);
-        }
-        Ok(outcome)
-    }
-
-    /// [`plan_uploads`] off the async runtime, with the settings in force.
-    async fn plan(
-        &self,
-        origin: Origin,
-        account: Option<String>,
-        files: Vec<FileUpload>,
-    ) -> Result<Vec<Planned>, ServiceError> {
-        let settings = self.preflight_settings();
-        let client_id = self.client_id.clone();
-        let prepared = self.prepared.clone();
-        Ok(self
-            .blocking(move |db| {
-                plan_uploads(db, &prepared, &settings, &client_id, origin, account, files)
-            })
-            .await??)
-    }
-
-    /// Queues what [`plan_uploads`] let through; a job that turns out to be a duplicate in the
-    /// transaction (the same content twice in the batch, or queued meanwhile by another
-    /// process) drops its fitted copy.
-    async fn queue_planned(
-        &self,
-        planned: Vec<Planned>,
-    ) -> Result<Vec<(PathBuf, Enqueued)>, ServiceError> {
-        let jobs: Vec<(NewJob, bool)> = planned
-            .iter()
-            .filter_map(|plan| match plan {
-                Planned::Queue { job, force, .. } => Some(((**job).clone(), *force)),
-                Planned::Done { .. } => None,
-            })
-            .collect();
-        let mut queued = self.runner.enqueue_unless_live(jobs).await?.into_iter();
-        let mut outcomes = Vec::with_capacity(planned.len());
-        for plan in planned {
-            let (path, outcome) = match plan {
-                Planned::Done { path, outcome } => (path, outcome),
-                Planned::Queue { path, job, .. } => {
-                    let result = queued.next().ok_or_else(|| {
-                        ServiceError::Task("the queue returned fewer outcomes than jobs".to_owned())
-                    })?;
-                    let outcome = match result {
-                        Ok(id) => Enqueued::Queued {
-                            job: id,
-                            report: Box::new(job.preflight.clone().unwrap_or_default()),
-                        },
-                        Err(live) => {
-                            if let Some(copy) = &job.upload_path {
-                                let _ = self.prepared.remove(copy);
-                            }
-                            Enqueued::from(live)
-                        }
-                    };
-                    (path, outcome)
-                }
-            };
-            outcomes.push((path, outcome));
-        }
-        Ok(outcomes)
-    }
-
-    /// Queues spooled files that no job knows: a crash came between writing a clipboard image
-    /// or screenshot to the spool and queueing it. Nothing the user handed over is lost; they are
-    /// queued as clipboard uploads (which of the two they were is not recorded). Returns how many.
-    pub async fn recover_spool(&self) -> Result<usize, ServiceError> {
-        let spool = self.spool.clone();
-        let prepared = self.prepared.clone();
-        let orphans = self
-            .blocking(move |db| -> Result<Vec<PathBuf>, StoreError> {
-                spool.sweep_partial()?;
-                let conn = db.connect()?;
-                // Fitted copies no job refers to are derived files: removed, never uploaded.
-                let referenced = JobQueue::new(&conn).prepared_paths()?.into_iter().collect();
-                let swept =
-                    prepared.sweep_unreferenced(&referenced, crate::spool::PREPARED_GRACE)?;
-                if swept > 0 {
-                    tracing::info!(swept, "removed fitted copies no job refers to");
-                }
-                let queue = JobQueue::new(&conn);
-                let known: std::collections::HashSet<PathBuf> =
-                    queue.spooled_paths()?.into_iter().collect();
-                let files = spool.files()?;
-                // Orphans refused before were reported then: kept, not planned again.
-                queue.forget_spool_refused(&files.iter().cloned().collect())?;
-                let refused = queue.spool_refused()?;
-                Ok(files
-                    .into_iter()
-                    .filter(|path| !known.contains(path) && !refused.contains(path))
-                    .collect())
-            })
-            .await??;
-        let files: Vec<FileUpload> = orphans
-            .into_iter()
-            .map(|path| FileUpload {
-                path,
-                ..FileUpload::default()
-            })
-            .collect();
-        if files.is_empty() {
-            return Ok(0);
-        }
-        let mut planned = self.plan(Origin::Clipboard, None, files).await?;
-        let mut refused = Vec::new();
-        for plan in &mut planned {
-            match plan {
-                Planned::Queue { job, .. } => job.spooled = true,
-                // Its content is uploaded or queued already: this copy is not needed.
-                Planned::Done {
-                    path,
-                    outcome: Enqueued::Duplicate { .. },
-                } => {
-                    let _ = self.spool.remove(path);
-                }
-                // Kept, so nothing the user handed over is lost; the log says why, once.
-                Planned::Done { path, outcome } => {
-                    tracing::warn!("leaving {} in the spool: {outcome:?}", path.display());
-                    refused.push(path.clone());
-                }
-            }
-        }
-        if !refused.is_empty() {
-            let now = self.governor.clock().now().as_millis();
-            self.blocking(move |db| -> Result<(), StoreError> {
-                let conn = db.connect()?;
-                let queue = JobQueue::new(&conn);
-                for path in &refused {
-                    queue.note_spool_refused(path, now)?;
-                }
-                Ok(())
-            })
-            .await??;
-        }
-        let outcomes = self.queue_planned(planned).await?;
-        let count = outcomes
-            .iter()
-            .filter(|(_, outcome)| matches!(outcome, Enqueued::Queued { .. }))
-            .count();
-        if count > 0 {
-            tracing::info!(count, "queued spooled files a crash left unqueued");
-        }
-        Ok(count)
     }
 
     /// Jobs matching the filter.

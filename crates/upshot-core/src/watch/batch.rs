@@ -1,13 +1,13 @@
-//! One blocking trip for every path whose deadline came: look at each ([`judge`]), hand the
-//! complete ones over in one transaction, and settle the removed ones. A burst of a thousand
-//! files costs a handful of transactions, not a thousand.
+//! One blocking trip for every path whose deadline came: look at each ([`judge`]), plan the
+//! complete ones with the one planner ([`crate::intake`]), hand them over in one transaction,
+//! and settle the removed ones. A burst of a thousand files costs a handful of transactions,
+//! not a thousand.
 
 use super::records::{Admission, ReadyFile, Removal, WatchRecords, concerns_one_file};
 use super::settle::{DuePath, Judgement, judge};
-use crate::preflight::PreflightSettings;
+use crate::intake::{Candidate, Desk, PlannedFile};
 use crate::queue::NewJob;
-use crate::spool::Spool;
-use crate::store::{Database, StoreError};
+use crate::store::StoreError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,19 +44,18 @@ pub(super) struct BatchOutcome {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
-/// Judges every item, runs preflight on the complete ones, and records the outcome.
+/// Judges every item, runs the one planner ([`crate::intake`]) on the complete ones, and
+/// records the outcome, on the service's [`Desk`].
 pub(super) fn check(
-    db: &Database,
-    spool: &Spool,
-    preflight: &PreflightSettings,
+    desk: &Desk,
     items: Vec<DueItem>,
     settle: Duration,
-    now: i64,
 ) -> Result<BatchOutcome, StoreError> {
+    let now = desk.now();
     let mut outcome = BatchOutcome::default();
     let mut ready = Vec::new();
-    let conn = db.connect()?;
-    let queue = crate::queue::JobQueue::new(&conn);
+    let conn = desk.connect()?;
+    let planner = desk.planner(&conn);
     let mut gone = Vec::new();
     for item in items {
         let DueItem {
@@ -68,22 +67,50 @@ pub(super) fn check(
         } = item;
         match judge_wanted(&due, wanted, settle) {
             Judgement::Ready { stamp, hash } => {
-                let mut job = template;
-                let copies = upload_copies || preflight.upload_duplicates;
-                let prepared =
-                    prepare(spool, preflight, &queue, copies, &due.path, &hash, &mut job);
-                match prepared.or_else(|error| per_file(error, "checked"))? {
-                    Prepared::Ready => ready.push(ReadyFile {
-                        path: due.path,
-                        folder: key,
-                        stamp,
-                        hash,
-                        job,
-                        upload_copies: copies,
-                    }),
-                    Prepared::Changed => outcome.waits.push((due, settle)),
-                    Prepared::Refused(reason) => outcome.skipped.push((due.path, reason)),
-                }
+                let candidate = Candidate {
+                    force: upload_copies,
+                    expected_hash: Some(hash.clone()),
+                    ..Candidate::new(template)
+                };
+                let planned = match planner.plan(candidate) {
+                    Ok(planned) => planned,
+                    // Refuses that file alone, unless the database as a whole is at fault.
+                    Err(error) if concerns_one_file(&error) => {
+                        outcome
+                            .skipped
+                            .push((due.path, format!("it could not be checked: {error}")));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                // A duplicate is handed over unfitted: the admission reports it as one (or
+                // queues it, if its copy stopped being live meanwhile).
+                let (job, upload_copies) = match planned {
+                    PlannedFile::Queue { job, force } => (job, force),
+                    PlannedFile::Duplicate { job, .. } => (job, false),
+                    PlannedFile::Changed => {
+                        outcome.waits.push((due, settle));
+                        continue;
+                    }
+                    PlannedFile::Rejected(rejected) => {
+                        outcome.skipped.push((due.path, rejected.to_string()));
+                        continue;
+                    }
+                    PlannedFile::CopyFailed(error) => {
+                        outcome
+                            .skipped
+                            .push((due.path, format!("its fitted copy: {error}")));
+                        continue;
+                    }
+                };
+                ready.push(ReadyFile {
+                    path: due.path,
+                    folder: key,
+                    stamp,
+                    hash,
+                    job: *job,
+                    upload_copies,
+                });
             }
             Judgement::NotYet {
                 stamp,
@@ -120,10 +147,8 @@ pub(super) fn check(
         let admissions = records.admit(&ready, now)?;
         // A fitted copy is only kept by the job it was made for.
         for (file, admission) in ready.iter().zip(&admissions) {
-            if !matches!(admission, Admission::Queued { .. })
-                && let Some(copy) = &file.job.upload_path
-            {
-                let _ = spool.remove(copy);
+            if !matches!(admission, Admission::Queued { .. }) {
+                desk.drop_copy(&file.job);
             }
         }
         outcome.admitted = ready
@@ -142,75 +167,6 @@ pub(super) fn check(
         }
     }
     Ok(outcome)
-}
-
-/// A store error while preparing one file: refuses that file alone, unless the database as a
-/// whole is at fault.
-fn per_file(error: StoreError, doing: &str) -> Result<Prepared, StoreError> {
-    if concerns_one_file(&error) {
-        Ok(Prepared::Refused(format!(
-            "it could not be {doing}: {error}"
-        )))
-    } else {
-        Err(error)
-    }
-}
-
-/// What preflight made of a complete file.
-enum Prepared {
-    /// Checked (and fitted where needed): the job carries the report.
-    Ready,
-    /// Its content changed since it was judged complete: look again later.
-    Changed,
-    /// Refused, with the reason; it stays in the folder.
-    Refused(String),
-}
-
-/// Preflight for a watched file (the backlog's options: see
-/// [`PreflightSettings::options_for`]); the report and any fitted copy go on the job. A file
-/// whose content is live already is not fitted: the admission reports it as a duplicate.
-fn prepare(
-    spool: &Spool,
-    settings: &PreflightSettings,
-    queue: &crate::queue::JobQueue<'_>,
-    upload_copies: bool,
-    path: &std::path::Path,
-    hash: &str,
-    job: &mut NewJob,
-) -> Result<Prepared, StoreError> {
-    let options = settings.options_for(job.origin);
-    let plan = match crate::preflight::check(path, &options) {
-        Ok(plan) => plan,
-        Err(rejected) => return Ok(Prepared::Refused(rejected.to_string())),
-    };
-    if plan.report.content_hash != hash {
-        return Ok(Prepared::Changed);
-    }
-    if !upload_copies {
-        let mut probe = job.clone();
-        probe.preflight = Some(plan.report.clone());
-        let live = queue
-            .live_with_content(&job.client_id, hash)?
-            .into_iter()
-            .any(|live| live.stands_in_for(&probe));
-        if live {
-            job.preflight = probe.preflight;
-            return Ok(Prepared::Ready);
-        }
-    }
-    let ready = match plan.fit() {
-        Ok(ready) => ready,
-        Err(rejected) => return Ok(Prepared::Refused(rejected.to_string())),
-    };
-    if let Some(bytes) = &ready.fitted {
-        match spool.store(bytes, "jpg") {
-            Ok(copy) => job.upload_path = Some(copy),
-            Err(error) => return Ok(Prepared::Refused(format!("its fitted copy: {error}"))),
-        }
-    }
-    job.bytes_total = ready.report.final_bytes;
-    job.preflight = Some(ready.report);
-    Ok(Prepared::Ready)
 }
 
 /// [`judge`], but a path the patterns do not want is only checked for being a directory or gone.

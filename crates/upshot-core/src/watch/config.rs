@@ -9,6 +9,7 @@
 //! ([`WatchList::load_or_set_aside`]).
 
 use super::error::WatchError;
+use super::patterns::{FolderFilter, Rules};
 use crate::config_file::{self, ConfigNotice};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -249,7 +250,7 @@ impl WatchList {
         if self.folders.iter().any(|known| known.path == folder.path) {
             return Err(WatchError::AlreadyWatched { path: folder.path });
         }
-        super::patterns::FolderFilter::new(&folder)?;
+        FolderFilter::new(&folder)?;
         folder.id = self.next_id();
         self.folders.push(folder);
         let index = self.folders.len() - 1;
@@ -301,6 +302,20 @@ pub fn absolute(path: &Path) -> Result<PathBuf, WatchError> {
     std::path::absolute(path).map_err(|error| WatchError::io("resolve", path, error))
 }
 
+impl<'a> From<&'a WatchedFolder> for Rules<'a> {
+    fn from(folder: &'a WatchedFolder) -> Self {
+        Rules {
+            include: &folder.include,
+            ignore: &folder.ignore,
+            recursive: folder.recursive,
+            move_subfolder: match &folder.after_upload {
+                AfterUpload::Move { subfolder } => Some(subfolder),
+                _ => None,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +359,53 @@ mod tests {
         assert_eq!(list.folders[0].include, default_include());
         WatchList::update(&file, |list| list.remove("1").map(|_| ())).expect("remove");
         assert!(WatchList::load(&file).expect("load").folders.is_empty());
+    }
+
+    // The filter a folder's settings make (the `patterns` module compiles them).
+    fn filter(recursive: bool) -> FolderFilter {
+        let mut folder = WatchedFolder::new("1", "/w");
+        folder.recursive = recursive;
+        folder.after_upload = AfterUpload::Move {
+            subfolder: "uploaded".to_owned(),
+        };
+        FolderFilter::new(&folder).expect("default patterns compile")
+    }
+
+    #[test]
+    fn defaults_take_media_and_skip_partial_and_hidden_files() {
+        let filter = filter(true);
+        for wanted in ["a.png", "B.JPG", "clip.mp4", "sub/deeper/x.webp"] {
+            assert!(filter.wants_file(Path::new(wanted)), "{wanted}");
+        }
+        for skipped in [
+            ".hidden.png",
+            "a.png.part",
+            "a.png.crdownload",
+            "a.png.tmp",
+            "a.png~",
+            "notes.txt",
+            ".sync/a.png",
+            "uploaded/a.png",
+        ] {
+            assert!(!filter.wants_file(Path::new(skipped)), "{skipped}");
+        }
+        assert!(filter.wants_file(Path::new("sub/uploaded/a.png")));
+    }
+
+    #[test]
+    fn without_recursion_only_direct_children_count() {
+        let filter = filter(false);
+        assert!(filter.wants_file(Path::new("a.png")));
+        assert!(!filter.wants_file(Path::new("sub/a.png")));
+        assert!(!filter.enters_dir(Path::new("sub")));
+        assert!(filter.enters_dir(Path::new("")));
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let mut folder = WatchedFolder::new("1", "/w");
+        folder.include = vec!["*.{png".to_owned()];
+        let error = FolderFilter::new(&folder).expect_err("unclosed brace");
+        assert!(error.to_string().contains("*.{png"), "{error}");
     }
 }

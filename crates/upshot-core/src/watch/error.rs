@@ -83,6 +83,16 @@ impl WatchError {
     }
 }
 
+/// Here, not in the service: the watcher imports the service, never the other way round.
+impl From<WatchError> for crate::service::ServiceError {
+    fn from(error: WatchError) -> Self {
+        Self::Watch {
+            code: error.code(),
+            source: Box::new(error),
+        }
+    }
+}
+
 impl From<crate::config_file::ConfigFileError> for WatchError {
     fn from(error: crate::config_file::ConfigFileError) -> Self {
         Self::Io {

@@ -8,13 +8,18 @@
 //! - [`records`] is the database side of exactly once (content hash and path);
 //! - [`actions`] keeps, moves or deletes a file after a confirmed upload;
 //! - `stand_in` confirms on Imgur the upload a duplicate relies on before that;
-//! - [`engine`] runs the [`Watcher`], tying them to notify's events and the queue.
+//! - [`engine`] does the work, tying them to notify's events and, through the service, the
+//!   queue; [`handle`] is the [`Watcher`] that starts and stops it, with [`options`];
+//!   [`events`] is what it tells.
 
 pub mod actions;
 mod batch;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod events;
+pub mod handle;
+pub mod options;
 pub mod patterns;
 pub mod records;
 pub mod scan;
@@ -22,5 +27,7 @@ pub mod settle;
 mod stand_in;
 
 pub use config::{AfterUpload, WATCH_FILE, WatchList, WatchedFolder};
-pub use engine::{FolderSource, FolderStatus, FolderView, WatchEvent, WatchOptions, Watcher};
 pub use error::WatchError;
+pub use events::{FolderStatus, FolderView, WatchEvent};
+pub use handle::Watcher;
+pub use options::{FolderSource, WatchOptions};

@@ -2,11 +2,25 @@
 //! patterns on every part of the path, recursion, and the after-upload subfolder (never
 //! watched, or moved files would come straight back).
 
-use super::config::WatchedFolder;
 use super::error::WatchError;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use std::ffi::OsStr;
 use std::path::{Component, Path};
+
+/// What a folder's filter is made from: its patterns, recursion and after-upload subfolder.
+/// Plain data, so this module does not import the saved list's types (`config` builds one
+/// from a `WatchedFolder`, and imports this module).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// File-name patterns to take.
+    pub include: &'a [String],
+    /// Patterns of any part of the path to skip.
+    pub ignore: &'a [String],
+    /// Look into subfolders.
+    pub recursive: bool,
+    /// The after-upload subfolder's name (directly under the folder), if files move there.
+    pub move_subfolder: Option<&'a str>,
+}
 
 /// One folder's rules, compiled once.
 #[derive(Debug, Clone)]
@@ -37,16 +51,15 @@ fn compile(patterns: &[String], what: &'static str) -> Result<GlobSet, WatchErro
 }
 
 impl FolderFilter {
-    /// Compiles a folder's patterns; a bad one is named in the error.
-    pub fn new(folder: &WatchedFolder) -> Result<Self, WatchError> {
+    /// Compiles a folder's patterns (a `&WatchedFolder` will do); a bad one is named in the
+    /// error.
+    pub fn new<'a>(rules: impl Into<Rules<'a>>) -> Result<Self, WatchError> {
+        let rules = rules.into();
         Ok(Self {
-            include: compile(&folder.include, "include pattern")?,
-            ignore: compile(&folder.ignore, "ignore pattern")?,
-            recursive: folder.recursive,
-            move_subfolder: match &folder.after_upload {
-                super::config::AfterUpload::Move { subfolder } => Some(subfolder.into()),
-                _ => None,
-            },
+            include: compile(rules.include, "include pattern")?,
+            ignore: compile(rules.ignore, "ignore pattern")?,
+            recursive: rules.recursive,
+            move_subfolder: rules.move_subfolder.map(Into::into),
         })
     }
 
@@ -81,58 +94,5 @@ impl FolderFilter {
         self.enters_dir(parent)
             && !self.ignored_name(name)
             && self.include.is_match(Path::new(name))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::watch::config::AfterUpload;
-
-    fn filter(recursive: bool) -> FolderFilter {
-        let mut folder = WatchedFolder::new("1", "/w");
-        folder.recursive = recursive;
-        folder.after_upload = AfterUpload::Move {
-            subfolder: "uploaded".to_owned(),
-        };
-        FolderFilter::new(&folder).expect("default patterns compile")
-    }
-
-    #[test]
-    fn defaults_take_media_and_skip_partial_and_hidden_files() {
-        let filter = filter(true);
-        for wanted in ["a.png", "B.JPG", "clip.mp4", "sub/deeper/x.webp"] {
-            assert!(filter.wants_file(Path::new(wanted)), "{wanted}");
-        }
-        for skipped in [
-            ".hidden.png",
-            "a.png.part",
-            "a.png.crdownload",
-            "a.png.tmp",
-            "a.png~",
-            "notes.txt",
-            ".sync/a.png",
-            "uploaded/a.png",
-        ] {
-            assert!(!filter.wants_file(Path::new(skipped)), "{skipped}");
-        }
-        assert!(filter.wants_file(Path::new("sub/uploaded/a.png")));
-    }
-
-    #[test]
-    fn without_recursion_only_direct_children_count() {
-        let filter = filter(false);
-        assert!(filter.wants_file(Path::new("a.png")));
-        assert!(!filter.wants_file(Path::new("sub/a.png")));
-        assert!(!filter.enters_dir(Path::new("sub")));
-        assert!(filter.enters_dir(Path::new("")));
-    }
-
-    #[test]
-    fn a_bad_pattern_is_named() {
-        let mut folder = WatchedFolder::new("1", "/w");
-        folder.include = vec!["*.{png".to_owned()];
-        let error = FolderFilter::new(&folder).expect_err("unclosed brace");
-        assert!(error.to_string().contains("*.{png"), "{error}");
     }
 }

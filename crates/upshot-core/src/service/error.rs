@@ -1,0 +1,68 @@
+//! Why a service call failed: one enum that wraps the errors of the layers below.
+
+use crate::auth::AuthError;
+use crate::error::CoreError;
+use crate::runner::RunnerError;
+use crate::store::StoreError;
+use upshot_imgur::ImgurError;
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Setting up failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The workers failed.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// Imgur refused or failed a request.
+    #[error(transparent)]
+    Imgur(#[from] ImgurError),
+    /// The governor says the request must wait; nothing was sent.
+    #[error("Imgur's budget for this Client ID is spent for now ({reason}); try again {when}.")]
+    Budget {
+        /// Why.
+        reason: &'static str,
+        /// When it may go, in words.
+        when: String,
+    },
+    /// A background task stopped (a bug, or the runtime shutting down).
+    #[error("an internal task stopped unexpectedly: {0}")]
+    Task(String),
+    /// An upload made through another server (the sandbox or Imgur) cannot be changed here.
+    #[error(
+        "This upload was made through {made_on}, not {using}; run the command with the same \
+         server (for the sandbox: --sandbox)."
+    )]
+    OtherServer {
+        /// Where it was uploaded.
+        made_on: String,
+        /// Where this command talks to.
+        using: String,
+    },
+    /// No such entry.
+    #[error("{0}")]
+    NotFound(String),
+    /// Logging in, or the logged-in account, failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A watched-folder setting or the folder list failed. The watcher's error is boxed, with
+    /// its code kept, so the service does not import the watcher (which imports the service);
+    /// the conversion lives in `watch::error`.
+    #[error("{source}")]
+    Watch {
+        /// The watcher error's stable code (`WatchError::code`).
+        code: &'static str,
+        /// The watcher's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl From<crate::governor::GovernorError> for ServiceError {
+    fn from(error: crate::governor::GovernorError) -> Self {
+        Self::Runner(RunnerError::Governor(error))
+    }
+}
