@@ -33,9 +33,6 @@ const KNOWN_CIRCLES: &[(&[&str], &str)] = &[
     (&["config_file", "paths", "error"], "ERRORS"),
     (&["auth", "config_file", "paths", "error"], "ERRORS"),
     (&["auth", "store", "paths", "error"], "ERRORS"),
-    // The watcher queues through the service's internals and the service starts the watcher.
-    (&["service", "watch"], "INTAKE"),
-    (&["watch/config", "watch/patterns"], "INTAKE"),
     // `governor/mod.rs` uses the ledger, which uses items defined in `governor/mod.rs`.
     (&["governor", "governor/ledger"], "RUNNER"),
     // The runner's connection pool returns the runner's error: it moves to `store` (lead).
