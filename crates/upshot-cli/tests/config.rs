@@ -123,18 +123,20 @@ async fn two_config_set_processes_at_once_keep_both_changes() {
     for round in 0..20 {
         let client_id = format!("id-{round}");
         let bytes = (1_000_000 + round).to_string();
-        let (a, b) = tokio::join!(
-            run(&env, &["config", "set", "client-id", &client_id]),
-            run(&env, &["config", "set", "max-image-bytes", &bytes]),
-        );
+        let set_id = ["config", "set", "client-id", client_id.as_str()];
+        let set_bytes = ["config", "set", "max-image-bytes", bytes.as_str()];
+        let (a, b) = tokio::join!(run(&env, &set_id), run(&env, &set_bytes));
         assert!(a.status.success(), "{}", stderr(&a));
         assert!(b.status.success(), "{}", stderr(&b));
         let saved: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-        let text = saved.to_string();
-        assert!(
-            text.contains(&format!("\"{client_id}\"")) && text.contains(&bytes),
-            "round {round}: both changes kept: {text}"
+        assert_eq!(
+            (&saved["client_id"], &saved["max_image_bytes"]),
+            (
+                &serde_json::json!(client_id),
+                &serde_json::json!(1_000_000 + round)
+            ),
+            "round {round}: both changes kept"
         );
     }
     assert_eq!(mode(&file), 0o600);
