@@ -169,8 +169,21 @@ install_tauri_driver() {
     cargo install tauri-driver --locked --version '^2' --quiet
 }
 
+# cargo-machete: the test command's `machete` step fails on a dependency no crate uses. Pinned so
+# a new release cannot change what the step reports; installed only when this version is missing.
+MACHETE_VERSION=0.9.2
+install_cargo_machete() {
+    if cargo machete --version 2>/dev/null | grep -qx "$MACHETE_VERSION"; then
+        log "cargo-machete: present"
+        return
+    fi
+    log "cargo-machete: cargo install cargo-machete $MACHETE_VERSION"
+    cargo install cargo-machete --locked --version "$MACHETE_VERSION" --quiet
+}
+
 install_system_packages
 check_node
 install_ui_packages
 check_rust
 install_tauri_driver
+install_cargo_machete

@@ -88,9 +88,14 @@ impl Journal {
             let text = std::fs::read(&journal_path).map_err(io_error(&journal_path))?;
             replay(&text, &journal_path, &mut state)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
             .open(&journal_path)
             .map_err(io_error(&journal_path))?;
         let mut journal = Self {
@@ -144,17 +149,40 @@ impl Journal {
     /// already holds: replaying them again changes nothing.
     pub(crate) fn compact(&mut self, state: &SavedState) -> Result<(), FakeImgurError> {
         let json = serde_json::to_vec(state).map_err(corrupt(&self.state_path))?;
-        let temp = self.state_path.with_extension("json.tmp");
-        let mut file = File::create(&temp).map_err(io_error(&temp))?;
-        file.write_all(&json).map_err(io_error(&temp))?;
-        drop(file);
-        std::fs::rename(&temp, &self.state_path).map_err(io_error(&self.state_path))?;
+        write_atomic(&self.state_path, &json).map_err(io_error(&self.state_path))?;
         self.file.set_len(0).map_err(io_error(&self.journal_path))?;
         self.len = 0;
         self.snapshot_len = json.len() as u64;
         self.clock_offset_millis = state.clock_offset_millis;
         Ok(())
     }
+}
+
+/// Replaces `path` with `bytes` as Upshot writes its own config files (`upshot_core::config_file`,
+/// which this crate cannot use: Upshot depends on it, not the reverse): a temporary file in the
+/// same folder, synced, owner-only, renamed over the old one, the folder synced; a crash leaves
+/// the old snapshot or the new one, never half of one.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".state.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    temp.persist(path).map_err(|error| error.error)?;
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 /// Appends `lines` to `file`, whose whole lines end at `whole_len`, all or nothing.

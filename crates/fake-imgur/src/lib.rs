@@ -85,6 +85,7 @@ pub use envelope::{CODE_INVALID_TYPE, CODE_TOO_LARGE};
 pub use error::FakeImgurError;
 pub use faults::{Fault, FaultRule};
 pub use hello::{HELLO_PATH, HelloKey, hello_proof};
+pub use media::sniff_file;
 pub use records::{
     AccountRecord, AlbumRecord, ClientUsage, StateSnapshot, TokenRecord, UploadRecord,
 };

@@ -27,6 +27,8 @@ pub(crate) enum MediaType {
     Avi,
     Wmv,
     Mpeg,
+    /// An MPEG transport stream (`.ts`).
+    MpegTs,
 }
 
 impl MediaType {
@@ -46,6 +48,7 @@ impl MediaType {
             Self::Avi => "video/avi",
             Self::Wmv => "video/x-ms-wmv",
             Self::Mpeg => "video/mpeg",
+            Self::MpegTs => "video/mp2t",
         }
     }
 
@@ -64,7 +67,7 @@ impl MediaType {
             Self::Flv => "flv",
             Self::Avi => "avi",
             Self::Wmv => "wmv",
-            Self::Mpeg => "mpg",
+            Self::Mpeg | Self::MpegTs => "mpg",
         }
     }
 
@@ -123,8 +126,11 @@ pub(crate) fn sniff(head: &[u8], complete: bool) -> Sniff {
     } else if at(4, b"ftyp") && head.len() >= 12 {
         match head.get(8..12) {
             Some(b"qt  ") => Some(MediaType::QuickTime),
-            // Still-image HEIF/AVIF containers share the box format but are not videos.
-            Some(b"avif" | b"avis" | b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1") => None,
+            // HEIF/AVIF stills and sequences share the box format but Imgur takes none of them.
+            Some(
+                b"avif" | b"avis" | b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx"
+                | b"hevm" | b"hevs" | b"mif1" | b"msf1",
+            ) => None,
             _ => Some(MediaType::Mp4),
         }
     } else if starts(b"\x1A\x45\xDF\xA3") {
@@ -142,11 +148,14 @@ pub(crate) fn sniff(head: &[u8], complete: bool) -> Sniff {
     } else if starts(b"\0\0\x01\xBA") || starts(b"\0\0\x01\xB3") {
         Some(MediaType::Mpeg)
     } else if starts(b"\x47") {
-        // MPEG transport stream: a sync byte every 188 bytes.
+        // MPEG transport stream: a sync byte every 188 bytes (three packets when the file has
+        // them, two in a shorter one).
         if head.len() > 376 {
-            (head[188] == 0x47 && head[376] == 0x47).then_some(MediaType::Mpeg)
+            (head[188] == 0x47 && head[376] == 0x47).then_some(MediaType::MpegTs)
         } else if !complete {
             return Sniff::NeedMore;
+        } else if head.len() > 188 {
+            (head[188] == 0x47).then_some(MediaType::MpegTs)
         } else {
             None
         }
@@ -158,6 +167,20 @@ pub(crate) fn sniff(head: &[u8], complete: bool) -> Sniff {
         // The longest fixed magic above is the 16-byte ASF GUID.
         None if !complete && head.len() < 16 => Sniff::NeedMore,
         None => Sniff::Unknown,
+    }
+}
+
+/// What the fake makes of a whole file from its bytes, as an upload would: the MIME type it
+/// reports and whether the file counts as a video, or `None` when it refuses the type. Public so
+/// Upshot's tests can check that the client's sniffer agrees with the server's on every fixture
+/// (a client that accepts what the server refuses would only find out after the upload).
+pub fn sniff_file(bytes: &[u8]) -> Option<(&'static str, bool)> {
+    let head = &bytes[..bytes.len().min(SNIFF_LEN)];
+    match sniff(head, head.len() == bytes.len()) {
+        Sniff::Known(media) => Some((media.mime(), media.is_video())),
+        // A file longer than the sniffed head is judged on the head alone, as an upload is once
+        // SNIFF_LEN bytes have arrived.
+        Sniff::Unknown | Sniff::NeedMore => None,
     }
 }
 
@@ -330,7 +353,7 @@ mod tests {
         ts[0] = 0x47;
         ts[188] = 0x47;
         ts[376] = 0x47;
-        assert_eq!(sniff(&ts, false), Sniff::Known(MediaType::Mpeg));
+        assert_eq!(sniff(&ts, false), Sniff::Known(MediaType::MpegTs));
     }
 
     #[test]

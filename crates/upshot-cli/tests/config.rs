@@ -1,7 +1,8 @@
 //! `upshot config` and the config files through the real binary: a corrupt `settings.json` or
 //! `watch.json` is set aside with a notice and the command goes on from the defaults; a write
 //! killed half-way leaves the old file whole; the RapidAPI key is kept owner-only, never shown,
-//! and reaches the server as `X-RapidAPI-Key`; the RapidAPI base is a named choice.
+//! and reaches the server as `X-RapidAPI-Key`; the RapidAPI base is a named choice; two
+//! `upshot config set` processes at once never lose each other's change.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -109,6 +110,36 @@ async fn a_corrupt_watch_file_is_set_aside_and_the_command_starts_with_no_folder
     assert_eq!(mode(&file), 0o600);
     let list = run(&env, &["watch", "list"]).await;
     assert!(stdout(&list).contains(shots.to_str().unwrap()));
+}
+
+/// Two `upshot config set` processes started together, round after round, each setting its own
+/// key: `settings.json` is locked across processes for the read-modify-write, so after every
+/// round both values are in the file (without the lock, one process would write back the file
+/// it read before the other's change and drop it).
+#[tokio::test(flavor = "multi_thread")]
+async fn two_config_set_processes_at_once_keep_both_changes() {
+    let env = Env::start().await;
+    let file = env.config_dir().join("settings.json");
+    for round in 0..20 {
+        let client_id = format!("id-{round}");
+        let bytes = (1_000_000 + round).to_string();
+        let set_id = ["config", "set", "client-id", client_id.as_str()];
+        let set_bytes = ["config", "set", "max-image-bytes", bytes.as_str()];
+        let (a, b) = tokio::join!(run(&env, &set_id), run(&env, &set_bytes));
+        assert!(a.status.success(), "{}", stderr(&a));
+        assert!(b.status.success(), "{}", stderr(&b));
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(
+            (&saved["client_id"], &saved["max_image_bytes"]),
+            (
+                &serde_json::json!(client_id),
+                &serde_json::json!(1_000_000 + round)
+            ),
+            "round {round}: both changes kept"
+        );
+    }
+    assert_eq!(mode(&file), 0o600);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -227,6 +227,11 @@ const HEIF_BRANDS: [&[u8; 4]; 12] = [
     b"mif1", b"msf1",
 ];
 
+/// The ASF header object's GUID, which starts every WMV file.
+const ASF_GUID: [u8; 16] = [
+    0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
+];
+
 /// The kind and MIME type of a file from its first bytes, or `None` for a type Imgur refuses.
 pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
     use MediaKind::{Image, Video};
@@ -259,13 +264,17 @@ pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
         } else {
             Some((Video, "video/x-matroska"))
         }
-    } else if starts(b"FLV") {
+    } else if starts(b"FLV\x01") {
         Some((Video, "video/x-flv"))
-    } else if starts(&[0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11]) {
+    } else if starts(&ASF_GUID) {
         Some((Video, "video/x-ms-wmv"))
     } else if starts(&[0x00, 0x00, 0x01, 0xBA]) || starts(&[0x00, 0x00, 0x01, 0xB3]) {
         Some((Video, "video/mpeg"))
-    } else if head.first() == Some(&0x47) && head.get(188) == Some(&0x47) {
+    } else if head.first() == Some(&0x47)
+        && head.get(188) == Some(&0x47)
+        && head.get(376).is_none_or(|byte| *byte == 0x47)
+    {
+        // MPEG transport stream: a sync byte every 188 bytes, as far as the head goes.
         Some((Video, "video/mp2t"))
     } else {
         None

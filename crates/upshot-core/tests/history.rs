@@ -1,39 +1,32 @@
 //! The history of uploads: recording, finding, searching, deleting, exporting.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use rusqlite::Connection;
 use std::path::PathBuf;
 use upshot_core::history::{CsvRow, History, HistoryEntry, HistoryId, NewHistoryEntry};
 use upshot_core::queue::Origin;
-use upshot_core::store::{Database, StoreError};
+use upshot_core::store::StoreError;
 
 const T0: i64 = 1_700_000_000_000;
 
 fn setup() -> (tempfile::TempDir, Connection) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
-    let conn = db.connect().unwrap();
+    let (dir, _db, conn) = common::temp_database();
     (dir, conn)
 }
 
 fn entry(imgur_id: &str, title: Option<&str>, path: &str, at: i64) -> NewHistoryEntry {
     NewHistoryEntry {
-        job_id: None,
-        imgur_id: imgur_id.to_owned(),
-        link: format!("https://i.imgur.com/{imgur_id}.png"),
         deletehash: Some(format!("dh{imgur_id}")),
-        mime_type: "image/png".to_owned(),
         size: 2048,
         width: Some(640),
         height: Some(480),
         album: Some("alb1".to_owned()),
-        account: None,
         title: title.map(str::to_owned),
         source_path: Some(PathBuf::from(path)),
         origin: Origin::Screenshot,
-        api_base: "https://api.imgur.com".to_owned(),
-        uploaded_at: at,
-        preflight: None,
+        ..common::history_entry(imgur_id, at)
     }
 }
 

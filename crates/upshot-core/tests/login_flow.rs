@@ -4,17 +4,17 @@
 //! Every log line of the run is captured and searched for the tokens and the client secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use fake_imgur::RunningServer;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use upshot_core::AppPaths;
-use upshot_core::auth::callback::accepted_callbacks;
-use upshot_core::auth::{AuthError, StateRejected, VaultChoice};
-use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+use upshot_core::auth::{AuthError, StateRejected};
+use upshot_core::clock::{Clock, ManualClock};
 use upshot_core::queue::{JobId, JobState, Origin, WaitReason};
-use upshot_core::runner::{RunnerConfig, StopWhen};
-use upshot_core::service::{FileUpload, LoginOptions, UploadService};
+use upshot_core::runner::StopWhen;
+use upshot_core::service::{FileUpload, UploadService};
 
 const CLIENT_ID: &str = "login-flow-client";
 const CLIENT_SECRET: &str = "login-flow-secret-5e1f";
@@ -51,37 +51,16 @@ struct World {
 
 impl World {
     async fn start() -> Self {
-        let mut config = ServerConfig::default();
-        config
-            .apps
-            .push(RegisteredApp::new(CLIENT_ID, CLIENT_SECRET));
-        config.token_lifetime = Duration::from_secs(3600);
-        config.rotate_refresh_tokens = true;
-        let server = fake_imgur::start(config).await.unwrap();
+        let server = common::fake_server(CLIENT_ID, CLIENT_SECRET, |config| {
+            config.token_lifetime = Duration::from_secs(3600);
+            config.rotate_refresh_tokens = true;
+        })
+        .await;
         let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths {
-            config_dir: dir.path().join("config"),
-            data_dir: dir.path().join("data"),
-        };
-        let clock = Arc::new(ManualClock::new(UnixMillis::from_system_time(
-            std::time::SystemTime::now(),
-        )));
-        let service = UploadService::open_with_login(
-            &paths,
-            url::Url::parse(&server.base_url()).unwrap(),
-            CLIENT_ID,
-            RunnerConfig {
-                workers: 1,
-                ..RunnerConfig::default()
-            },
-            clock.clone(),
-            LoginOptions {
-                vault: VaultChoice::File,
-                client_secret: Some(CLIENT_SECRET.into()),
-                callbacks: accepted_callbacks(&["upshot://oauth/callback"]),
-            },
-        )
-        .unwrap();
+        let paths = common::app_paths(dir.path());
+        let clock = common::manual_clock_now();
+        let service =
+            common::login_service(&paths, &server, CLIENT_ID, CLIENT_SECRET, clock.clone());
         Self {
             server,
             dir,

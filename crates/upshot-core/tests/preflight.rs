@@ -8,21 +8,20 @@
 use bytes::Bytes;
 use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
-use fake_imgur::{Limits, RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use common::World;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use img_parts::ImageEXIF;
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use upshot_core::AppPaths;
 use upshot_core::FileUpload;
 use upshot_core::media::FileRejected;
 use upshot_core::preflight::{self, PreflightOptions, PreflightSettings, Removed};
 use upshot_core::queue::{JobState, Origin};
-use upshot_core::runner::{RunnerConfig, StopWhen};
-use upshot_core::service::{Enqueued, UploadService};
-use url::Url;
+use upshot_core::service::Enqueued;
 
 const CLIENT_ID: &str = "preflight-test";
 
@@ -768,49 +767,10 @@ async fn a_watched_folder_sends_photos_cleaned_and_reports_refused_files() {
     world.stop().await;
 }
 
-struct World {
-    server: RunningServer,
-    dir: tempfile::TempDir,
-    service: UploadService,
-    stop_workers: tokio::sync::watch::Sender<bool>,
-}
-
+/// The shared world (a generous fake server, a service, two workers), with this file's helpers.
 impl World {
     async fn new() -> Self {
-        let mut config = ServerConfig::default();
-        config.apps.push(RegisteredApp::new(CLIENT_ID, "secret"));
-        config.limits = Limits {
-            client_credits_per_day: 10_000_000,
-            user_credits_per_hour: 10_000_000,
-            posts_per_hour: 1_000_000,
-            ..Limits::default()
-        };
-        let server = fake_imgur::start(config).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths {
-            config_dir: dir.path().join("config"),
-            data_dir: dir.path().join("data"),
-        };
-        let service = UploadService::open(
-            &paths,
-            Url::parse(&server.base_url()).unwrap(),
-            CLIENT_ID,
-            RunnerConfig {
-                workers: 2,
-                backoff_base: Duration::from_millis(50),
-                ..RunnerConfig::default()
-            },
-        )
-        .unwrap();
-        let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
-        let runner = service.runner().clone();
-        tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
-        Self {
-            server,
-            dir,
-            service,
-            stop_workers,
-        }
+        Self::start(CLIENT_ID).await
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -876,10 +836,5 @@ impl World {
             .clients
             .get(CLIENT_ID)
             .map_or(0, |usage| usage.requests)
-    }
-
-    async fn stop(self) {
-        let _ = self.stop_workers.send(true);
-        self.server.shutdown().await;
     }
 }

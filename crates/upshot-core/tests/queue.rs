@@ -1,7 +1,8 @@
 //! The job queue over a real SQLite file: order, leases, the life of a job, waiting reasons.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use rusqlite::Connection;
+mod common;
+
 use std::time::Instant;
 use upshot_core::clock::{ManualClock, UnixMillis};
 use upshot_core::governor::{GovernorConfig, QuotaGovernor};
@@ -10,19 +11,14 @@ use upshot_core::queue::{
     JobFilter, JobId, JobQueue, JobState, LeaseCheck, ListOrder, NewJob, Origin, WaitReason,
     Waiting,
 };
-use upshot_core::store::{Database, StoreError};
+use upshot_core::store::StoreError;
 use upshot_imgur::ErrorKind;
 
 const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 60_000;
 const CLIENT: &str = "client-a";
 
-fn setup() -> (tempfile::TempDir, Database, Connection) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
-    let conn = db.connect().unwrap();
-    (dir, db, conn)
-}
+use common::temp_database as setup;
 
 fn job(name: &str, origin: Origin) -> NewJob {
     NewJob::new(format!("/pictures/{name}.png"), origin, CLIENT)
@@ -30,22 +26,11 @@ fn job(name: &str, origin: Origin) -> NewJob {
 
 fn entry(imgur_id: &str) -> NewHistoryEntry {
     NewHistoryEntry {
-        job_id: None,
-        imgur_id: imgur_id.to_owned(),
-        link: format!("https://i.imgur.com/{imgur_id}.png"),
-        deletehash: Some(format!("del{imgur_id}")),
-        mime_type: "image/png".to_owned(),
         size: 1234,
         width: Some(10),
         height: Some(20),
-        album: None,
-        account: None,
-        title: None,
-        source_path: None,
         origin: Origin::File,
-        api_base: "https://api.imgur.com".to_owned(),
-        uploaded_at: T0,
-        preflight: None,
+        ..common::history_entry(imgur_id, T0)
     }
 }
 

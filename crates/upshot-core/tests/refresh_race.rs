@@ -3,37 +3,21 @@
 //! one refresh reaches the server, the other session uses its result, and both stay logged in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fake_imgur::{Fault, RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use fake_imgur::{Fault, RunningServer};
 use std::sync::Arc;
 use std::time::Duration;
 use upshot_core::AppPaths;
-use upshot_core::auth::VaultChoice;
-use upshot_core::auth::callback::accepted_callbacks;
-use upshot_core::clock::{ManualClock, UnixMillis};
-use upshot_core::runner::RunnerConfig;
-use upshot_core::service::{LoginOptions, UploadService};
+use upshot_core::clock::ManualClock;
+use upshot_core::service::UploadService;
 
 const CLIENT_ID: &str = "refresh-race-client";
 const CLIENT_SECRET: &str = "refresh-race-secret-77c1";
 const TOKEN_PATH: &str = "/oauth2/token";
 
 fn open(paths: &AppPaths, server: &RunningServer, clock: Arc<ManualClock>) -> UploadService {
-    UploadService::open_with_login(
-        paths,
-        url::Url::parse(&server.base_url()).unwrap(),
-        CLIENT_ID,
-        RunnerConfig {
-            workers: 1,
-            ..RunnerConfig::default()
-        },
-        clock,
-        LoginOptions {
-            vault: VaultChoice::File,
-            client_secret: Some(CLIENT_SECRET.into()),
-            callbacks: accepted_callbacks(&["upshot://oauth/callback"]),
-        },
-    )
-    .unwrap()
+    common::login_service(paths, server, CLIENT_ID, CLIENT_SECRET, clock)
 }
 
 /// Approves a login on the fake authorize page as a browser would.
@@ -69,21 +53,14 @@ fn refreshes_seen(server: &RunningServer, injected: u32) -> u32 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_sessions_refreshing_at_once_make_one_refresh_and_both_stay_logged_in() {
-    let mut config = ServerConfig::default();
-    config
-        .apps
-        .push(RegisteredApp::new(CLIENT_ID, CLIENT_SECRET));
-    config.token_lifetime = Duration::from_secs(3600);
-    config.rotate_refresh_tokens = true;
-    let server = fake_imgur::start(config).await.unwrap();
+    let server = common::fake_server(CLIENT_ID, CLIENT_SECRET, |config| {
+        config.token_lifetime = Duration::from_secs(3600);
+        config.rotate_refresh_tokens = true;
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths {
-        config_dir: dir.path().join("config"),
-        data_dir: dir.path().join("data"),
-    };
-    let clock = Arc::new(ManualClock::new(UnixMillis::from_system_time(
-        std::time::SystemTime::now(),
-    )));
+    let paths = common::app_paths(dir.path());
+    let clock = common::manual_clock_now();
     // Two services, each with its own session, vault and locks: nothing shared but the disk.
     let cli = open(&paths, &server, clock.clone());
     let app = open(&paths, &server, clock.clone());

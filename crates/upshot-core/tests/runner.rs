@@ -2,9 +2,10 @@
 //! uploads without duplicates, and a revoked login holding jobs instead of failing them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use fake_imgur::RunningServer;
 use std::sync::Arc;
-use upshot_core::AppPaths;
 use upshot_core::clock::SystemClock;
 use upshot_core::queue::{JobQueue, JobState, NewJob, Origin, WaitReason};
 use upshot_core::runner::{RunnerConfig, StaticCredentials, StopWhen};
@@ -41,16 +42,9 @@ async fn world_with_clock(clock: Arc<dyn upshot_core::clock::Clock>) -> World {
 }
 
 async fn world_with(clock: Arc<dyn upshot_core::clock::Clock>, runner: RunnerConfig) -> World {
-    let mut config = ServerConfig::default();
-    config
-        .apps
-        .push(RegisteredApp::new(CLIENT_ID, "runner-secret"));
-    let server = fake_imgur::start(config).await.unwrap();
+    let server = common::fake_server(CLIENT_ID, "runner-secret", |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths {
-        config_dir: dir.path().join("config"),
-        data_dir: dir.path().join("data"),
-    };
+    let paths = common::app_paths(dir.path());
     let credentials = Arc::new(StaticCredentials::default());
     let service = UploadService::open_with(
         &paths,
@@ -654,18 +648,10 @@ async fn a_cancel_after_the_body_was_sent_still_records_imgurs_answer() {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        loop {
-            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
-                events.recv().await
-                && sent == total
-            {
-                break;
-            }
-        }
+    common::next_event(&mut events, "the body to be sent", |event| {
+        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
-    .await
-    .expect("the body was sent");
+    .await;
     world.service.cancel(id).await.unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(30), running)
         .await
@@ -761,16 +747,9 @@ async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
 
 /// A world whose client gives up on an answer 1 s after the body was sent.
 async fn short_deadline_world() -> World {
-    let mut config = ServerConfig::default();
-    config
-        .apps
-        .push(RegisteredApp::new(CLIENT_ID, "runner-secret"));
-    let server = fake_imgur::start(config).await.unwrap();
+    let server = common::fake_server(CLIENT_ID, "runner-secret", |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths {
-        config_dir: dir.path().join("config"),
-        data_dir: dir.path().join("data"),
-    };
+    let paths = common::app_paths(dir.path());
     let credentials = Arc::new(StaticCredentials::default());
     let mut api = ClientConfig::new(Url::parse(&server.base_url()).unwrap());
     api.answer_deadline = std::time::Duration::from_secs(1);
@@ -807,18 +786,10 @@ async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        loop {
-            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
-                events.recv().await
-                && sent == total
-            {
-                break;
-            }
-        }
+    common::next_event(&mut events, "the body to be sent", |event| {
+        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
-    .await
-    .expect("the body was sent");
+    .await;
     world.service.cancel(id).await.unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(30), running)
         .await
@@ -893,18 +864,10 @@ async fn an_answer_that_cannot_be_written_at_a_stop_is_parked_and_recorded_at_th
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        loop {
-            if let Ok(upshot_core::runner::QueueEvent::Progress { sent, total, .. }) =
-                events.recv().await
-                && sent == total
-            {
-                break;
-            }
-        }
+    common::next_event(&mut events, "the body to be sent", |event| {
+        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
-    .await
-    .expect("the body was sent");
+    .await;
 
     let db = world.service.database().clone();
     db.limit_pages(Some(1));

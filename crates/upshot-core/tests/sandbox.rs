@@ -5,19 +5,15 @@
 //! The sandbox never serves the test controls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use fake_imgur::ServerConfig;
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::{Duration, Instant};
 use upshot_core::paths::AppPaths;
 use upshot_core::sandbox::{RECORD_FILE, Sandbox};
 
-fn paths(dir: &Path) -> AppPaths {
-    AppPaths {
-        config_dir: dir.join("config"),
-        data_dir: dir.join("data"),
-    }
-}
+use common::app_paths as paths;
 
 fn record_path(paths: &AppPaths) -> std::path::PathBuf {
     paths.sandbox_dir().join(RECORD_FILE)

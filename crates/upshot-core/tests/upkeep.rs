@@ -3,19 +3,19 @@
 //! while its job may still need it, and a refused spool orphan is reported once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fake_imgur::{RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use fake_imgur::RunningServer;
 use std::sync::Arc;
 use std::time::Duration;
-use upshot_core::AppPaths;
 use upshot_core::clock::{SystemClock, UnixMillis};
-use upshot_core::history::{History, NewHistoryEntry};
+use upshot_core::history::History;
 use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob, Origin};
 use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
 use upshot_core::spool::Spool;
 use upshot_core::store::Database;
 use upshot_imgur::ErrorKind;
-use url::Url;
 
 const CLIENT_ID: &str = "upkeep-test";
 const DAY: i64 = 86_400_000;
@@ -33,19 +33,11 @@ impl World {
 }
 
 async fn world() -> World {
-    let mut config = ServerConfig::default();
-    config
-        .apps
-        .push(RegisteredApp::new(CLIENT_ID, "upkeep-secret"));
-    let server = fake_imgur::start(config).await.unwrap();
+    let server = common::fake_server(CLIENT_ID, "upkeep-secret", |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths {
-        config_dir: dir.path().join("config"),
-        data_dir: dir.path().join("data"),
-    };
     let service = UploadService::open_with(
-        &paths,
-        Url::parse(&server.base_url()).unwrap(),
+        &common::app_paths(dir.path()),
+        common::base_url(&server),
         CLIENT_ID,
         RunnerConfig {
             workers: 1,
@@ -63,26 +55,7 @@ async fn world() -> World {
     }
 }
 
-fn entry(imgur_id: &str, at: i64) -> NewHistoryEntry {
-    NewHistoryEntry {
-        job_id: None,
-        imgur_id: imgur_id.to_owned(),
-        link: format!("https://i.imgur.com/{imgur_id}.png"),
-        deletehash: Some(format!("del{imgur_id}")),
-        mime_type: "image/png".to_owned(),
-        size: 10,
-        width: None,
-        height: None,
-        album: None,
-        account: None,
-        title: None,
-        source_path: None,
-        origin: Origin::Cli,
-        api_base: "https://api.imgur.com".to_owned(),
-        uploaded_at: at,
-        preflight: None,
-    }
-}
+use common::history_entry as entry;
 
 async fn run_empty(world: &World) {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

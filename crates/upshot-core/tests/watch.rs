@@ -3,68 +3,27 @@
 //! server's state: each file arrived exactly once, and never a partial file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fake_imgur::{Limits, RegisteredApp, RunningServer, ServerConfig};
+mod common;
+
+use common::{World, next_event};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::broadcast;
-use upshot_core::AppPaths;
 use upshot_core::queue::{JobFilter, JobState};
-use upshot_core::runner::{RunnerConfig, StopWhen};
-use upshot_core::service::UploadService;
 use upshot_core::watch::{
     AfterUpload, FolderSource, WatchEvent, WatchList, WatchOptions, WatchedFolder, Watcher,
 };
-use url::Url;
 
 const CLIENT_ID: &str = "watch-test";
 const SETTLE: Duration = Duration::from_millis(300);
 
-struct World {
-    server: RunningServer,
-    dir: tempfile::TempDir,
-    service: UploadService,
-    stop_workers: tokio::sync::watch::Sender<bool>,
-}
-
+/// The shared world (a generous fake server, a service, two workers), with this file's helpers.
 impl World {
     async fn new() -> Self {
-        let mut config = ServerConfig::default();
-        config.apps.push(RegisteredApp::new(CLIENT_ID, "secret"));
-        config.limits = Limits {
-            client_credits_per_day: 10_000_000,
-            user_credits_per_hour: 10_000_000,
-            posts_per_hour: 1_000_000,
-            ..Limits::default()
-        };
-        let server = fake_imgur::start(config).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths {
-            config_dir: dir.path().join("config"),
-            data_dir: dir.path().join("data"),
-        };
-        let service = UploadService::open(
-            &paths,
-            Url::parse(&server.base_url()).unwrap(),
-            CLIENT_ID,
-            RunnerConfig {
-                workers: 2,
-                backoff_base: Duration::from_millis(50),
-                ..RunnerConfig::default()
-            },
-        )
-        .unwrap();
-        let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
-        let runner = service.runner().clone();
-        tokio::spawn(async move { runner.run(StopWhen::Never, shutdown).await });
-        Self {
-            server,
-            dir,
-            service,
-            stop_workers,
-        }
+        Self::start(CLIENT_ID).await
     }
 
     fn folder(&self, name: &str) -> PathBuf {
@@ -140,12 +99,6 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.stop_workers.send(true);
-    }
-}
-
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -164,23 +117,6 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     while !done() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn next_event(
-    events: &mut broadcast::Receiver<WatchEvent>,
-    what: &str,
-    mut wanted: impl FnMut(&WatchEvent) -> bool,
-) -> WatchEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .unwrap();
-        if wanted(&event) {
-            return event;
-        }
     }
 }
 
