@@ -37,8 +37,10 @@ impl ErrorKind {
 /// A failed request to Imgur, whatever shape the failure came in.
 ///
 /// `message` is plain text fit to show a user: Imgur's own sentence where it gave one, never raw
-/// HTML, never a token. It serializes cleanly for the UI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+/// HTML, never a token. It serializes cleanly for the UI, in Upshot's one error shape:
+/// `{"code": "<stable snake_case code>", "message": ..., "kind": ...}` and the details beside
+/// them (Imgur's own numeric code under `imgur_code`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ImgurError {
     /// What to do about it.
@@ -47,7 +49,9 @@ pub struct ImgurError {
     pub status: Option<u16>,
     /// A plain sentence saying what went wrong.
     pub message: String,
-    /// Imgur's inner error code where it sent one (shape B `code`, shape D `code`).
+    /// Imgur's inner error code where it sent one (shape B `code`, shape D `code`). Serialized
+    /// as `imgur_code`: `code` is the stable code of [`ImgurError::error_code`].
+    #[serde(rename = "imgur_code")]
     pub code: Option<i64>,
     /// For [`ErrorKind::RateLimited`]: when to try again (Unix seconds).
     pub retry_at: Option<u64>,
@@ -85,7 +89,52 @@ impl Effect {
     }
 }
 
+impl Serialize for ImgurError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shape<'a> {
+            code: &'static str,
+            message: &'a str,
+            kind: ErrorKind,
+            status: Option<u16>,
+            imgur_code: Option<i64>,
+            retry_at: Option<u64>,
+            rate_limits: &'a RateLimitSnapshot,
+            outcome_unknown: bool,
+        }
+        Shape {
+            code: self.error_code(),
+            message: &self.message,
+            kind: self.kind,
+            status: self.status,
+            imgur_code: self.code,
+            retry_at: self.retry_at,
+            rate_limits: &self.rate_limits,
+            outcome_unknown: self.outcome_unknown,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl ImgurError {
+    /// A stable snake_case code for the UI and `--json` (Upshot's `ErrorCode`), finer than
+    /// [`kind`](Self::kind): the kind says what the queue does, the code what happened.
+    pub fn error_code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::RetryLater if self.outcome_unknown => "imgur_outcome_unknown",
+            ErrorKind::RetryLater if self.status.is_none() => "imgur_unreachable",
+            ErrorKind::RetryLater => "imgur_unavailable",
+            ErrorKind::RateLimited => "imgur_rate_limited",
+            ErrorKind::Reauth if self.message.starts_with(ANONYMOUS_REFUSED) => {
+                "imgur_client_id_refused"
+            }
+            ErrorKind::Reauth => "imgur_login_expired",
+            ErrorKind::Permanent if self.status.is_none() => "invalid_request",
+            ErrorKind::Permanent if self.status == Some(404) => "imgur_not_found",
+            ErrorKind::Permanent => "imgur_refused",
+        }
+    }
+
     /// What the user can do, in one sentence, for the CLI and the UI to show beside `message`.
     ///
     /// It fits the situation as well as the kind: an anonymous request refused as `reauth` has no

@@ -83,6 +83,15 @@ pub struct CleanError {
     pub reason: String,
 }
 
+/// The file is refused as `damaged` ([`crate::media::FileRejected::Damaged`]): the same code.
+impl crate::error::ErrorCode for CleanError {
+    fn code(&self) -> &'static str {
+        "damaged"
+    }
+}
+
+crate::serialize_as_coded!(CleanError);
+
 /// Whether pictures of this type can be cleaned here.
 pub fn can_clean(mime_type: &str) -> bool {
     matches!(mime_type, "image/jpeg" | "image/png" | "image/webp")
