@@ -7,9 +7,9 @@ import {
   fromAccount,
   type Account,
   type AccountState,
-  type CommandError,
   type LoginFinished,
 } from "./account";
+import { asCommandError } from "./errors";
 import { describeStatus, type AppStatus } from "./status";
 import { describeAttention, type Attention } from "./attention";
 import { describePreflight, fromForm, toForm, type PreflightForm, type PreflightSettings } from "./preflight";
@@ -75,14 +75,6 @@ function showAccount(state: AccountState): void {
   logoutButton.hidden = !view.showLogout;
   pasteForm.hidden = !view.showPaste;
   accountPanel.dataset.tone = view.tone;
-}
-
-function asCommandError(error: unknown): CommandError {
-  if (error && typeof error === "object" && "message" in error) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return { code: String(code ?? "internal"), message: String(message) };
-  }
-  return { code: "internal", message: String(error) };
 }
 
 if (isTauri()) {
