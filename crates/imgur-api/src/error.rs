@@ -347,3 +347,53 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     }
     current.to_string()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn error(kind: ErrorKind, status: Option<u16>, message: &str) -> ImgurError {
+        ImgurError {
+            kind,
+            status,
+            message: message.to_owned(),
+            code: Some(1003),
+            retry_at: None,
+            rate_limits: Box::default(),
+            outcome_unknown: false,
+        }
+    }
+
+    #[test]
+    fn serializes_as_code_and_message_with_the_kind_beside_them() {
+        let json = serde_json::to_value(error(ErrorKind::Permanent, Some(400), "Bad type.")).unwrap();
+        assert_eq!(json["code"], "imgur_refused");
+        assert_eq!(json["message"], "Bad type.");
+        assert_eq!(json["kind"], "permanent");
+        assert_eq!(json["imgur_code"], 1003, "Imgur's own code keeps its own key");
+    }
+
+    #[test]
+    fn the_code_says_what_happened() {
+        let lost = ImgurError::answer_deadline(
+            std::time::Duration::from_secs(90),
+            None,
+            RateLimitSnapshot::default(),
+        );
+        assert_eq!(lost.error_code(), "imgur_outcome_unknown");
+        let stalled = ImgurError::send_stalled(10, 100, std::time::Duration::from_secs(30));
+        assert_eq!(stalled.error_code(), "imgur_unreachable");
+        let cases = [
+            (ErrorKind::RetryLater, Some(503), "", "imgur_unavailable"),
+            (ErrorKind::RateLimited, Some(429), "", "imgur_rate_limited"),
+            (ErrorKind::Reauth, Some(403), "", "imgur_login_expired"),
+            (ErrorKind::Reauth, Some(403), ANONYMOUS_REFUSED, "imgur_client_id_refused"),
+            (ErrorKind::Permanent, None, "", "invalid_request"),
+            (ErrorKind::Permanent, Some(404), "", "imgur_not_found"),
+        ];
+        for (kind, status, message, code) in cases {
+            assert_eq!(error(kind, status, message).error_code(), code, "{kind:?} {status:?}");
+        }
+    }
+}

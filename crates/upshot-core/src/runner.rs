@@ -1821,7 +1821,7 @@ impl RunnerFault for RunnerError {
     fn fault_code(&self) -> &'static str {
         match self {
             Self::Store(error) => error.code(),
-            Self::Governor(_) => "governor",
+            Self::Governor(error) => error.code(),
             Self::Task(_) => "internal",
         }
     }
