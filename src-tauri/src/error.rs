@@ -111,7 +111,12 @@ mod tests {
         assert_eq!(error.code, "disk_full");
         let json = serde_json::to_value(&error).unwrap();
         assert_eq!(json["code"], "disk_full");
-        assert!(json["message"].as_str().unwrap().contains("Free some space"));
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("Free some space")
+        );
     }
 
     #[test]

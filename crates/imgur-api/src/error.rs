@@ -367,11 +367,15 @@ mod tests {
 
     #[test]
     fn serializes_as_code_and_message_with_the_kind_beside_them() {
-        let json = serde_json::to_value(error(ErrorKind::Permanent, Some(400), "Bad type.")).unwrap();
+        let json =
+            serde_json::to_value(error(ErrorKind::Permanent, Some(400), "Bad type.")).unwrap();
         assert_eq!(json["code"], "imgur_refused");
         assert_eq!(json["message"], "Bad type.");
         assert_eq!(json["kind"], "permanent");
-        assert_eq!(json["imgur_code"], 1003, "Imgur's own code keeps its own key");
+        assert_eq!(
+            json["imgur_code"], 1003,
+            "Imgur's own code keeps its own key"
+        );
     }
 
     #[test]
@@ -388,12 +392,21 @@ mod tests {
             (ErrorKind::RetryLater, Some(503), "", "imgur_unavailable"),
             (ErrorKind::RateLimited, Some(429), "", "imgur_rate_limited"),
             (ErrorKind::Reauth, Some(403), "", "imgur_login_expired"),
-            (ErrorKind::Reauth, Some(403), ANONYMOUS_REFUSED, "imgur_client_id_refused"),
+            (
+                ErrorKind::Reauth,
+                Some(403),
+                ANONYMOUS_REFUSED,
+                "imgur_client_id_refused",
+            ),
             (ErrorKind::Permanent, None, "", "invalid_request"),
             (ErrorKind::Permanent, Some(404), "", "imgur_not_found"),
         ];
         for (kind, status, message, code) in cases {
-            assert_eq!(error(kind, status, message).error_code(), code, "{kind:?} {status:?}");
+            assert_eq!(
+                error(kind, status, message).error_code(),
+                code,
+                "{kind:?} {status:?}"
+            );
         }
     }
 }

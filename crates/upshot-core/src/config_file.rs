@@ -40,7 +40,7 @@ impl crate::error::ErrorCode for ConfigFileError {
     }
 }
 
-crate::serialize_as_coded!(ConfigFileError);
+crate::error::serialize_as_coded!(ConfigFileError);
 
 impl ConfigFileError {
     fn new(action: &'static str, path: &Path, source: std::io::Error) -> Self {

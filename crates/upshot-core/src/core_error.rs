@@ -116,4 +116,4 @@ impl From<crate::config_file::ConfigFileError> for CoreError {
     }
 }
 
-crate::serialize_as_coded!(CoreError);
+crate::error::serialize_as_coded!(CoreError);

@@ -33,17 +33,17 @@ where
 }
 
 /// Implements `serde::Serialize` as `{code, message}` for error types that implement
-/// [`ErrorCode`].
-#[macro_export]
+/// [`ErrorCode`]: `crate::error::serialize_as_coded!(StoreError);`.
 macro_rules! serialize_as_coded {
     ($($error:ty),+ $(,)?) => {$(
         impl ::serde::Serialize for $error {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $crate::error::serialize_coded(self, serializer)
+                crate::error::serialize_coded(self, serializer)
             }
         }
     )+};
 }
+pub(crate) use serialize_as_coded;
 
 /// The Imgur client's errors carry their own stable code ([`upshot_imgur::ImgurError::error_code`]);
 /// the client crate knows nothing of the core, so the trait is implemented here.

@@ -124,7 +124,7 @@ impl crate::error::ErrorCode for UnknownLinkFormat {
     }
 }
 
-crate::serialize_as_coded!(UnknownLinkFormat);
+crate::error::serialize_as_coded!(UnknownLinkFormat);
 
 impl FromStr for LinkFormat {
     type Err = UnknownLinkFormat;

@@ -151,7 +151,7 @@ impl crate::error::ErrorCode for FileRejected {
     }
 }
 
-crate::serialize_as_coded!(FileRejected);
+crate::error::serialize_as_coded!(FileRejected);
 
 /// Checks a file: it exists, is a regular readable file, is not empty, is a type Imgur takes and
 /// is within Imgur's size limit for its kind.

@@ -37,7 +37,7 @@ impl ErrorCode for PathsError {
     }
 }
 
-crate::serialize_as_coded!(PathsError);
+crate::error::serialize_as_coded!(PathsError);
 
 impl PathsError {
     fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {

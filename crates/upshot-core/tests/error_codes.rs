@@ -102,8 +102,14 @@ fn a_wrapping_error_reports_its_sources_code() {
         &ServiceError::Runner(RunnerError::Store(disk_full())),
         "disk_full",
     );
-    assert_coded(&ServiceError::Watch(WatchError::Store(disk_full())), "disk_full");
-    assert_coded(&ServiceError::Auth(AuthError::Store(disk_full())), "disk_full");
+    assert_coded(
+        &ServiceError::Watch(WatchError::Store(disk_full())),
+        "disk_full",
+    );
+    assert_coded(
+        &ServiceError::Auth(AuthError::Store(disk_full())),
+        "disk_full",
+    );
     // The Imgur client's code, through the service, auth and setup.
     assert_coded(&ServiceError::Imgur(unreachable()), "imgur_unreachable");
     assert_coded(&AuthError::Imgur(unreachable()), "imgur_unreachable");
@@ -113,7 +119,10 @@ fn a_wrapping_error_reports_its_sources_code() {
         which: "config",
         hint: "UPSHOT_CONFIG_DIR",
     };
-    assert_coded(&ServiceError::Core(CoreError::Paths(no_dir)), "no_platform_dir");
+    assert_coded(
+        &ServiceError::Core(CoreError::Paths(no_dir)),
+        "no_platform_dir",
+    );
     assert_coded(
         &ServiceError::Core(CoreError::Secrets(VaultError::Keychain("locked".into()))),
         "keychain_failed",
@@ -151,9 +160,7 @@ fn codes_in(file: &Path, codes: &mut BTreeSet<String>) {
                 let Some(end) = after.find('"') else { break };
                 let literal = &after[..end];
                 if !literal.is_empty()
-                    && literal
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c == '_')
+                    && literal.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                 {
                     codes.insert(literal.to_owned());
                 }

@@ -127,7 +127,7 @@ impl CallbackError {
     }
 }
 
-crate::serialize_as_coded!(CallbackError);
+crate::error::serialize_as_coded!(CallbackError);
 
 /// Parses `input` as a callback to one of `accepted` (the registered callback URLs).
 pub fn parse_callback(input: &str, accepted: &[Url]) -> Result<Callback, CallbackError> {

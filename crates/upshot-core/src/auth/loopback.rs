@@ -48,7 +48,7 @@ impl crate::error::ErrorCode for LoopbackError {
     }
 }
 
-crate::serialize_as_coded!(LoopbackError);
+crate::error::serialize_as_coded!(LoopbackError);
 
 /// The listener, bound and waiting.
 #[derive(Debug)]

@@ -117,4 +117,4 @@ impl crate::error::ErrorCode for AuthError {
     }
 }
 
-crate::serialize_as_coded!(AuthError);
+crate::error::serialize_as_coded!(AuthError);

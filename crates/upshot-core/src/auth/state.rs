@@ -47,7 +47,7 @@ impl StateRejected {
     }
 }
 
-crate::serialize_as_coded!(StateRejected);
+crate::error::serialize_as_coded!(StateRejected);
 
 /// The logins under way, over a connection to Upshot's database.
 #[derive(Debug, Clone, Copy)]

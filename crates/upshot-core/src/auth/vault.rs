@@ -69,7 +69,7 @@ impl crate::error::ErrorCode for VaultError {
     }
 }
 
-crate::serialize_as_coded!(VaultError);
+crate::error::serialize_as_coded!(VaultError);
 
 /// The secrets store. Which store it is gets decided at its first use, not when it is opened:
 /// most commands (anonymous uploads, the history) never touch a secret, and asking for a

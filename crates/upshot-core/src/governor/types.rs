@@ -333,4 +333,4 @@ impl crate::error::ErrorCode for GovernorError {
     }
 }
 
-crate::serialize_as_coded!(GovernorError);
+crate::error::serialize_as_coded!(GovernorError);

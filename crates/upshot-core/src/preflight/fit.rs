@@ -71,7 +71,7 @@ impl crate::error::ErrorCode for FitError {
     }
 }
 
-crate::serialize_as_coded!(FitError);
+crate::error::serialize_as_coded!(FitError);
 
 /// Whether a still of this type can be fitted: JPEG, PNG (not animated), WebP (not animated)
 /// and TIFF. GIFs and APNGs are animations; fitting would freeze them.

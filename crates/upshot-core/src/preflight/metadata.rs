@@ -90,7 +90,7 @@ impl crate::error::ErrorCode for CleanError {
     }
 }
 
-crate::serialize_as_coded!(CleanError);
+crate::error::serialize_as_coded!(CleanError);
 
 /// Whether pictures of this type can be cleaned here.
 pub fn can_clean(mime_type: &str) -> bool {

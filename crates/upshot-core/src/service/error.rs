@@ -86,7 +86,7 @@ impl ErrorCode for ServiceError {
     }
 }
 
-crate::serialize_as_coded!(ServiceError);
+crate::error::serialize_as_coded!(ServiceError);
 
 // Kept here rather than beside `RunnerError` until the runner's split (issue 14) lands, so the
 // two changes merge cleanly; move it next to the enum then.
@@ -100,4 +100,4 @@ impl ErrorCode for RunnerError {
     }
 }
 
-crate::serialize_as_coded!(RunnerError);
+crate::error::serialize_as_coded!(RunnerError);

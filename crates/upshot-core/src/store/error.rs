@@ -188,7 +188,7 @@ impl crate::error::ErrorCode for StoreError {
     }
 }
 
-crate::serialize_as_coded!(StoreError);
+crate::error::serialize_as_coded!(StoreError);
 
 /// Attaches the database's path to SQLite errors. There is deliberately no
 /// `From<rusqlite::Error>`: every SQLite error goes through here, so every message names its file.

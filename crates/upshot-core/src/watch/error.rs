@@ -98,4 +98,4 @@ impl crate::error::ErrorCode for WatchError {
     }
 }
 
-crate::serialize_as_coded!(WatchError);
+crate::error::serialize_as_coded!(WatchError);
