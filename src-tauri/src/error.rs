@@ -52,8 +52,10 @@ impl From<tauri::Error> for Error {
     }
 }
 
-impl From<upshot_core::watch::WatchError> for Error {
-    fn from(error: upshot_core::watch::WatchError) -> Self {
+impl Error {
+    /// Any error of the core, with its own code: a wrapping error reports its source's code, so
+    /// a full disk under the service reaches the UI as `disk_full`.
+    pub fn from_core(error: &impl upshot_core::error::ErrorCode) -> Self {
         Self {
             code: error.code().to_owned(),
             message: error.to_string(),
@@ -61,35 +63,23 @@ impl From<upshot_core::watch::WatchError> for Error {
     }
 }
 
-impl From<upshot_core::CoreError> for Error {
-    fn from(error: upshot_core::CoreError) -> Self {
-        Self {
-            code: error.code().to_owned(),
-            message: error.to_string(),
+/// The core's errors the commands return, each keeping its code.
+macro_rules! from_core {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$error> for Error {
+            fn from(error: $error) -> Self {
+                Self::from_core(&error)
+            }
         }
-    }
+    )+};
 }
 
-impl From<upshot_core::auth::AuthError> for Error {
-    fn from(error: upshot_core::auth::AuthError) -> Self {
-        Self {
-            code: error.code().to_owned(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<upshot_core::ServiceError> for Error {
-    fn from(error: upshot_core::ServiceError) -> Self {
-        match error {
-            upshot_core::ServiceError::Auth(auth) => auth.into(),
-            other => Self {
-                code: "service".to_owned(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
+from_core!(
+    upshot_core::watch::WatchError,
+    upshot_core::CoreError,
+    upshot_core::auth::AuthError,
+    upshot_core::ServiceError,
+);
 
 #[cfg(test)]
 mod tests {
@@ -110,6 +100,23 @@ mod tests {
         let error: Error = upshot_core::auth::AuthError::NotLoggedIn.into();
         assert_eq!(error.code, "not_logged_in");
         assert!(error.message.contains("upshot login"), "{}", error.message);
+    }
+
+    #[test]
+    fn service_errors_report_the_lowest_layers_code() {
+        let disk_full = upshot_core::store::StoreError::DiskFull {
+            path: "/data/upshot.db".into(),
+        };
+        let error: Error = upshot_core::ServiceError::Store(disk_full).into();
+        assert_eq!(error.code, "disk_full");
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(json["code"], "disk_full");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("Free some space")
+        );
     }
 
     #[test]

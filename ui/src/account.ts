@@ -3,6 +3,9 @@
  * Kept free of the DOM so it can be unit-tested; `main.ts` only renders it.
  */
 
+import type { CommandError } from "./errors";
+export type { CommandError } from "./errors";
+
 /** The logged-in account, as the shell serializes `upshot_core::auth::Account`. */
 export interface Account {
   username: string;
@@ -13,11 +16,6 @@ export interface Account {
   secret_store: "keychain" | "file";
 }
 
-/** An error from a command: `{ code, message }`. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
 
 /** The `login-finished` event. */
 export type LoginFinished =

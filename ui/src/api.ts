@@ -11,7 +11,8 @@
  */
 import { invoke, isTauri } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Account, CommandError, LoginFinished } from "./account";
+import type { Account, LoginFinished } from "./account";
+import { asCommandError, type CommandError } from "./errors";
 import type { Attention } from "./attention";
 import type { PreflightSettings } from "./preflight";
 import type { FolderView, WatchedFolder, WatchEvent } from "./watch";
@@ -100,15 +101,6 @@ export function on<K extends keyof Events>(
   handler: (payload: Events[K]) => void,
 ): Promise<UnlistenFn> {
   return listen<Events[K]>(event, (message) => handler(message.payload));
-}
-
-/** Any rejection as `{ code, message }`: the shell's errors already are; others are wrapped. */
-export function asCommandError(error: unknown): CommandError {
-  if (error && typeof error === "object" && "message" in error) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return { code: String(code ?? "internal"), message: String(message) };
-  }
-  return { code: "internal", message: String(error) };
 }
 
 /** Whether an error means the shell does not offer the command yet (an older or newer app). */

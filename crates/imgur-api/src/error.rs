@@ -37,8 +37,10 @@ impl ErrorKind {
 /// A failed request to Imgur, whatever shape the failure came in.
 ///
 /// `message` is plain text fit to show a user: Imgur's own sentence where it gave one, never raw
-/// HTML, never a token. It serializes cleanly for the UI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+/// HTML, never a token. It serializes cleanly for the UI, in Upshot's one error shape:
+/// `{"code": "<stable snake_case code>", "message": ..., "kind": ...}` and the details beside
+/// them (Imgur's own numeric code under `imgur_code`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ImgurError {
     /// What to do about it.
@@ -47,7 +49,9 @@ pub struct ImgurError {
     pub status: Option<u16>,
     /// A plain sentence saying what went wrong.
     pub message: String,
-    /// Imgur's inner error code where it sent one (shape B `code`, shape D `code`).
+    /// Imgur's inner error code where it sent one (shape B `code`, shape D `code`). Serialized
+    /// as `imgur_code`: `code` is the stable code of [`ImgurError::error_code`].
+    #[serde(rename = "imgur_code")]
     pub code: Option<i64>,
     /// For [`ErrorKind::RateLimited`]: when to try again (Unix seconds).
     pub retry_at: Option<u64>,
@@ -85,7 +89,52 @@ impl Effect {
     }
 }
 
+impl Serialize for ImgurError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shape<'a> {
+            code: &'static str,
+            message: &'a str,
+            kind: ErrorKind,
+            status: Option<u16>,
+            imgur_code: Option<i64>,
+            retry_at: Option<u64>,
+            rate_limits: &'a RateLimitSnapshot,
+            outcome_unknown: bool,
+        }
+        Shape {
+            code: self.error_code(),
+            message: &self.message,
+            kind: self.kind,
+            status: self.status,
+            imgur_code: self.code,
+            retry_at: self.retry_at,
+            rate_limits: &self.rate_limits,
+            outcome_unknown: self.outcome_unknown,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl ImgurError {
+    /// A stable snake_case code for the UI and `--json` (Upshot's `ErrorCode`), finer than
+    /// [`kind`](Self::kind): the kind says what the queue does, the code what happened.
+    pub fn error_code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::RetryLater if self.outcome_unknown => "imgur_outcome_unknown",
+            ErrorKind::RetryLater if self.status.is_none() => "imgur_unreachable",
+            ErrorKind::RetryLater => "imgur_unavailable",
+            ErrorKind::RateLimited => "imgur_rate_limited",
+            ErrorKind::Reauth if self.message.starts_with(ANONYMOUS_REFUSED) => {
+                "imgur_client_id_refused"
+            }
+            ErrorKind::Reauth => "imgur_login_expired",
+            ErrorKind::Permanent if self.status.is_none() => "invalid_request",
+            ErrorKind::Permanent if self.status == Some(404) => "imgur_not_found",
+            ErrorKind::Permanent => "imgur_refused",
+        }
+    }
+
     /// What the user can do, in one sentence, for the CLI and the UI to show beside `message`.
     ///
     /// It fits the situation as well as the kind: an anonymous request refused as `reauth` has no
@@ -297,4 +346,67 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn error(kind: ErrorKind, status: Option<u16>, message: &str) -> ImgurError {
+        ImgurError {
+            kind,
+            status,
+            message: message.to_owned(),
+            code: Some(1003),
+            retry_at: None,
+            rate_limits: Box::default(),
+            outcome_unknown: false,
+        }
+    }
+
+    #[test]
+    fn serializes_as_code_and_message_with_the_kind_beside_them() {
+        let json =
+            serde_json::to_value(error(ErrorKind::Permanent, Some(400), "Bad type.")).unwrap();
+        assert_eq!(json["code"], "imgur_refused");
+        assert_eq!(json["message"], "Bad type.");
+        assert_eq!(json["kind"], "permanent");
+        assert_eq!(
+            json["imgur_code"], 1003,
+            "Imgur's own code keeps its own key"
+        );
+    }
+
+    #[test]
+    fn the_code_says_what_happened() {
+        let lost = ImgurError::answer_deadline(
+            std::time::Duration::from_secs(90),
+            None,
+            RateLimitSnapshot::default(),
+        );
+        assert_eq!(lost.error_code(), "imgur_outcome_unknown");
+        let stalled = ImgurError::send_stalled(10, 100, std::time::Duration::from_secs(30));
+        assert_eq!(stalled.error_code(), "imgur_unreachable");
+        let cases = [
+            (ErrorKind::RetryLater, Some(503), "", "imgur_unavailable"),
+            (ErrorKind::RateLimited, Some(429), "", "imgur_rate_limited"),
+            (ErrorKind::Reauth, Some(403), "", "imgur_login_expired"),
+            (
+                ErrorKind::Reauth,
+                Some(403),
+                ANONYMOUS_REFUSED,
+                "imgur_client_id_refused",
+            ),
+            (ErrorKind::Permanent, None, "", "invalid_request"),
+            (ErrorKind::Permanent, Some(404), "", "imgur_not_found"),
+        ];
+        for (kind, status, message, code) in cases {
+            assert_eq!(
+                error(kind, status, message).error_code(),
+                code,
+                "{kind:?} {status:?}"
+            );
+        }
+    }
 }

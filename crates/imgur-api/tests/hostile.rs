@@ -46,9 +46,10 @@ async fn fails<T: std::fmt::Debug>(
     error
 }
 
-/// A `{kind, message}` a person can read.
+/// A `{code, kind, message}` a person can read.
 fn assert_clear(error: &ImgurError) {
     let json = serde_json::to_value(error).unwrap();
+    assert_eq!(json["code"], error.error_code(), "{json}");
     assert!(json["kind"].is_string(), "{json}");
     assert!(json["message"].is_string(), "{json}");
     assert!(!error.message.is_empty());

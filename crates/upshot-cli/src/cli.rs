@@ -84,6 +84,37 @@ pub enum Command {
     Watch(WatchArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for `--json` output: then a failure of the whole command is
+    /// printed as `{"error": {"code": ..., "message": ...}}` too.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Upload(args) => args.json,
+            Self::Queue(QueueCommand::List { json, .. } | QueueCommand::Run { json, .. }) => *json,
+            Self::History(
+                HistoryCommand::List { json, .. } | HistoryCommand::Search { json, .. },
+            ) => *json,
+            Self::Delete(args) => args.json,
+            Self::Quota(args) => args.json,
+            Self::Login(args) => args.json,
+            Self::Whoami(args) | Self::Albums(args) => args.json,
+            Self::Images(args) => args.json,
+            Self::Album(AlbumCommand::Create { json, .. }) => *json,
+            Self::Watch(args) => match &args.command {
+                Some(WatchCommand::List(list)) => list.json,
+                Some(_) => false,
+                None => args.json,
+            },
+            Self::Queue(_)
+            | Self::History(_)
+            | Self::Sandbox(_)
+            | Self::Config(_)
+            | Self::Logout
+            | Self::Album(_) => false,
+        }
+    }
+}
+
 /// `upshot watch`: run in the foreground, or `add|remove|list|pause|resume|settle`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]

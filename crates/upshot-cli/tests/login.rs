@@ -225,10 +225,15 @@ async fn a_denied_login_and_a_broken_authorize_page_say_what_happened() {
         .inject(fake_imgur::Fault::AuthorizeBroken, 1, None);
     let output = run(&env, &["login", "--json"]).await;
     assert_eq!(output.status.code(), Some(1));
+    // With --json the failure is one `{"error": {code, message}}` line on stdout.
+    let line: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(line["error"]["code"], "authorize_page_broken", "{line}");
     assert!(
-        stderr(&output).contains("login page is not working"),
-        "{}",
-        stderr(&output)
+        line["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("login page is not working"),
+        "{line}"
     );
     // Uploads go on anonymously.
     let file = env.png("still.png", 12, 12);

@@ -262,6 +262,7 @@ async fn passing_failures_are_retried_and_permanent_ones_fail_with_their_reason(
     let line = &json_lines(&stdout(&output))[0];
     assert_eq!(line["status"], "failed");
     assert_eq!(line["error"]["kind"], "permanent");
+    assert_eq!(line["error"]["code"], "upload_failed");
     assert!(
         line["error"]["message"].as_str().unwrap().contains("413"),
         "{line}"

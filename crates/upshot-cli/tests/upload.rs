@@ -82,6 +82,7 @@ async fn json_lines_report_each_file_and_failures_set_the_exit_status() {
 
     assert_eq!(lines[1]["status"], "failed");
     assert_eq!(lines[1]["error"]["kind"], "permanent");
+    assert_eq!(lines[1]["error"]["code"], "unsupported_type");
     assert!(
         lines[1]["error"]["message"]
             .as_str()
@@ -89,6 +90,7 @@ async fn json_lines_report_each_file_and_failures_set_the_exit_status() {
             .contains("a text file")
     );
     assert_eq!(lines[2]["error"]["kind"], "permanent");
+    assert_eq!(lines[2]["error"]["code"], "missing");
     assert!(
         lines[2]["error"]["message"]
             .as_str()

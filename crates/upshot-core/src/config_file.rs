@@ -33,6 +33,15 @@ pub struct ConfigFileError {
     pub source: std::io::Error,
 }
 
+/// `io`, like the I/O errors of the layers that wrap it (settings, watched folders).
+impl crate::error::ErrorCode for ConfigFileError {
+    fn code(&self) -> &'static str {
+        "io"
+    }
+}
+
+crate::error::serialize_as_coded!(ConfigFileError);
+
 impl ConfigFileError {
     fn new(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Self {

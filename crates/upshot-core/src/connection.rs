@@ -127,7 +127,7 @@ impl Connection {
 pub fn config_dir() -> Result<PathBuf, CoreError> {
     match std::env::var_os("UPSHOT_CONFIG_DIR") {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-        _ => crate::AppPaths::platform_config_dir(),
+        _ => Ok(crate::AppPaths::platform_config_dir()?),
     }
 }
 

@@ -1,124 +1,54 @@
-//! Errors of the core that are not about one upload: configuration, directories, the sandbox.
+//! The one error scheme of Upshot: every error has a stable snake_case `code` and a `message`
+//! for people, and serializes as `{"code": ..., "message": ...}` wherever it goes (the app's UI,
+//! `upshot --json`, the logs).
+//!
+//! This module is the bottom of the core: it imports nothing else of the core, so every module
+//! can implement [`ErrorCode`] for its own error enum without an import circle. An error that
+//! wraps another reports its source's code, so a full disk under the database reaches the UI as
+//! `disk_full`, not as the code of whichever layer passed it on. The codes are listed, with the
+//! error that gives each, in `docs/ERROR_CODES.md`; a test keeps that list and the code in step.
 
-use serde::Serialize;
-use std::path::PathBuf;
+use serde::ser::SerializeStruct;
 
-/// A problem the user must fix before Upshot can work; every message says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum CoreError {
-    /// No Client ID is set and the sandbox is not in use.
-    #[error(
-        "No Imgur Client ID is configured. Register an application at https://api.imgur.com/oauth2/addclient \
-         (choose \"OAuth 2 authorization with a callback URL\" and give it the callback upshot://oauth/callback), \
-         then run `upshot config set client-id <ID>` or set UPSHOT_CLIENT_ID. \
-         To try Upshot without an account, add --sandbox."
-    )]
-    MissingClientId,
-    /// The API base URL setting does not parse.
-    #[error(
-        "The API base URL {value:?} is not a valid URL: {reason}. Use e.g. https://api.imgur.com, or a name: imgur, rapidapi."
-    )]
-    InvalidApiBase {
-        /// What was given.
-        value: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A setting's value is not one of the accepted values.
-    #[error("{key} cannot be {value:?}: {expected}")]
-    InvalidSetting {
-        /// The setting.
-        key: String,
-        /// What was given.
-        value: String,
-        /// What is accepted.
-        expected: String,
-    },
-    /// The platform gives no home, config or data directory.
-    #[error("Could not find a {which} directory for Upshot on this system; set {hint}.")]
-    NoPlatformDir {
-        /// Which directory.
-        which: &'static str,
-        /// The setting that names it instead.
-        hint: &'static str,
-    },
-    /// The settings file exists but is not valid.
-    #[error(
-        "The settings file {path} is not valid JSON ({reason}). Fix it or delete it to start over."
-    )]
-    BadSettingsFile {
-        /// The file.
-        path: PathBuf,
-        /// The parser's complaint.
-        reason: String,
-    },
-    /// Reading or writing a file or directory failed.
-    #[error("Could not {action} {path}: {source}")]
-    Io {
-        /// What was being done ("read", "write", "create").
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// The sandbox server could not start.
-    #[error("The sandbox server could not start: {0}")]
-    Sandbox(String),
-    /// The Imgur client could not be built.
-    #[error("{0}")]
-    Client(#[from] upshot_imgur::ImgurError),
-    /// The keychain or the secrets file failed (a secret setting such as the RapidAPI key).
-    #[error(transparent)]
-    Secrets(#[from] crate::auth::VaultError),
+/// A stable, machine-readable name for an error, for the UI and `--json` to branch on.
+///
+/// Codes are snake_case and never change once released (scripts and the UI depend on them):
+/// reword the message freely, but add a new code rather than change an old one.
+pub trait ErrorCode: std::fmt::Display {
+    /// The code, e.g. `disk_full`. A wrapping error returns its source's code.
+    fn code(&self) -> &'static str;
 }
 
-impl CoreError {
-    /// A stable machine-readable code for the UI and `--json` output.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingClientId => "missing_client_id",
-            Self::InvalidApiBase { .. } => "invalid_api_base",
-            Self::InvalidSetting { .. } => "invalid_setting",
-            Self::NoPlatformDir { .. } => "no_platform_dir",
-            Self::BadSettingsFile { .. } => "bad_settings_file",
-            Self::Io { .. } => "io",
-            Self::Sandbox(_) => "sandbox",
-            Self::Client(_) => "client",
-            Self::Secrets(error) => error.code(),
-        }
-    }
-
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Self::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    }
+/// Serializes `error` as `{"code": ..., "message": ...}`: the one error shape of Upshot. Used by
+/// every error's `Serialize` impl so the keys cannot drift apart.
+pub fn serialize_coded<E, S>(error: &E, serializer: S) -> Result<S::Ok, S::Error>
+where
+    E: ErrorCode + ?Sized,
+    S: serde::Serializer,
+{
+    let mut state = serializer.serialize_struct("Error", 2)?;
+    state.serialize_field("code", error.code())?;
+    state.serialize_field("message", &error.to_string())?;
+    state.end()
 }
 
-impl From<crate::config_file::ConfigFileError> for CoreError {
-    fn from(error: crate::config_file::ConfigFileError) -> Self {
-        Self::Io {
-            action: error.action,
-            path: error.path,
-            source: error.source,
+/// Implements `serde::Serialize` as `{code, message}` for error types that implement
+/// [`ErrorCode`]: `crate::error::serialize_as_coded!(StoreError);`.
+macro_rules! serialize_as_coded {
+    ($($error:ty),+ $(,)?) => {$(
+        impl ::serde::Serialize for $error {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                crate::error::serialize_coded(self, serializer)
+            }
         }
-    }
+    )+};
 }
+pub(crate) use serialize_as_coded;
 
-/// Serializes as `{code, message}`, the one error shape the UI reads.
-impl Serialize for CoreError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("CoreError", 2)?;
-        state.serialize_field("code", self.code())?;
-        state.serialize_field("message", &self.to_string())?;
-        state.end()
+/// The Imgur client's errors carry their own stable code ([`upshot_imgur::ImgurError::error_code`]);
+/// the client crate knows nothing of the core, so the trait is implemented here.
+impl ErrorCode for upshot_imgur::ImgurError {
+    fn code(&self) -> &'static str {
+        self.error_code()
     }
 }

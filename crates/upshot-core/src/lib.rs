@@ -18,6 +18,7 @@ pub mod commercial;
 pub mod config_file;
 pub mod connection;
 pub mod content_hash;
+pub mod core_error;
 pub mod error;
 pub mod events;
 pub mod governor;
@@ -39,7 +40,7 @@ pub mod types;
 pub mod watch;
 pub mod when;
 
-pub use error::CoreError;
+pub use core_error::CoreError;
 pub use link_format::LinkFormat;
 pub use paths::AppPaths;
 pub use service::{FileUpload, ServiceError, UploadService};

@@ -118,6 +118,14 @@ impl fmt::Display for LinkFormat {
 )]
 pub struct UnknownLinkFormat(pub String);
 
+impl crate::error::ErrorCode for UnknownLinkFormat {
+    fn code(&self) -> &'static str {
+        "unknown_link_format"
+    }
+}
+
+crate::error::serialize_as_coded!(UnknownLinkFormat);
+
 impl FromStr for LinkFormat {
     type Err = UnknownLinkFormat;
 

@@ -31,28 +31,26 @@ pub struct CheckedFile {
 }
 
 /// Why a file is refused before any request is made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "rejected", rename_all = "snake_case")]
+///
+/// Serializes as `{code, message}` like every error of Upshot (the path is in the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileRejected {
     /// The path does not exist (any more).
     #[error("{path} does not exist (was it moved or deleted?)")]
     Missing {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// A directory, device or other non-regular file.
     #[error("{path} is not a regular file; choose an image or video file")]
     NotAFile {
         /// The path.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// The file could not be opened or read.
     #[error("{path} could not be read: {reason}")]
     Unreadable {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The operating system's error.
         reason: String,
@@ -61,7 +59,6 @@ pub enum FileRejected {
     #[error("{path} is empty (0 bytes); there is nothing to upload")]
     Empty {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
     },
     /// Not a type Imgur accepts.
@@ -70,7 +67,6 @@ pub enum FileRejected {
     )]
     UnsupportedType {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// What it looks like, in words.
         found: String,
@@ -79,7 +75,6 @@ pub enum FileRejected {
     #[error("{path} is {size} bytes, over the {limit}-byte limit for {what}; {hint}")]
     TooLarge {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its size.
         size: u64,
@@ -97,7 +92,6 @@ pub enum FileRejected {
     )]
     TooLong {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// Its duration, rounded up to whole seconds.
         seconds: u64,
@@ -112,7 +106,6 @@ pub enum FileRejected {
     )]
     Damaged {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// What was wrong.
         reason: String,
@@ -121,7 +114,6 @@ pub enum FileRejected {
     #[error("{path} is over the {limit}-byte limit for images and could not be fitted: {reason}")]
     CannotFit {
         /// The file.
-        #[serde(serialize_with = "crate::shown_path::lossy")]
         path: PathBuf,
         /// The limit.
         limit: u64,
@@ -152,6 +144,14 @@ impl FileRejected {
         }
     }
 }
+
+impl crate::error::ErrorCode for FileRejected {
+    fn code(&self) -> &'static str {
+        FileRejected::code(self)
+    }
+}
+
+crate::error::serialize_as_coded!(FileRejected);
 
 /// Checks a file: it exists, is a regular readable file, is not empty, is a type Imgur takes and
 /// is within Imgur's size limit for its kind.

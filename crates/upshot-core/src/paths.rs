@@ -1,8 +1,53 @@
 //! Where Upshot keeps its settings and data: the platform's own directories, shared by the
 //! desktop app and the CLI.
 
-use crate::error::CoreError;
+use crate::error::ErrorCode;
 use std::path::{Path, PathBuf};
+
+/// Upshot's directories could not be found or created. Its own enum, so the modules below the
+/// settings (config files, the store) can use paths without knowing the settings' errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    /// The platform gives no home, config or data directory.
+    #[error("Could not find a {which} directory for Upshot on this system; set {hint}.")]
+    NoPlatformDir {
+        /// Which directory.
+        which: &'static str,
+        /// The setting that names it instead.
+        hint: &'static str,
+    },
+    /// Creating a directory or setting its permissions failed.
+    #[error("Could not {action} {path}: {source}")]
+    Io {
+        /// What was being done ("create", "set permissions on").
+        action: &'static str,
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl ErrorCode for PathsError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NoPlatformDir { .. } => "no_platform_dir",
+            Self::Io { .. } => "io",
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(PathsError);
+
+impl PathsError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
 
 /// The desktop app's bundle identifier. Tauri derives its config and data directories from it,
 /// so using it here puts the CLI's files in the very same place.
@@ -23,12 +68,12 @@ pub struct AppPaths {
 impl AppPaths {
     /// The platform's directories (`~/.config/app.upshot.desktop` and
     /// `~/.local/share/app.upshot.desktop` on Linux), with `data_dir` overridable.
-    pub fn platform(data_dir_override: Option<PathBuf>) -> Result<Self, CoreError> {
+    pub fn platform(data_dir_override: Option<PathBuf>) -> Result<Self, PathsError> {
         let config_dir = Self::platform_config_dir()?;
         let data_dir = match data_dir_override {
             Some(dir) => dir,
             None => dirs::data_dir()
-                .ok_or(CoreError::NoPlatformDir {
+                .ok_or(PathsError::NoPlatformDir {
                     which: "data",
                     hint: "--data-dir or UPSHOT_DATA_DIR",
                 })?
@@ -41,9 +86,9 @@ impl AppPaths {
     }
 
     /// The platform's config directory for Upshot.
-    pub fn platform_config_dir() -> Result<PathBuf, CoreError> {
+    pub fn platform_config_dir() -> Result<PathBuf, PathsError> {
         Ok(dirs::config_dir()
-            .ok_or(CoreError::NoPlatformDir {
+            .ok_or(PathsError::NoPlatformDir {
                 which: "config",
                 hint: "UPSHOT_CONFIG_DIR",
             })?
@@ -61,13 +106,13 @@ impl AppPaths {
     }
 
     /// Creates a directory (and its parents) readable only by the user where the platform allows.
-    pub fn ensure_private_dir(dir: &Path) -> Result<(), CoreError> {
-        std::fs::create_dir_all(dir).map_err(|error| CoreError::io("create", dir, error))?;
+    pub fn ensure_private_dir(dir: &Path) -> Result<(), PathsError> {
+        std::fs::create_dir_all(dir).map_err(|error| PathsError::io("create", dir, error))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|error| CoreError::io("set permissions on", dir, error))?;
+                .map_err(|error| PathsError::io("set permissions on", dir, error))?;
         }
         Ok(())
     }

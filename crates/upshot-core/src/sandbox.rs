@@ -11,7 +11,7 @@
 
 mod record;
 
-use crate::error::CoreError;
+use crate::core_error::CoreError;
 use crate::paths::AppPaths;
 use fake_imgur::{FakeImgurError, RegisteredApp, RunningServer, ServerConfig};
 use record::SandboxRecord;

@@ -5,7 +5,7 @@
 //! untouched when it writes.
 
 use crate::config_file::{self, ConfigNotice};
-use crate::error::CoreError;
+use crate::core_error::CoreError;
 use crate::link_format::LinkFormat;
 use crate::paths::AppPaths;
 use crate::preflight::{Limits, PreflightSettings};

@@ -28,11 +28,6 @@ use std::path::{Path, PathBuf};
 /// helper of issue 14 who removes it. Top-level circles name modules (`"service"`); circles
 /// between sibling files name them by path (`"watch/config"`). Empty this list as they go.
 const KNOWN_CIRCLES: &[(&[&str], &str)] = &[
-    // `error` wraps `auth`'s and `config_file`'s errors while `paths` (used by `store` and
-    // `config_file`) returns `error`'s: the ERRORS helper gives each layer its own error.
-    (&["config_file", "paths", "error"], "ERRORS"),
-    (&["auth", "config_file", "paths", "error"], "ERRORS"),
-    (&["auth", "store", "paths", "error"], "ERRORS"),
     // `governor/mod.rs` uses the ledger, which uses items defined in `governor/mod.rs`.
     (&["governor", "governor/ledger"], "RUNNER"),
     // The runner's connection pool returns the runner's error: it moves to `store` (lead).

@@ -32,7 +32,7 @@ pub async fn run(global: &GlobalOptions, args: &DeleteArgs) -> Result<Status, Se
                 if args.json {
                     print_json(&serde_json::json!({
                         "asked": outcome.asked,
-                        "error": error.to_string(),
+                        "error": super::error_json(&error),
                     }));
                 } else {
                     eprintln!("upshot: {}: {error}", outcome.asked);

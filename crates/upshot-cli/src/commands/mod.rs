@@ -12,6 +12,7 @@ mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
+use upshot_core::error::ErrorCode;
 use upshot_core::service::ServiceError;
 
 /// Runs the chosen command.
@@ -35,7 +36,7 @@ pub async fn run(cli: Cli) -> Status {
     match result {
         Ok(status) => status,
         Err(error) => {
-            eprintln!("upshot: {error}");
+            report(&error, cli.command.json());
             match error {
                 // Imgur refused or failed: the command was tried.
                 ServiceError::Imgur(_)
@@ -46,6 +47,22 @@ pub async fn run(cli: Cli) -> Status {
             }
         }
     }
+}
+
+/// Says why the command failed: `upshot: <message>` on stderr, or with `--json` one line
+/// `{"error": {"code": ..., "message": ...}}` on stdout, where the command's other JSON lines go
+/// (the code is the lowest layer's: `disk_full`, `imgur_unreachable`, …).
+fn report(error: &ServiceError, json: bool) {
+    if json {
+        print_json(&serde_json::json!({ "error": error_json(error) }));
+    } else {
+        eprintln!("upshot: {error}");
+    }
+}
+
+/// Any error of Upshot as the `{code, message}` object of `--json` output.
+pub(crate) fn error_json(error: &impl ErrorCode) -> serde_json::Value {
+    serde_json::json!({ "code": error.code(), "message": error.to_string() })
 }
 
 /// Prints one value as a JSON line.

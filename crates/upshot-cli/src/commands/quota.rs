@@ -21,7 +21,7 @@ pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, Ser
     if args.json {
         let server = match &server {
             Some(Ok(credits)) => serde_json::to_value(credits).unwrap_or_default(),
-            Some(Err(error)) => serde_json::json!({ "error": error.to_string() }),
+            Some(Err(error)) => serde_json::json!({ "error": super::error_json(error) }),
             None => serde_json::Value::Null,
         };
         super::print_json(&serde_json::json!({ "governor": status, "server": server }));

@@ -38,11 +38,21 @@ struct UploadLine {
     preflight: Option<String>,
 }
 
+/// A file's failure: Upshot's `{code, message}` with the upload's `kind` (what the queue does
+/// about it: `retry_later`, `permanent`, …) beside them.
 #[derive(Debug, Serialize)]
 struct ErrorLine {
+    code: &'static str,
     kind: &'static str,
     message: String,
 }
+
+/// The code of a job's recorded failure. The queue keeps a failed job's kind and message, not
+/// the code of the error that failed it, so the code says only that the upload failed (or
+/// waits); `kind` and `message` say the rest.
+const UPLOAD_FAILED: &str = "upload_failed";
+/// The code of a deferred job's last failure (see [`UPLOAD_FAILED`]).
+const UPLOAD_DEFERRED: &str = "upload_deferred";
 
 pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, args.format)?;
@@ -177,6 +187,7 @@ fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
         reason: None,
         until: None,
         error: Some(ErrorLine {
+            code: rejected.code(),
             kind: "permanent",
             message: rejected.to_string(),
         }),
@@ -220,6 +231,7 @@ fn job_line(
         JobState::Failed => {
             line.status = "failed";
             line.error = Some(ErrorLine {
+                code: UPLOAD_FAILED,
                 kind: job.error_kind.map_or("permanent", |kind| kind.as_str()),
                 message: job.error_message.clone().unwrap_or_default(),
             });
@@ -230,6 +242,7 @@ fn job_line(
             line.reason = job.wait_reason.map(|reason| reason.as_str());
             line.until = job.run_after;
             line.error = job.error_message.clone().map(|message| ErrorLine {
+                code: UPLOAD_DEFERRED,
                 kind: job.error_kind.map_or("retry_later", |kind| kind.as_str()),
                 message,
             });

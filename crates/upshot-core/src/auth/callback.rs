@@ -8,7 +8,6 @@
 //! `state` against the logins under way; [`LoginStates`](super::LoginStates) does, before any
 //! token is kept.
 
-use serde::Serialize;
 use upshot_imgur::Secret;
 use url::Url;
 
@@ -48,8 +47,7 @@ pub struct Grant {
 
 /// Why a callback address was refused. Messages never quote a parameter's value: a refused
 /// address may still hold a token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallbackError {
     /// Longer than [`MAX_CALLBACK_LEN`].
     #[error(
@@ -106,6 +104,30 @@ pub enum CallbackError {
         name: &'static str,
     },
 }
+
+impl crate::error::ErrorCode for CallbackError {
+    fn code(&self) -> &'static str {
+        CallbackError::code(self)
+    }
+}
+
+impl CallbackError {
+    /// A stable code for the UI and `--json` (see [`crate::error::ErrorCode`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLong { .. } => "callback_too_long",
+            Self::NotAUrl => "callback_not_a_url",
+            Self::WrongTarget { .. } => "callback_wrong_target",
+            Self::Duplicated { .. } => "callback_duplicated",
+            Self::AccessDenied => "login_access_denied",
+            Self::Refused { .. } => "login_refused",
+            Self::Missing { .. } => "callback_missing_parameter",
+            Self::Invalid { .. } => "callback_malformed",
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(CallbackError);
 
 /// Parses `input` as a callback to one of `accepted` (the registered callback URLs).
 pub fn parse_callback(input: &str, accepted: &[Url]) -> Result<Callback, CallbackError> {

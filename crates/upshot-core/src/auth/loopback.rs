@@ -38,6 +38,18 @@ pub enum LoopbackError {
     TimedOut(u64),
 }
 
+impl crate::error::ErrorCode for LoopbackError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotLoopback(_) => "not_loopback_callback",
+            Self::Bind { .. } => "callback_port_unavailable",
+            Self::TimedOut(_) => "login_timed_out",
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(LoopbackError);
+
 /// The listener, bound and waiting.
 #[derive(Debug)]
 pub struct LoopbackListener {

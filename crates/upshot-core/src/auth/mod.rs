@@ -94,10 +94,8 @@ impl AuthError {
     /// A stable code for the UI and `--json`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Callback(_) => "bad_callback",
-            Self::State(StateRejected::Unknown) => "unknown_state",
-            Self::State(StateRejected::Reused) => "reused_state",
-            Self::State(StateRejected::Expired) => "expired_state",
+            Self::Callback(error) => error.code(),
+            Self::State(rejected) => rejected.code(),
             Self::NotLoggedIn => "not_logged_in",
             Self::LoggedOut { .. } => "logged_out",
             Self::NoClientSecret => "no_client_secret",
@@ -105,20 +103,18 @@ impl AuthError {
             Self::AuthorizePageBroken { .. } => "authorize_page_broken",
             Self::CorruptTokens => "corrupt_tokens",
             Self::Vault(error) => error.code(),
-            Self::Store(_) => "database",
-            Self::Imgur(_) => "imgur",
-            Self::Loopback(_) => "loopback",
+            Self::Store(error) => error.code(),
+            Self::Imgur(error) => error.error_code(),
+            Self::Loopback(error) => crate::error::ErrorCode::code(error),
             Self::Task(_) => "internal",
         }
     }
 }
 
-impl serde::Serialize for AuthError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("AuthError", 2)?;
-        out.serialize_field("code", self.code())?;
-        out.serialize_field("message", &self.to_string())?;
-        out.end()
+impl crate::error::ErrorCode for AuthError {
+    fn code(&self) -> &'static str {
+        AuthError::code(self)
     }
 }
+
+crate::error::serialize_as_coded!(AuthError);

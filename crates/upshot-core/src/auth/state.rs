@@ -7,7 +7,6 @@
 use crate::store::{SqlContext, StoreError};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 /// How long a login may take between its start and its callback.
 pub const LOGIN_STATE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -16,8 +15,7 @@ pub const LOGIN_STATE_TTL_MS: i64 = 10 * 60 * 1000;
 const STATE_BYTES: usize = 32;
 
 /// Why a callback's `state` was refused. No token is kept when this happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StateRejected {
     /// No login with this state was started here (a forged or foreign callback).
     #[error(
@@ -31,6 +29,25 @@ pub enum StateRejected {
     #[error("this login was started more than 10 minutes ago and has expired; start it again")]
     Expired,
 }
+
+impl crate::error::ErrorCode for StateRejected {
+    fn code(&self) -> &'static str {
+        StateRejected::code(self)
+    }
+}
+
+impl StateRejected {
+    /// A stable code for the UI and `--json` (see [`crate::error::ErrorCode`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown_state",
+            Self::Reused => "reused_state",
+            Self::Expired => "expired_state",
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(StateRejected);
 
 /// The logins under way, over a connection to Upshot's database.
 #[derive(Debug, Clone, Copy)]

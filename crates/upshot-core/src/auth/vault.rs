@@ -63,6 +63,14 @@ impl VaultError {
     }
 }
 
+impl crate::error::ErrorCode for VaultError {
+    fn code(&self) -> &'static str {
+        VaultError::code(self)
+    }
+}
+
+crate::error::serialize_as_coded!(VaultError);
+
 /// The secrets store. Which store it is gets decided at its first use, not when it is opened:
 /// most commands (anonymous uploads, the history) never touch a secret, and asking for a
 /// keychain costs a D-Bus round trip (~5 ms and ~1.6 MB at every `upshot` start, measured).

@@ -287,13 +287,10 @@ impl GovernorError {
     }
 }
 
-/// Serializes as `{code, message}`, the one error shape the UI reads.
-impl Serialize for GovernorError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("GovernorError", 2)?;
-        state.serialize_field("code", self.code())?;
-        state.serialize_field("message", &self.to_string())?;
-        state.end()
+impl crate::error::ErrorCode for GovernorError {
+    fn code(&self) -> &'static str {
+        GovernorError::code(self)
     }
 }
+
+crate::error::serialize_as_coded!(GovernorError);

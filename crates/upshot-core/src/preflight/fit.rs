@@ -48,6 +48,16 @@ pub enum FitError {
     },
 }
 
+/// The file is refused as `cannot_fit` ([`crate::media::FileRejected::CannotFit`]): the same
+/// code whatever stopped the fitting.
+impl crate::error::ErrorCode for FitError {
+    fn code(&self) -> &'static str {
+        "cannot_fit"
+    }
+}
+
+crate::error::serialize_as_coded!(FitError);
+
 /// Whether a still of this type can be fitted: JPEG, PNG (not animated), WebP (not animated)
 /// and TIFF. GIFs and APNGs are animations; fitting would freeze them.
 pub fn can_fit(mime_type: &str, bytes: &[u8]) -> bool {

@@ -40,6 +40,15 @@ pub struct CleanError {
 // re-export kept until the faces move (issue 14 phase 2)
 pub use crate::types::can_clean;
 
+/// The file is refused as `damaged` ([`crate::media::FileRejected::Damaged`]): the same code.
+impl crate::error::ErrorCode for CleanError {
+    fn code(&self) -> &'static str {
+        "damaged"
+    }
+}
+
+crate::error::serialize_as_coded!(CleanError);
+
 /// Removes personal metadata from a JPEG, PNG or WebP; other types come back unchanged.
 pub fn clean(mime_type: &str, bytes: Bytes) -> Result<Cleaned, CleanError> {
     match mime_type {

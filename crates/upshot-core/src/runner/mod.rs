@@ -299,3 +299,16 @@ fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, R
 fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// A runner error has its source's code: a full disk under a worker is `disk_full`.
+impl crate::error::ErrorCode for RunnerError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Store(error) => error.code(),
+            Self::Governor(error) => error.code(),
+            Self::Task(_) => "internal",
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(RunnerError);

@@ -3,6 +3,7 @@
 //! the answers Imgur sent written (or parked) however the database fails.
 
 use super::*;
+use crate::error::ErrorCode;
 use crate::queue::{JobId, JobQueue};
 use crate::store::StoreError;
 use rusqlite::Connection;
@@ -160,14 +161,14 @@ impl Runner {
     /// Records in the database that this runner's workers are failing with `error` (best
     /// effort: the database may be what fails; the row was reserved so an update in place
     /// usually still goes through).
-    pub(super) async fn record_fault(&self, error: &dyn RunnerFault, worker: &str) {
+    pub(super) async fn record_fault(&self, error: &(dyn ErrorCode + Send + Sync), worker: &str) {
         *self
             .shared
             .fault_recorder
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(worker.to_owned());
         let runner = self.shared.owner.clone();
-        let code = error.fault_code().to_owned();
+        let code = error.code().to_owned();
         let message = error.to_string();
         let now = self.now();
         let recorded = self
@@ -350,28 +351,6 @@ impl Runner {
                 jobs = pruned.jobs,
                 "pruned finished jobs past their retention"
             );
-        }
-    }
-}
-
-/// A failure a supervisor records: its words, and a stable code for `--json`.
-pub(super) trait RunnerFault: std::fmt::Display + Send + Sync {
-    /// The code shown beside the message (`disk_full`, `database_busy`, …).
-    fn fault_code(&self) -> &'static str;
-}
-
-impl RunnerFault for StoreError {
-    fn fault_code(&self) -> &'static str {
-        self.code()
-    }
-}
-
-impl RunnerFault for RunnerError {
-    fn fault_code(&self) -> &'static str {
-        match self {
-            Self::Store(error) => error.code(),
-            Self::Governor(_) => "governor",
-            Self::Task(_) => "internal",
         }
     }
 }

@@ -4,7 +4,7 @@
 //! (`GET /_sandbox/hello`, see [`fake_imgur::hello_proof`]): a stale record, a reused pid or
 //! port, or another user's server are never joined.
 
-use crate::error::CoreError;
+use crate::core_error::CoreError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! Why a service call failed: one enum that wraps the errors of the layers below.
 
 use crate::auth::AuthError;
-use crate::error::CoreError;
+use crate::core_error::CoreError;
+use crate::error::ErrorCode;
 use crate::runner::RunnerError;
 use crate::store::StoreError;
 use upshot_imgur::ImgurError;
@@ -66,3 +67,30 @@ impl From<crate::governor::GovernorError> for ServiceError {
         Self::Runner(RunnerError::Governor(error))
     }
 }
+
+impl From<crate::paths::PathsError> for ServiceError {
+    fn from(error: crate::paths::PathsError) -> Self {
+        Self::Core(error.into())
+    }
+}
+
+/// A wrapping variant reports its source's code: a full disk under the database reaches the
+/// CLI's `--json` and the app as `disk_full`, not as a code of the service.
+impl ErrorCode for ServiceError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Core(error) => error.code(),
+            Self::Store(error) => error.code(),
+            Self::Runner(error) => error.code(),
+            Self::Imgur(error) => error.error_code(),
+            Self::Budget { .. } => "budget_spent",
+            Self::Task(_) => "internal",
+            Self::OtherServer { .. } => "other_server",
+            Self::NotFound(_) => "not_found",
+            Self::Auth(error) => error.code(),
+            Self::Watch { code, .. } => code,
+        }
+    }
+}
+
+crate::error::serialize_as_coded!(ServiceError);

@@ -4,7 +4,7 @@
 
 use crate::auth::{AuthSession, SecretVault, VaultChoice};
 use crate::clock::{Clock, SystemClock};
-use crate::error::CoreError;
+use crate::core_error::CoreError;
 use crate::governor::{
     GovernorConfig, GovernorStatus, Pending, Priority, QuotaGovernor, RequestCost,
 };

@@ -1,7 +1,6 @@
 //! What can go wrong with Upshot's database and spool, each case saying what to do about it.
 
 use rusqlite::{Connection, ErrorCode};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// A storage failure. Every message names the file involved where there is one and says what the
@@ -183,16 +182,13 @@ impl StoreError {
     }
 }
 
-/// Serializes as `{code, message}`, the one error shape the UI reads.
-impl Serialize for StoreError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("StoreError", 2)?;
-        state.serialize_field("code", self.code())?;
-        state.serialize_field("message", &self.to_string())?;
-        state.end()
+impl crate::error::ErrorCode for StoreError {
+    fn code(&self) -> &'static str {
+        StoreError::code(self)
     }
 }
+
+crate::error::serialize_as_coded!(StoreError);
 
 /// Attaches the database's path to SQLite errors. There is deliberately no
 /// `From<rusqlite::Error>`: every SQLite error goes through here, so every message names its file.

@@ -1,11 +1,10 @@
 //! What can go wrong with watched folders, in words that say what to do.
 
 use crate::store::StoreError;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// Why a watched-folder call failed. Serializes as `{"error": "<kind>", "message": "…"}` for
-/// the UI.
+/// Why a watched-folder call failed. Serializes as `{"code": "<code>", "message": "…"}` for
+/// the UI, like every error of Upshot.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// Reading or writing a file failed.
@@ -77,7 +76,7 @@ impl WatchError {
             Self::BadSetting { .. } => "bad_setting",
             Self::AlreadyWatched { .. } => "already_watched",
             Self::NotWatched { .. } => "not_watched",
-            Self::Store(_) => "store",
+            Self::Store(error) => error.code(),
             Self::Internal(_) => "internal",
         }
     }
@@ -103,12 +102,10 @@ impl From<crate::config_file::ConfigFileError> for WatchError {
     }
 }
 
-impl Serialize for WatchError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("WatchError", 2)?;
-        state.serialize_field("error", self.code())?;
-        state.serialize_field("message", &self.to_string())?;
-        state.end()
+impl crate::error::ErrorCode for WatchError {
+    fn code(&self) -> &'static str {
+        WatchError::code(self)
     }
 }
+
+crate::error::serialize_as_coded!(WatchError);
