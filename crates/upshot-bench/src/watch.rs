@@ -316,6 +316,20 @@ pub fn watch(bin_dir: &Path, scenario: WatchScenario) -> BenchResult<()> {
     }
     let peak = watcher.peak_rss_mb()?;
     drop(watcher);
+    let missed: Vec<&PathBuf> = written
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| !queued_at.contains_key(*path))
+        .collect();
+    if let Some(first) = missed.first() {
+        return Err(format!(
+            "upshot watch did not queue {} of the {} files within 120 s (the first: {}); \
+             the latency and memory figures would be of a broken run",
+            missed.len(),
+            written.len(),
+            first.display()
+        ));
+    }
 
     let mut latencies: Vec<f64> = queued_at
         .iter()
