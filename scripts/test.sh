@@ -93,6 +93,9 @@ step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # --- Rust: the crates (everything but the desktop shell) ----------------------------------
 step crates-test cargo test --workspace --exclude upshot-desktop --locked
+# Every benchmark once in its quick form (debug builds, a few small files): a benchmark that no
+# longer runs, or whose uploads fail, fails here. Its figures are printed, never asserted.
+step bench-quick bash scripts/bench.sh --quick
 
 # --- Desktop shell (Tauri; needs WebKitGTK and the built UI) ------------------------------
 step desktop-test cargo test -p upshot-desktop --locked

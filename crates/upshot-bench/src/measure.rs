@@ -1,10 +1,13 @@
-//! Starting the fake server, making test files, and measuring child processes.
+//! Starting the fake server, making test files Upshot accepts, and asking the server what it
+//! received.
 
-use nix::sys::resource::{UsageWho, getrusage};
+use image::ImageEncoder;
 use rand::RngCore;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// A failed benchmark step, in words.
 pub type BenchResult<T> = Result<T, String>;
@@ -49,11 +52,18 @@ impl FakeServer {
                 "100000000",
             ])
             .args(["--post-limit", "100000000", "--json-style", "modern"])
+            // `/_fake/state`: what the server received, checked after every run.
+            .arg("--test-controls")
             .env("TMPDIR", storage)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|error| format!("cannot start {}: {error}", binary.display()))?;
+            .map_err(|error| {
+                format!(
+                    "cannot start {}: {error} (build it: cargo build -p fake-imgur)",
+                    binary.display()
+                )
+            })?;
         let stdout = child.stdout.take().ok_or("fake-imgur has no stdout")?;
         let mut first_line = String::new();
         BufReader::new(stdout)
@@ -64,6 +74,90 @@ impl FakeServer {
             base_url: first_line.trim().to_owned(),
         })
     }
+
+    /// How many uploads the server has accepted from the benchmark's Client ID, from its
+    /// `/_fake/state`: the count a benchmark checks before it reports a figure, so a run in
+    /// which uploads were refused cannot pass for a fast one.
+    pub fn uploads_received(&self) -> BenchResult<u64> {
+        let state = self.state()?;
+        state["clients"][BENCH_CLIENT_ID]["uploads"]
+            .as_u64()
+            .ok_or_else(|| "fake-imgur's state has no upload count for the bench client".to_owned())
+    }
+
+    /// Fails unless the server accepted exactly `expected` uploads: every upload of a run
+    /// succeeded and none was sent twice.
+    pub fn expect_uploads(&self, expected: u64, what: &str) -> BenchResult<()> {
+        let received = self.uploads_received()?;
+        if received == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what}: the fake server accepted {received} uploads, expected {expected}; \
+                 the figures of this run would not be of {expected} uploads"
+            ))
+        }
+    }
+
+    /// `GET /_fake/state` over a plain loopback connection (the bench needs no HTTP client for
+    /// one request).
+    fn state(&self) -> BenchResult<serde_json::Value> {
+        let authority = self
+            .base_url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("unexpected fake-imgur URL {}", self.base_url))?
+            .trim_end_matches('/');
+        let failed =
+            |error: std::io::Error| format!("cannot ask fake-imgur for its state: {error}");
+        let mut stream = TcpStream::connect(authority).map_err(failed)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(failed)?;
+        write!(
+            stream,
+            "GET /_fake/state HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(failed)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).map_err(failed)?;
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .ok_or("fake-imgur's state answer has no body")?;
+        if !head.starts_with("HTTP/1.1 200") {
+            return Err(format!(
+                "fake-imgur's state answer: {}",
+                head.lines().next().unwrap_or_default()
+            ));
+        }
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)?
+        } else {
+            body.to_owned()
+        };
+        serde_json::from_str(&body).map_err(|error| format!("fake-imgur's state: {error}"))
+    }
+}
+
+/// Joins the chunks of a chunked HTTP/1.1 body.
+fn dechunk(mut body: &str) -> BenchResult<String> {
+    let mut joined = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").ok_or("a truncated chunked body")?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|error| format!("a bad chunk size: {error}"))?;
+        if size == 0 {
+            return Ok(joined);
+        }
+        joined.push_str(rest.get(..size).ok_or("a truncated chunk")?);
+        body = rest
+            .get(size..)
+            .and_then(|rest| rest.strip_prefix("\r\n"))
+            .ok_or("a chunk without its line end")?;
+    }
 }
 
 impl Drop for FakeServer {
@@ -73,59 +167,67 @@ impl Drop for FakeServer {
     }
 }
 
-/// Writes `count` files of `bytes` each: a PNG signature and header followed by random bytes, so
-/// they sniff as PNG and do not compress.
+/// Writes `count` real PNGs of about `bytes` each: random RGB pixels (so they do not compress
+/// and every file is distinct), stored with the fastest deflate so they decode as a user's
+/// screenshots do and pass preflight.
 pub fn make_pngs(dir: &Path, count: usize, bytes: usize) -> BenchResult<Vec<PathBuf>> {
     let mut rng = rand::rng();
-    let mut body = vec![0u8; bytes];
     (0..count)
         .map(|index| {
-            rng.fill_bytes(&mut body);
-            let header = png_header(640, 480);
-            body[..header.len()].copy_from_slice(&header);
+            let png = random_png(&mut rng, bytes)?;
             let path = dir.join(format!("file-{index:04}.png"));
-            std::fs::write(&path, &body)
+            std::fs::write(&path, &png)
                 .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
             Ok(path)
         })
         .collect()
 }
 
-/// Writes a large file that sniffs as MP4, without holding it in memory.
+/// A PNG of random RGB pixels, 1024 wide, about `bytes` long.
+pub fn random_png(rng: &mut impl RngCore, bytes: usize) -> BenchResult<Vec<u8>> {
+    let width = 1024u32;
+    let height = u32::try_from(bytes / (3 * width as usize))
+        .unwrap_or(1)
+        .max(1);
+    let mut pixels = vec![0u8; 3 * width as usize * height as usize];
+    rng.fill_bytes(&mut pixels);
+    let mut png = Vec::with_capacity(pixels.len() + 4096);
+    image::codecs::png::PngEncoder::new_with_quality(
+        &mut png,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
+    .map_err(|error| format!("cannot encode a PNG: {error}"))?;
+    Ok(png)
+}
+
+/// A real MP4 (one second, from the test fixtures), carried in the binary so the benchmark runs
+/// anywhere.
+const CLIP_MP4: &[u8] = include_bytes!("../../../tests/fixtures/media/clip.mp4");
+
+/// Writes a real MP4 of `bytes` (at least the clip's size) without holding it in memory: the
+/// fixture clip followed by one `free` box of padding, so the container stays walkable and
+/// preflight reads its duration as from any camera file.
 pub fn make_video(path: &Path, bytes: usize) -> BenchResult<()> {
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(path).map_err(|error| format!("cannot create video: {error}"))?,
-    );
-    let mut rng = rand::rng();
-    let mut chunk = vec![0u8; 1 << 20];
-    let mut written = 0usize;
-    while written < bytes {
-        rng.fill_bytes(&mut chunk);
-        if written == 0 {
-            chunk[..12].copy_from_slice(b"\0\0\0\x18ftypisom");
+    let failed = |error: std::io::Error| format!("cannot write {}: {error}", path.display());
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    file.write_all(CLIP_MP4).map_err(failed)?;
+    let padding = bytes.saturating_sub(CLIP_MP4.len());
+    if padding >= 8 {
+        let size = u32::try_from(padding)
+            .map_err(|_| format!("a video of {bytes} bytes is too large for one free box"))?;
+        file.write_all(&size.to_be_bytes()).map_err(failed)?;
+        file.write_all(b"free").map_err(failed)?;
+        let chunk = vec![0x5Au8; 1 << 20];
+        let mut left = padding - 8;
+        while left > 0 {
+            let take = left.min(chunk.len());
+            file.write_all(&chunk[..take]).map_err(failed)?;
+            left -= take;
         }
-        let take = chunk.len().min(bytes - written);
-        file.write_all(&chunk[..take])
-            .map_err(|error| format!("cannot write video: {error}"))?;
-        written += take;
     }
-    file.flush()
-        .map_err(|error| format!("cannot write video: {error}"))
-}
-
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    header.extend_from_slice(&width.to_be_bytes());
-    header.extend_from_slice(&height.to_be_bytes());
-    header.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    header
-}
-
-/// The largest resident set (in KiB) of any child this process has waited for so far.
-pub fn children_peak_rss_kib() -> BenchResult<i64> {
-    getrusage(UsageWho::RUSAGE_CHILDREN)
-        .map(|usage| usage.max_rss())
-        .map_err(|error| format!("getrusage failed: {error}"))
+    file.flush().map_err(failed)
 }
 
 /// The median of a few measurements.

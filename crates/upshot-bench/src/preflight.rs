@@ -1,20 +1,48 @@
 //! Preflight's cost, in process (the library the CLI and the app call): what checking and
 //! cleaning a camera photo adds to queueing it and to sending it, what fitting a 4K screenshot
 //! takes, and what checking a 200 MB video takes (hashing it, reading its duration).
+//! Every input is a real file preflight accepts; a refusal fails the benchmark.
 
 use std::io::Cursor;
-use std::path::Path;
 use std::time::{Duration, Instant};
 use upshot_core::preflight::{self, PreflightSettings};
 use upshot_core::queue::Origin;
 
-/// Runs the preflight benchmark and prints its figures.
-pub fn preflight(rounds: usize) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
-    println!("== preflight ({rounds} rounds each, median)");
+/// The inputs' sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// The camera photo's width and height.
+    photo: (u32, u32),
+    /// The video's size in MB.
+    video_mb: usize,
+}
 
-    // A 12-megapixel photo with detail, as JPEG, with an Exif block carrying GPS and camera.
-    let photo = textured(4000, 3000);
+impl Sizes {
+    /// A 12-megapixel photo and a 200 MB video; under `--quick` a 3-megapixel photo and a
+    /// 20 MB video. The screenshot stays 4K either way: a smaller one would not need fitting.
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                photo: (2000, 1500),
+                video_mb: 20,
+            }
+        } else {
+            Self {
+                photo: (4000, 3000),
+                video_mb: 200,
+            }
+        }
+    }
+}
+
+/// Runs the preflight benchmark and prints its figures.
+pub fn preflight(rounds: usize, sizes: Sizes) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
+    println!("preflight ({rounds} rounds each, median)");
+
+    // A camera photo with detail, as JPEG, with an Exif block carrying GPS and camera.
+    let (width, height) = sizes.photo;
+    let photo = textured(width, height);
     let jpeg = encode(&photo, image::ImageFormat::Jpeg)?;
     let jpeg = with_camera_exif(jpeg)?;
     let photo_path = dir.path().join("photo.jpg");
@@ -24,7 +52,7 @@ pub fn preflight(rounds: usize) -> Result<(), String> {
         preflight::preflight(&photo_path, &options).map(|ready| ready.report)
     })?;
     println!(
-        "camera JPEG 4000×3000, {:.1} MB: check + hash + plan cleaning {:.1} ms; removed {:?}, {} bytes less",
+        "camera JPEG {width}×{height}, {:.1} MB: check + hash + plan cleaning {:.1} ms; removed {:?}, {} bytes less",
         mb(jpeg.len() as u64),
         ms(check),
         report.removed,
@@ -58,24 +86,15 @@ pub fn preflight(rounds: usize) -> Result<(), String> {
         if fitted.steps == 1 { "" } else { "s" }
     );
 
-    // A 200 MB video: hashed in full, duration from the header.
+    // A large video: hashed in full, duration from the header.
     let video_path = dir.path().join("video.mp4");
-    let clip = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/media/clip.mp4"),
-    )
-    .map_err(|error| error.to_string())?;
-    let mut video = clip.clone();
-    video.resize(200 * 1024 * 1024 - 1, 0x5A);
-    // Keep the container walkable: the padding is one `free` box.
-    let padding = u32::try_from(video.len() - clip.len()).map_err(|error| error.to_string())?;
-    video[clip.len()..clip.len() + 4].copy_from_slice(&padding.to_be_bytes());
-    video[clip.len() + 4..clip.len() + 8].copy_from_slice(b"free");
-    std::fs::write(&video_path, &video).map_err(|error| error.to_string())?;
+    crate::measure::make_video(&video_path, sizes.video_mb << 20)?;
     let (check, report) = median(rounds.min(3), || {
         preflight::preflight(&video_path, &options).map(|ready| ready.report)
     })?;
     println!(
-        "200 MB MP4: check + BLAKE3 + duration {:.0} ms ({:.0} MB/s); duration {:?} ms",
+        "{} MB MP4: check + BLAKE3 + duration {:.0} ms ({:.0} MB/s); duration {:?} ms",
+        sizes.video_mb,
         ms(check),
         mb(report.original_bytes) / check.as_secs_f64(),
         report.duration_ms

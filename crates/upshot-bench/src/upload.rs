@@ -1,12 +1,11 @@
-//! The upload benchmarks of the foundation issue.
+//! The upload benchmarks: throughput against curl, and the peak memory of one large upload.
+//! Every run is checked against what the fake server received before a figure is printed.
 
-use crate::measure::{
-    BENCH_CLIENT_ID, BenchResult, FakeServer, children_peak_rss_kib, make_pngs, make_video, median,
-};
+use crate::child::{Usage, log_path, run_measured};
+use crate::measure::{BENCH_CLIENT_ID, BenchResult, FakeServer, make_pngs, make_video, median};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 /// Upshot against curl: the same files, the same concurrency, each run against a fresh server.
 ///
@@ -36,50 +35,55 @@ pub fn throughput(
         drop(server);
         std::fs::remove_dir_all(&dir).map_err(|error| error.to_string())
     };
-    let run_curl = |round: usize| -> BenchResult<f64> {
+    let run_curl = |round: usize| -> BenchResult<Usage> {
         let (server, dir) = fresh_server(&format!("curl-{round}"))?;
         let upload_url = format!("{}/3/image", server.base_url);
         let curl_config = write_curl_config(work.path(), &upload_url, &paths)?;
-        let secs = time(
-            Command::new("curl")
-                .args([
-                    "--silent",
-                    "--no-progress-meter",
-                    "--show-error",
-                    "--fail",
-                    "--parallel",
-                    "--parallel-max",
-                ])
-                .arg(jobs.to_string())
-                .arg("--config")
-                .arg(&curl_config),
-        )?;
+        let mut curl = Command::new("curl");
+        curl.args([
+            "--silent",
+            "--no-progress-meter",
+            "--show-error",
+            "--fail",
+            "--parallel",
+            "--parallel-max",
+        ])
+        .arg(jobs.to_string())
+        .arg("--config")
+        .arg(&curl_config);
+        let usage = run_measured(&curl, &log_path(work.path(), &format!("curl-{round}")))?;
+        server.expect_uploads(files as u64, &format!("curl, round {round}"))?;
         finish(server, dir)?;
-        Ok(secs)
+        Ok(usage)
     };
     // Upshot keeps one data directory across rounds, as a user does: its queue, history and
-    // ledger grow from round to round.
-    let run_upshot = |round: usize| -> BenchResult<f64> {
+    // ledger grow from round to round. `--force`: the files were uploaded in the round before,
+    // and without it Upshot would rightly print their links instead of sending them again.
+    let run_upshot = |round: usize| -> BenchResult<Usage> {
         let (server, dir) = fresh_server(&format!("upshot-{round}"))?;
-        let secs = time(
-            Command::new(bin_dir.join("upshot"))
-                .args([
-                    "upload",
-                    "--jobs",
-                    &jobs.to_string(),
-                    "--api-base",
-                    &server.base_url,
-                ])
-                .args(["--client-id", BENCH_CLIENT_ID, "--data-dir"])
-                .arg(work.path().join("upshot-data"))
-                .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
-                .args(&paths),
-        )?;
+        let mut upshot = Command::new(bin_dir.join("upshot"));
+        upshot
+            .args([
+                "upload",
+                "--force",
+                "--jobs",
+                &jobs.to_string(),
+                "--api-base",
+                &server.base_url,
+            ])
+            .args(["--client-id", BENCH_CLIENT_ID, "--data-dir"])
+            .arg(work.path().join("upshot-data"))
+            .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
+            .args(&paths);
+        let usage = run_measured(&upshot, &log_path(work.path(), &format!("upshot-{round}")))?;
+        server.expect_uploads(files as u64, &format!("upshot, round {round}"))?;
         finish(server, dir)?;
-        Ok(secs)
+        Ok(usage)
     };
     let mut curl_secs = Vec::new();
     let mut upshot_secs = Vec::new();
+    let mut curl_cpu = Vec::new();
+    let mut upshot_cpu = Vec::new();
     for round in 1..=rounds {
         // Taking turns at going first: whatever warms up favours neither tool.
         let (curl, upshot) = if round % 2 == 1 {
@@ -89,9 +93,20 @@ pub fn throughput(
             let upshot = run_upshot(round)?;
             (run_curl(round)?, upshot)
         };
-        println!("  round {round}: curl {curl:.2} s, upshot {upshot:.2} s");
-        curl_secs.push(curl);
-        upshot_secs.push(upshot);
+        println!(
+            "  round {round}: curl {:.2} s ({:.2} s CPU, peak RSS {:.1} MB), upshot {:.2} s ({:.2} s CPU, peak RSS {:.1} MB); \
+             the server received all {files} uploads of each",
+            curl.wall_secs,
+            curl.cpu_secs,
+            curl.max_rss_mb,
+            upshot.wall_secs,
+            upshot.cpu_secs,
+            upshot.max_rss_mb
+        );
+        curl_secs.push(curl.wall_secs);
+        upshot_secs.push(upshot.wall_secs);
+        curl_cpu.push(curl.cpu_secs);
+        upshot_cpu.push(upshot.cpu_secs);
     }
     // Each round's own ratio as well: the machine's speed drifts between rounds, and both tools
     // of a round ran back to back.
@@ -104,10 +119,15 @@ pub fn throughput(
     let curl = median(&mut curl_secs);
     let upshot = median(&mut upshot_secs);
     let total_mb = (files * megabytes) as f64;
-    println!("  curl   median {curl:.2} s ({:.0} MB/s)", total_mb / curl);
     println!(
-        "  upshot median {upshot:.2} s ({:.0} MB/s)",
-        total_mb / upshot
+        "  curl   median {curl:.2} s ({:.0} MB/s), {:.2} s CPU",
+        total_mb / curl,
+        median(&mut curl_cpu)
+    );
+    println!(
+        "  upshot median {upshot:.2} s ({:.0} MB/s), {:.2} s CPU",
+        total_mb / upshot,
+        median(&mut upshot_cpu)
     );
     println!(
         "  ratio upshot/curl {:.3} of the medians, {round_ratio:.3} median of the rounds (goal: at most 1.10)",
@@ -128,15 +148,15 @@ fn server_storage() -> BenchResult<tempfile::TempDir> {
     }
 }
 
-/// Peak resident memory of `upshot upload` sending one large video.
+/// Peak resident memory of `upshot upload` sending one large video, measured on that process
+/// alone.
 pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
     let work = tempfile::tempdir().map_err(|error| error.to_string())?;
     let video = work.path().join("big.mp4");
     make_video(&video, megabytes << 20)?;
     let server = FakeServer::start_in(bin_dir, work.path())?;
-    let before = children_peak_rss_kib()?;
-    let started = Instant::now();
-    let status = Command::new(bin_dir.join("upshot"))
+    let mut upshot = Command::new(bin_dir.join("upshot"));
+    upshot
         .args([
             "upload",
             "--api-base",
@@ -147,38 +167,15 @@ pub fn memory(bin_dir: &Path, megabytes: usize) -> BenchResult<()> {
         .arg("--data-dir")
         .arg(work.path().join("upshot-data"))
         .env("UPSHOT_CONFIG_DIR", work.path().join("upshot-config"))
-        .arg(&video)
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|error| format!("cannot run upshot: {error}"))?;
-    if !status.success() {
-        return Err(format!("upshot upload of the video failed: {status}"));
-    }
-    let peak = children_peak_rss_kib()?;
+        .arg(&video);
+    let usage = run_measured(&upshot, &log_path(work.path(), "upshot-video"))?;
+    server.expect_uploads(1, "upshot upload of the video")?;
     println!(
-        "memory: upshot upload of one {megabytes} MB video took {:.2} s, peak RSS {:.1} MB (goal: under 40 MB){}",
-        started.elapsed().as_secs_f64(),
-        peak as f64 / 1024.0,
-        if peak <= before {
-            " (not above earlier children: run `upshot-bench memory` alone)"
-        } else {
-            ""
-        }
+        "memory: upshot upload of one {megabytes} MB MP4 took {:.2} s and {:.2} s of CPU; \
+         peak RSS of that process {:.1} MB (goal: under 40 MB)",
+        usage.wall_secs, usage.cpu_secs, usage.max_rss_mb,
     );
     Ok(())
-}
-
-fn time(command: &mut Command) -> BenchResult<f64> {
-    let started = Instant::now();
-    let status = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
-    if !status.success() {
-        return Err(format!("{command:?} failed: {status}"));
-    }
-    Ok(started.elapsed().as_secs_f64())
 }
 
 /// One curl process doing every upload, `next` separating the transfers, as a careful shell

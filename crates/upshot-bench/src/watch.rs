@@ -40,6 +40,12 @@ impl Watching {
         folders: &[PathBuf],
         queue_only: bool,
     ) -> BenchResult<Self> {
+        let log = work.join(if queue_only {
+            "watch-queue-only.log"
+        } else {
+            "watch.log"
+        });
+        let log_file = std::fs::File::create(&log).map_err(io("create the watcher's log"))?;
         let mut command = Command::new(bin_dir.join("upshot"));
         command
             .args([
@@ -56,7 +62,7 @@ impl Watching {
             .env("UPSHOT_SECRET_STORE", "file")
             .args(folders)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(log_file);
         if queue_only {
             command.arg("--queue-only");
         }
@@ -76,10 +82,15 @@ impl Watching {
         let watching = Self { child, lines };
         let mut ready = 0;
         while ready < folders.len() {
-            let (_, line) = watching
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .map_err(|_| "upshot watch did not report its folders watched")?;
+            let Ok((_, line)) = watching.lines.recv_timeout(Duration::from_secs(60)) else {
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "upshot watch did not report its {} folders watched within 60 s ({ready} \
+                     reported); its standard error: {}",
+                    folders.len(),
+                    said.trim()
+                ));
+            };
             if line.contains("\"event\":\"watching\"") {
                 ready += 1;
             }
@@ -253,6 +264,45 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Every job in the data directory as `upshot queue list --all --json` prints it: the source
+/// path and the content hash the watcher queued it with.
+fn listed_jobs(
+    bin_dir: &Path,
+    work: &Path,
+    base_url: &str,
+) -> BenchResult<Vec<(String, Option<String>)>> {
+    let output = Command::new(bin_dir.join("upshot"))
+        .args(["queue", "list", "--all", "--json", "--api-base", base_url])
+        .args(["--client-id", BENCH_CLIENT_ID, "--data-dir"])
+        .arg(work.join("upshot-data"))
+        .env("UPSHOT_CONFIG_DIR", work.join("upshot-config"))
+        .env("UPSHOT_SECRET_STORE", "file")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io("upshot queue list"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "upshot queue list failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(serde_json::from_str::<serde_json::Value>)
+        .filter(|parsed| !matches!(parsed, Ok(job) if job.get("worker_fault").is_some()))
+        .map(|parsed| {
+            let job = parsed.map_err(|error| format!("upshot queue list --json: {error}"))?;
+            let path = job["source_path"]
+                .as_str()
+                .ok_or("a listed job has no source_path")?
+                .to_owned();
+            Ok((path, job["content_hash"].as_str().map(str::to_owned)))
+        })
+        .collect()
+}
+
 /// Runs the benchmark and prints its figures.
 pub fn watch(bin_dir: &Path, scenario: WatchScenario) -> BenchResult<()> {
     let work = tempfile::tempdir().map_err(io("temp dir"))?;
@@ -316,6 +366,20 @@ pub fn watch(bin_dir: &Path, scenario: WatchScenario) -> BenchResult<()> {
     }
     let peak = watcher.peak_rss_mb()?;
     drop(watcher);
+    let missed: Vec<&PathBuf> = written
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| !queued_at.contains_key(*path))
+        .collect();
+    if let Some(first) = missed.first() {
+        return Err(format!(
+            "upshot watch did not queue {} of the {} files within 120 s (the first: {}); \
+             the latency and memory figures would be of a broken run",
+            missed.len(),
+            written.len(),
+            first.display()
+        ));
+    }
 
     let mut latencies: Vec<f64> = queued_at
         .iter()
@@ -327,16 +391,7 @@ pub fn watch(bin_dir: &Path, scenario: WatchScenario) -> BenchResult<()> {
     latencies.sort_by(f64::total_cmp);
 
     // Every job against the final file: a job whose content hash differs queued a partial file.
-    let db = upshot_core::store::Database::open_in(&work.path().join("upshot-data"))
-        .map_err(|error| error.to_string())?;
-    let conn = db.connect().map_err(|error| error.to_string())?;
-    let jobs: Vec<(String, Option<String>)> = conn
-        .prepare("SELECT source_path, content_hash FROM jobs")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect()
-        })
-        .map_err(|error| error.to_string())?;
+    let jobs = listed_jobs(bin_dir, work.path(), &server.base_url)?;
     let mut partial = 0usize;
     let mut per_path: HashMap<&str, usize> = HashMap::new();
     for (path, hash) in &jobs {
