@@ -1,12 +1,11 @@
-//! The app's handle on `upshot-core`: the connection the core chooses for the app (Imgur, or
+//! The app's handle on `upshot-core`: the endpoint the core chooses for the app (Imgur, or
 //! the sandbox when no Client ID is configured), the upload service, and its workers running
 //! for as long as the app.
 
 use crate::{Error, ErrorCode};
 use upshot_core::UploadService;
-use upshot_core::connection::Connection;
 use upshot_core::paths::SETTINGS_FILE;
-use upshot_core::runner::StopWhen;
+use upshot_core::service::{Endpoint, StopWhen};
 use upshot_core::watch::{FolderSource, WATCH_FILE, WatchOptions, Watcher};
 
 /// What every command reaches through Tauri's managed state.
@@ -14,7 +13,7 @@ pub struct AppCore {
     /// The upload service.
     pub service: UploadService,
     /// Keeps an owned sandbox alive while the app runs.
-    _connection: Connection,
+    _endpoint: Endpoint,
     /// Tells the workers to finish what they are sending and stop.
     stop: tokio::sync::watch::Sender<bool>,
     /// The workers' task: quitting waits for it, so an answer on its way is recorded.
@@ -32,22 +31,21 @@ impl AppCore {
     pub async fn open() -> Result<Self, Error> {
         let startup =
             |error: &dyn std::fmt::Display| Error::new(ErrorCode::Startup, error.to_string());
-        let (settings, connection) = Connection::open_for_app()
+        let (settings, endpoint, service) = Endpoint::connect_for_app(2)
             .await
             .map_err(|error| startup(&error))?;
-        let service = connection
-            .service(&settings, 2)
-            .map_err(|error| startup(&error))?;
-        if connection.sandbox.is_some() {
-            tracing::info!(api = %connection.api_base, "no Client ID configured: sandbox mode");
+        if endpoint.sandbox.is_some() {
+            tracing::info!(api = %endpoint.api_base, "no Client ID configured: sandbox mode");
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let runner = service.runner().clone();
-        let workers = tauri::async_runtime::spawn(async move {
-            if let Err(error) = runner.run(StopWhen::Never, stopped).await {
-                tracing::error!("the upload workers stopped: {error}");
-            }
-        });
+        let workers = {
+            let service = service.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = service.run_workers(StopWhen::Never, stopped).await {
+                    tracing::error!("the upload workers stopped: {error}");
+                }
+            })
+        };
         let watch_file = settings.paths.config_dir.join(WATCH_FILE);
         let settings_file = settings.paths.config_dir.join(SETTINGS_FILE);
         let watcher = Watcher::start(
@@ -58,7 +56,7 @@ impl AppCore {
         .map_err(|error| startup(&error))?;
         Ok(Self {
             service,
-            _connection: connection,
+            _endpoint: endpoint,
             stop,
             workers: std::sync::Mutex::new(Some(workers)),
             watcher,

@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn service_errors_report_the_lowest_layers_code() {
-        let disk_full = upshot_core::store::StoreError::DiskFull {
+        let disk_full = upshot_core::service::StoreError::DiskFull {
             path: "/data/upshot.db".into(),
         };
         let error: Error = upshot_core::ServiceError::Store(disk_full).into();

@@ -117,11 +117,11 @@ pub fn open_urls(app: &AppHandle, urls: Vec<String>) {
 /// Tells the UI whenever an upload starts waiting for a login: Imgur logged the account out.
 pub fn forward_logouts(app: &AppHandle) {
     let app = app.clone();
-    let mut events = app.state::<AppCore>().service.runner().subscribe();
+    let mut events = app.state::<AppCore>().service.subscribe();
     tauri::async_runtime::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
-        use upshot_core::queue::WaitReason;
-        use upshot_core::runner::QueueEvent;
+        use upshot_core::events::QueueEvent;
+        use upshot_core::types::WaitReason;
         loop {
             match events.recv().await {
                 Ok(QueueEvent::Waiting {

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 use upshot_core::preflight::{self, PreflightSettings};
-use upshot_core::queue::Origin;
+use upshot_core::types::Origin;
 
 /// The inputs' sizes.
 #[derive(Debug, Clone, Copy)]

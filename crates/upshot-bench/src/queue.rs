@@ -3,8 +3,9 @@
 use crate::measure::BenchResult;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use upshot_core::queue::{JobQueue, NewJob, Origin};
+use upshot_core::queue::{JobQueue, NewJob};
 use upshot_core::store::Database;
+use upshot_core::types::Origin;
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -20,9 +20,10 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+use upshot_core::clock::{Clock, ManualClock};
 use upshot_core::governor::{Admission, GovernorConfig, Priority, QuotaGovernor, WaitReason};
 use upshot_core::store::Database;
+use upshot_core::types::UnixMillis;
 use upshot_imgur::{Auth, ClientConfig, ErrorKind, ImgurClient, MediaKind, UploadRequest};
 
 const CLIENT_ID: &str = "simulated-client";

@@ -1,4 +1,4 @@
-//! Turning the command line into settings and a connection to Imgur (or the sandbox).
+//! Turning the command line into settings and an endpoint: Imgur or the sandbox.
 
 use crate::cli::GlobalOptions;
 use upshot_core::auth::VaultKind;
@@ -8,7 +8,7 @@ use upshot_core::service::{ServiceError, UploadService};
 use upshot_core::{CoreError, LinkFormat, ResolvedSettings, SettingsOverrides};
 use upshot_imgur::Secret;
 
-pub use upshot_core::connection::config_dir;
+pub use upshot_core::service::config_dir;
 
 /// The settings in force for this invocation. A settings file that could not be read was set
 /// aside: that is said on stderr.
@@ -36,44 +36,38 @@ pub fn tell(notice: &ConfigNotice) {
     eprintln!("upshot: {}", notice.message);
 }
 
-/// The core's connection, with what the CLI says about it on the terminal.
-pub struct Connection(upshot_core::connection::Connection);
+/// The core's endpoint (Imgur or the sandbox, kept alive while the command runs), with what
+/// the CLI says about it on the terminal.
+pub struct Endpoint(upshot_core::service::Endpoint);
 
-impl std::ops::Deref for Connection {
-    type Target = upshot_core::connection::Connection;
+impl std::ops::Deref for Endpoint {
+    type Target = upshot_core::service::Endpoint;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
 }
 
-impl Connection {
-    /// Connects to Imgur with the configured Client ID, or to the sandbox with `--sandbox`.
-    pub async fn open(
+impl Endpoint {
+    /// Connects to Imgur with the configured Client ID, or to the sandbox with `--sandbox`, and
+    /// opens the upload service on it with `workers` workers.
+    pub async fn connect(
         global: &GlobalOptions,
         settings: &ResolvedSettings,
-    ) -> Result<Self, CoreError> {
-        let connection = upshot_core::connection::Connection::open(
+        workers: u16,
+    ) -> Result<(Self, UploadService), ServiceError> {
+        let (endpoint, service) = upshot_core::service::Endpoint::connect(
             settings,
             global.sandbox,
             global.client_secret.clone().map(Secret::new),
+            usize::from(workers),
         )
         .await?;
-        if connection.sandbox.as_ref().is_some_and(Sandbox::is_owned) {
+        if endpoint.sandbox.as_ref().is_some_and(Sandbox::is_owned) {
             eprintln!(
                 "upshot: using a sandbox for this command only; its links work while \
                  `upshot sandbox` runs (start it in another terminal to keep them)."
             );
         }
-        Ok(Self(connection))
-    }
-
-    /// The upload service for this connection.
-    pub async fn service(
-        &self,
-        settings: &ResolvedSettings,
-        workers: u16,
-    ) -> Result<UploadService, ServiceError> {
-        let service = self.0.service(settings, usize::from(workers))?;
         if std::env::var_os("UPSHOT_SECRET_STORE").is_none()
             && let Some(session) = service.auth()
             && let Ok(Some(account)) = session.account().await
@@ -88,7 +82,7 @@ impl Connection {
                     .display()
             );
         }
-        Ok(service)
+        Ok((Self(endpoint), service))
     }
 
     /// Stops an owned sandbox.

@@ -6,11 +6,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use tokio::sync::broadcast;
-use upshot_core::clock::UnixMillis;
-use upshot_core::queue::JobId;
-use upshot_core::runner::QueueEvent;
+use upshot_core::events::QueueEvent;
+use upshot_core::human_time;
 use upshot_core::service::UploadService;
-use upshot_core::when;
+use upshot_core::types::JobId;
+use upshot_core::types::UnixMillis;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ async fn follow(
             } => {
                 finish_bar(&mut in_flight, job, &overall, false, &mut done_bytes, 0);
                 let when = until
-                    .map(|until| when::describe(UnixMillis(until), UnixMillis(now_millis())))
+                    .map(|until| human_time::describe(UnixMillis(until), UnixMillis(now_millis())))
                     .unwrap_or_else(|| "until you act".to_owned());
                 let why = error
                     .map(|error| format!(" after: {error}"))

@@ -10,9 +10,10 @@ use fake_imgur::Fault;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use upshot_core::AppPaths;
-use upshot_core::queue::{JobState, NewJob, Origin};
+use upshot_core::queue::{JobState, NewJob};
 use upshot_core::runner::{QueueEvent, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
+use upshot_core::types::Origin;
 use url::Url;
 
 /// `upshot queue list --json` in its own process: its JSON lines.

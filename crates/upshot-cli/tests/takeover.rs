@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use upshot_core::AppPaths;
 use upshot_core::clock::SystemClock;
-use upshot_core::queue::{JobState, NewJob, Origin};
+use upshot_core::queue::{JobState, NewJob};
 use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
+use upshot_core::types::Origin;
 use url::Url;
 
 /// Regression (review of issue 12): a job claimed ahead, while the worker awaited a slow

@@ -372,7 +372,7 @@ async fn a_file_uploaded_by_a_pruned_job_is_a_duplicate_with_no_job() {
     // A newer job: pruning always keeps the newest row (job ids are never given out again).
     let newer = upshot_core::queue::NewJob::new(
         "/pictures/newer.png",
-        upshot_core::queue::Origin::Cli,
+        upshot_core::types::Origin::Cli,
         "newer-job",
     );
     let newer = queue.enqueue(&newer, 0).unwrap();

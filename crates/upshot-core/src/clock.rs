@@ -9,8 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::UnixMillis;
+use crate::types::UnixMillis;
 
 /// Where the time comes from.
 pub trait Clock: Send + Sync + fmt::Debug {

@@ -5,8 +5,7 @@
 //! depend on this module without depending on each other.
 
 // The shared types move to `crate::types` (issue 14); until then they come from where they live.
-use crate::history::HistoryId;
-use crate::queue::{JobId, WaitReason};
+use crate::types::{HistoryId, JobId, WaitReason};
 use serde::Serialize;
 use upshot_imgur::{ErrorKind, Image};
 

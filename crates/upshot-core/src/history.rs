@@ -15,8 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 use upshot_imgur::Image;
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::HistoryId;
+use crate::types::HistoryId;
 
 /// An upload to remember.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

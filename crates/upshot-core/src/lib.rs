@@ -1,7 +1,7 @@
 //! Upshot's core: everything the desktop app and the `upshot` CLI share.
 //!
 //! Data flows one way: a source hands over a file, [`media`] checks what it is, the
-//! [`queue`] stores it, the [`governor`] admits it, a [`runner`] worker sends it through the
+//! [`queue`] stores it, the [`governor`] admits it, a `runner` worker sends it through the
 //! Imgur client, the [`history`] keeps the result, and a [`link_format::LinkFormat`] turns it
 //! into the text the user wanted. [`service::UploadService`] is the one handle both faces use. Settings and directories live in
 //! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
@@ -11,34 +11,47 @@
 //! [`types::PreflightReport`], the one [`types::WaitReason`], [`types::UnixMillis`]) and imports
 //! nothing else of the core, so sharing a type never makes an import circle
 //! (`tests/module_graph.rs` checks that no module imports one that imports it back).
+//!
+//! The faces (the CLI and the desktop app) reach the queue, the workers and the database only
+//! through [`service`]: `queue`, `runner` and `store` are private to the crate, so the compiler
+//! keeps it so. The core's own integration tests and the benchmarks see them through the
+//! `testing` feature, which no face enables.
 
 pub mod auth;
 pub mod clock;
 pub mod commercial;
 pub mod config_file;
-pub mod connection;
 pub mod content_hash;
 pub mod core_error;
 pub mod error;
 pub mod events;
 pub mod governor;
 pub mod history;
+pub mod human_time;
 pub mod intake;
 pub mod link_format;
 pub mod media;
 pub mod paths;
 pub mod preflight;
+#[cfg(feature = "testing")]
 pub mod queue;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod queue;
+#[cfg(feature = "testing")]
 pub mod runner;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod runner;
 pub mod sandbox;
 pub mod service;
 pub mod settings;
 pub mod shown_path;
 pub mod spool;
+#[cfg(feature = "testing")]
 pub mod store;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod store;
 pub mod types;
 pub mod watch;
-pub mod when;
 
 pub use core_error::CoreError;
 pub use link_format::LinkFormat;

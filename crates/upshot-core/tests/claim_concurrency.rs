@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-use upshot_core::queue::{JobId, JobQueue, JobState, NewJob, Origin};
+use upshot_core::queue::{JobQueue, JobState, NewJob};
 use upshot_core::store::Database;
+use upshot_core::types::{JobId, Origin};
 
 const CLAIMER_DB: &str = "UPSHOT_TEST_CLAIMER_DB";
 const CLAIMER_OUT: &str = "UPSHOT_TEST_CLAIMER_OUT";

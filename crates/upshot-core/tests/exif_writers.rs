@@ -14,8 +14,9 @@ use img_parts::ImageEXIF;
 use img_parts::jpeg::{Jpeg, markers};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use upshot_core::preflight::{self, PreflightReport, PreflightSettings, Removed};
-use upshot_core::queue::Origin;
+use upshot_core::preflight::{self, PreflightSettings};
+use upshot_core::types::Origin;
+use upshot_core::types::{PreflightReport, Removed};
 
 /// What make.py wrote into every fixture (where the block was not cut before it).
 const MAKE: &str = "UpshotTestCam";

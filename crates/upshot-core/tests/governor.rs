@@ -6,12 +6,14 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+use upshot_core::clock::{Clock, ManualClock};
+
 use upshot_core::governor::{
     Admission, GovernorConfig, GovernorMode, Pending, Priority, QuotaGovernor, RequestCost,
     WaitReason,
 };
 use upshot_core::store::Database;
+use upshot_core::types::UnixMillis;
 use upshot_imgur::RateLimitSnapshot;
 
 const CLIENT: &str = "client-a";

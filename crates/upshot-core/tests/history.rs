@@ -5,9 +5,10 @@ mod common;
 
 use rusqlite::Connection;
 use std::path::PathBuf;
-use upshot_core::history::{CsvRow, History, HistoryEntry, HistoryId, NewHistoryEntry};
-use upshot_core::queue::Origin;
+use upshot_core::history::{CsvRow, History, HistoryEntry, NewHistoryEntry};
 use upshot_core::store::StoreError;
+use upshot_core::types::HistoryId;
+use upshot_core::types::Origin;
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use upshot_core::auth::{AuthError, StateRejected};
 use upshot_core::clock::{Clock, ManualClock};
-use upshot_core::queue::{JobId, JobState, Origin, WaitReason};
+use upshot_core::queue::JobState;
 use upshot_core::runner::StopWhen;
 use upshot_core::service::{FileUpload, UploadService};
+use upshot_core::types::{JobId, Origin, WaitReason};
 
 const CLIENT_ID: &str = "login-flow-client";
 const CLIENT_SECRET: &str = "login-flow-secret-5e1f";

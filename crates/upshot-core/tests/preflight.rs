@@ -19,9 +19,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use upshot_core::FileUpload;
 use upshot_core::media::FileRejected;
-use upshot_core::preflight::{self, PreflightOptions, PreflightSettings, Removed};
-use upshot_core::queue::{JobState, Origin};
+use upshot_core::preflight::{self, PreflightOptions, PreflightSettings};
+use upshot_core::queue::JobState;
 use upshot_core::service::Enqueued;
+use upshot_core::types::Origin;
+use upshot_core::types::Removed;
 
 const CLIENT_ID: &str = "preflight-test";
 
@@ -788,7 +790,7 @@ impl World {
         outcomes.remove(0).1
     }
 
-    async fn wait_done(&self, job: upshot_core::queue::JobId) {
+    async fn wait_done(&self, job: upshot_core::types::JobId) {
         for _ in 0..600 {
             let row = self.service.job(job).await.unwrap().unwrap();
             match row.state {
@@ -804,7 +806,7 @@ impl World {
 
     async fn history_of(
         &self,
-        job: upshot_core::queue::JobId,
+        job: upshot_core::types::JobId,
     ) -> upshot_core::history::HistoryEntry {
         self.wait_done(job).await;
         let row = self.service.job(job).await.unwrap().unwrap();
@@ -816,7 +818,7 @@ impl World {
     }
 
     /// The bytes the server stored for the job's upload, fetched from its link over HTTP.
-    async fn uploaded_bytes_of(&self, job: upshot_core::queue::JobId) -> Vec<u8> {
+    async fn uploaded_bytes_of(&self, job: upshot_core::types::JobId) -> Vec<u8> {
         let entry = self.history_of(job).await;
         let response = reqwest::get(&entry.link).await.unwrap();
         assert!(

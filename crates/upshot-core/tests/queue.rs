@@ -4,14 +4,13 @@
 mod common;
 
 use std::time::Instant;
-use upshot_core::clock::{ManualClock, UnixMillis};
+use upshot_core::clock::ManualClock;
 use upshot_core::governor::{GovernorConfig, QuotaGovernor};
 use upshot_core::history::{History, NewHistoryEntry};
-use upshot_core::queue::{
-    JobFilter, JobId, JobQueue, JobState, LeaseCheck, ListOrder, NewJob, Origin, WaitReason,
-    Waiting,
-};
+use upshot_core::queue::{JobFilter, JobQueue, JobState, LeaseCheck, ListOrder, NewJob, Waiting};
 use upshot_core::store::StoreError;
+use upshot_core::types::UnixMillis;
+use upshot_core::types::{JobId, Origin, WaitReason};
 use upshot_imgur::ErrorKind;
 
 const T0: i64 = 1_700_000_000_000;

@@ -7,10 +7,11 @@ mod common;
 use fake_imgur::RunningServer;
 use std::sync::Arc;
 use upshot_core::clock::SystemClock;
-use upshot_core::queue::{JobQueue, JobState, NewJob, Origin, WaitReason};
+use upshot_core::queue::{JobQueue, JobState, NewJob};
 use upshot_core::runner::{RunnerConfig, StaticCredentials, StopWhen};
 use upshot_core::service::UploadService;
 use upshot_core::store::Database;
+use upshot_core::types::{Origin, WaitReason};
 use upshot_imgur::{Auth, ClientConfig, ImgurClient, MediaKind, Secret, UploadRequest};
 use url::Url;
 
@@ -96,7 +97,7 @@ async fn upload_then_die(
     world: &World,
     account: Option<&str>,
     auth: &Auth,
-) -> upshot_core::queue::JobId {
+) -> upshot_core::types::JobId {
     let path = world.dir.path().join("photo.png");
     std::fs::write(&path, fake_imgur::samples::png(40, 30, 7)).unwrap();
     let mut job = NewJob::new(&path, Origin::Drop, CLIENT_ID);
@@ -106,7 +107,7 @@ async fn upload_then_die(
     let db = Database::open_in(&world.dir.path().join("data")).unwrap();
     let conn = db.connect().unwrap();
     let now =
-        upshot_core::clock::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+        upshot_core::types::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
     let claimed = JobQueue::new(&conn)
         .claim(DEAD_WORKER, now, 60_000, &[])
         .unwrap()
@@ -274,7 +275,8 @@ async fn a_spooled_file_a_crash_left_unqueued_is_queued_and_uploaded() {
 async fn a_429_of_any_shape_defers_the_queue_until_the_reset_and_it_resumes_then() {
     use fake_imgur::Fault;
     use std::time::Duration;
-    use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+    use upshot_core::clock::{Clock, ManualClock};
+    use upshot_core::types::UnixMillis;
 
     for fault in [
         Fault::Html429,
@@ -364,7 +366,7 @@ async fn two_workers_that_never_poll() -> World {
     .await
 }
 
-async fn enqueue_pngs(world: &World, count: u32, seed: u32) -> Vec<upshot_core::queue::JobId> {
+async fn enqueue_pngs(world: &World, count: u32, seed: u32) -> Vec<upshot_core::types::JobId> {
     let mut ids = Vec::new();
     for index in 0..count {
         let bytes = fake_imgur::samples::png(16 + index, 16 + seed % 200, (seed + index) as u8);
@@ -469,7 +471,7 @@ async fn enqueue_png(
     world: &World,
     name: &str,
     account: Option<&str>,
-) -> upshot_core::queue::JobId {
+) -> upshot_core::types::JobId {
     let path = world.dir.path().join(name);
     std::fs::write(&path, fake_imgur::samples::png(40, 30, name.len() as u8)).unwrap();
     let mut job = NewJob::new(&path, Origin::Drop, CLIENT_ID);
@@ -511,7 +513,7 @@ async fn an_anonymous_upload_whose_answer_is_lost_is_sent_again_at_most_once() {
     );
     let mut waited_as_unknown = false;
     while let Ok(event) = events.try_recv() {
-        if let upshot_core::runner::QueueEvent::Waiting { reason, .. } = event {
+        if let upshot_core::events::QueueEvent::Waiting { reason, .. } = event {
             waited_as_unknown |= reason == WaitReason::MayBeOnImgur;
         }
     }
@@ -649,7 +651,7 @@ async fn a_cancel_after_the_body_was_sent_still_records_imgurs_answer() {
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
     common::next_event(&mut events, "the body to be sent", |event| {
-        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
+        matches!(event, upshot_core::events::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
     .await;
     world.service.cancel(id).await.unwrap();
@@ -703,7 +705,7 @@ async fn a_worker_that_hits_a_busy_database_is_restarted_and_carries_on() {
     let path = world.dir.path().join("busy.png");
     std::fs::write(&path, fake_imgur::samples::png(30, 30, 5)).unwrap();
     let now =
-        upshot_core::clock::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
+        upshot_core::types::UnixMillis::from_system_time(std::time::SystemTime::now()).as_millis();
     let id = JobQueue::new(&locker)
         .enqueue(&NewJob::new(&path, Origin::Drop, CLIENT_ID), now)
         .unwrap();
@@ -775,7 +777,7 @@ async fn short_deadline_world() -> World {
 
 /// Runs the workers on `id`, cancels it once its body is all sent (the server holds its answer
 /// past the client's 1 s answer deadline), and waits for the workers to stop.
-async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::JobId) {
+async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::types::JobId) {
     world.server.controls().inject(
         fake_imgur::Fault::Latency { millis: 3000 },
         1,
@@ -787,7 +789,7 @@ async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
     common::next_event(&mut events, "the body to be sent", |event| {
-        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
+        matches!(event, upshot_core::events::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
     .await;
     world.service.cancel(id).await.unwrap();
@@ -798,7 +800,7 @@ async fn cancel_while_the_answer_is_held(world: &World, id: upshot_core::queue::
         .unwrap();
 }
 
-fn unknown_sends(world: &World, id: upshot_core::queue::JobId) -> u32 {
+fn unknown_sends(world: &World, id: upshot_core::types::JobId) -> u32 {
     let db = Database::open_in(&world.dir.path().join("data")).unwrap();
     let conn = db.connect().unwrap();
     JobQueue::new(&conn).unknown_sends(id).unwrap()
@@ -865,7 +867,7 @@ async fn an_answer_that_cannot_be_written_at_a_stop_is_parked_and_recorded_at_th
     let running =
         tokio::spawn(async move { runner.run(StopWhen::Finished(vec![id]), shutdown).await });
     common::next_event(&mut events, "the body to be sent", |event| {
-        matches!(event, upshot_core::runner::QueueEvent::Progress { sent, total, .. } if sent == total)
+        matches!(event, upshot_core::events::QueueEvent::Progress { sent, total, .. } if sent == total)
     })
     .await;
 

@@ -2,9 +2,11 @@
 //! crash.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use upshot_core::queue::{JobQueue, JobState, NewJob, Origin};
+use upshot_core::queue::{JobQueue, JobState, NewJob};
+
 use upshot_core::spool::Spool;
 use upshot_core::store::{Database, StoreError};
+use upshot_core::types::Origin;
 
 const T0: i64 = 1_700_000_000_000;
 

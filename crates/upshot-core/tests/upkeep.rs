@@ -8,13 +8,15 @@ mod common;
 use fake_imgur::RunningServer;
 use std::sync::Arc;
 use std::time::Duration;
-use upshot_core::clock::{SystemClock, UnixMillis};
+use upshot_core::clock::SystemClock;
 use upshot_core::history::History;
-use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob, Origin};
+use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob};
 use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
 use upshot_core::spool::Spool;
 use upshot_core::store::Database;
+use upshot_core::types::Origin;
+use upshot_core::types::UnixMillis;
 use upshot_imgur::ErrorKind;
 
 const CLIENT_ID: &str = "upkeep-test";

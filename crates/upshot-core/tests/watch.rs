@@ -859,7 +859,7 @@ async fn a_copy_of_content_whose_job_was_pruned_is_a_duplicate_and_its_action_is
     // A newer job: pruning always keeps the newest row (job ids are never given out again).
     let newer = upshot_core::queue::NewJob::new(
         "/elsewhere/newer.png",
-        upshot_core::queue::Origin::Cli,
+        upshot_core::types::Origin::Cli,
         "newer-job",
     );
     let newer = queue.enqueue(&newer, later).unwrap();

@@ -2,22 +2,21 @@
 
 use super::print_json;
 use crate::cli::{AlbumCommand, GlobalOptions, ImagesArgs, JsonArgs, LoginArgs};
-use crate::context::{Connection, settings};
+use crate::context::{Endpoint, settings};
 use crate::exit::Status;
 use crate::progress::now_millis;
 use std::io::{BufRead, IsTerminal};
 use upshot_core::auth::loopback::LoopbackListener;
 use upshot_core::auth::{AuthError, AuthSession};
-use upshot_core::clock::UnixMillis;
+use upshot_core::human_time;
 use upshot_core::service::{ServiceError, UploadService};
-use upshot_core::when;
+use upshot_core::types::UnixMillis;
 
 /// Opens the service with its login session.
-async fn open(global: &GlobalOptions) -> Result<(Connection, UploadService), ServiceError> {
+async fn open(global: &GlobalOptions) -> Result<(Endpoint, UploadService), ServiceError> {
     let settings = settings(global, None)?;
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1).await?;
-    Ok((connection, service))
+    let (endpoint, service) = Endpoint::connect(global, &settings, 1).await?;
+    Ok((endpoint, service))
 }
 
 fn session(service: &UploadService) -> Result<&AuthSession, ServiceError> {
@@ -27,16 +26,16 @@ fn session(service: &UploadService) -> Result<&AuthSession, ServiceError> {
         .ok_or(ServiceError::Auth(AuthError::NotLoggedIn))
 }
 
-async fn close(connection: Connection, service: UploadService) {
+async fn close(endpoint: Endpoint, service: UploadService) {
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
 }
 
 pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     let auth = session(&service)?;
-    if let Some(secret) = &connection.client_secret
-        && connection.sandbox.is_none()
+    if let Some(secret) = &endpoint.client_secret
+        && endpoint.sandbox.is_none()
     {
         auth.remember_client_secret(secret.clone()).await?;
     }
@@ -46,7 +45,7 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
             let start = auth.start_login().await?;
             if args.json {
                 print_json(&start);
-                close(connection, service).await;
+                close(endpoint, service).await;
                 return Ok(Status::Success);
             }
             println!("{}", start.url);
@@ -66,7 +65,7 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
                     .receive(std::time::Duration::from_secs(600))
                     .await
                     .map_err(AuthError::from)?;
-                return finish(connection, service, &callback).await;
+                return finish(endpoint, service, &callback).await;
             }
             eprintln!(
                 "upshot: open the address above and approve Upshot. The browser then goes to \
@@ -78,7 +77,7 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
                 eprintln!("upshot: could not open a browser; open the address by hand.");
             }
             if !interactive {
-                close(connection, service).await;
+                close(endpoint, service).await;
                 return Ok(Status::Success);
             }
             eprint!("Paste the address here (or press Enter to stop): ");
@@ -88,17 +87,17 @@ pub async fn login(global: &GlobalOptions, args: &LoginArgs) -> Result<Status, S
                 .read_line(&mut line)
                 .map_err(|error| ServiceError::Task(format!("cannot read the address: {error}")))?;
             if line.trim().is_empty() {
-                close(connection, service).await;
+                close(endpoint, service).await;
                 return Ok(Status::Success);
             }
             line
         }
     };
-    finish(connection, service, &callback).await
+    finish(endpoint, service, &callback).await
 }
 
 async fn finish(
-    connection: Connection,
+    endpoint: Endpoint,
     service: UploadService,
     callback: &str,
 ) -> Result<Status, ServiceError> {
@@ -111,24 +110,24 @@ async fn finish(
             upshot_core::auth::VaultKind::File => "private secrets file",
         }
     );
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(Status::Success)
 }
 
 pub async fn logout(global: &GlobalOptions) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     match session(&service)?.logout().await? {
         Some(username) => eprintln!(
             "Logged out of {username}. Its queued uploads wait until it logs in again (`upshot queue cancel` drops them)."
         ),
         None => eprintln!("Nobody was logged in."),
     }
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(Status::Success)
 }
 
 pub async fn whoami(global: &GlobalOptions, args: &JsonArgs) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     let account = service.whoami().await?;
     let status = match &account {
         None => {
@@ -152,18 +151,18 @@ pub async fn whoami(global: &GlobalOptions, args: &JsonArgs) -> Result<Status, S
                 Some(reason) => eprintln!("upshot: {reason}"),
                 None => eprintln!(
                     "Logged in; the token is renewed by itself (it would expire {}).",
-                    when::describe(account.expires_at, UnixMillis(now_millis()))
+                    human_time::describe(account.expires_at, UnixMillis(now_millis()))
                 ),
             }
             Status::Success
         }
     };
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(status)
 }
 
 pub async fn images(global: &GlobalOptions, args: &ImagesArgs) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     let images = service.my_images(args.page).await?;
     for image in &images {
         if args.json {
@@ -175,12 +174,12 @@ pub async fn images(global: &GlobalOptions, args: &ImagesArgs) -> Result<Status,
     if images.is_empty() && !args.json {
         eprintln!("No images on page {}.", args.page);
     }
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(Status::Success)
 }
 
 pub async fn albums(global: &GlobalOptions, args: &JsonArgs) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     let albums = service.albums().await?;
     for album in &albums {
         if args.json {
@@ -198,12 +197,12 @@ pub async fn albums(global: &GlobalOptions, args: &JsonArgs) -> Result<Status, S
     if albums.is_empty() && !args.json {
         eprintln!("No albums yet; `upshot album create` makes one.");
     }
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(Status::Success)
 }
 
 pub async fn album(global: &GlobalOptions, command: &AlbumCommand) -> Result<Status, ServiceError> {
-    let (connection, service) = open(global).await?;
+    let (endpoint, service) = open(global).await?;
     match command {
         AlbumCommand::Create {
             title,
@@ -237,6 +236,6 @@ pub async fn album(global: &GlobalOptions, command: &AlbumCommand) -> Result<Sta
             eprintln!("Added {} image(s) to {album}.", images.len());
         }
     }
-    close(connection, service).await;
+    close(endpoint, service).await;
     Ok(Status::Success)
 }

@@ -7,8 +7,8 @@ use crate::exit::Status;
 use std::io::BufRead;
 use upshot_core::auth::{SecretVault, VaultKind};
 use upshot_core::commercial::{self, RAPIDAPI_KEY_ENV, RAPIDAPI_KEY_SETTING};
-use upshot_core::connection::login_options;
 use upshot_core::paths::SETTINGS_FILE;
+use upshot_core::service::login_options;
 use upshot_core::{CoreError, SettingKey, SettingsFile};
 use upshot_imgur::Secret;
 

@@ -2,14 +2,13 @@
 
 use super::print_json;
 use crate::cli::{DeleteArgs, GlobalOptions};
-use crate::context::{Connection, settings};
+use crate::context::{Endpoint, settings};
 use crate::exit::Status;
 use upshot_core::service::ServiceError;
 
 pub async fn run(global: &GlobalOptions, args: &DeleteArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, 1).await?;
     let asked: Vec<String> = if args.last {
         let entry = service.last_upload().await?.ok_or_else(|| {
             ServiceError::NotFound("There is no upload to delete in the history.".to_owned())
@@ -41,7 +40,7 @@ pub async fn run(global: &GlobalOptions, args: &DeleteArgs) -> Result<Status, Se
         }
     }
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(if failed == 0 {
         Status::Success
     } else {

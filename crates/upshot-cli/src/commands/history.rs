@@ -2,7 +2,7 @@
 
 use super::print_json;
 use crate::cli::{GlobalOptions, HistoryCommand};
-use crate::context::{Connection, settings};
+use crate::context::{Endpoint, settings};
 use crate::exit::Status;
 use upshot_core::history::HistoryEntry;
 use upshot_core::service::ServiceError;
@@ -10,8 +10,7 @@ use upshot_core::{CoreError, LinkFormat};
 
 pub async fn run(global: &GlobalOptions, command: &HistoryCommand) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, 1).await?;
     match command {
         HistoryCommand::List { limit, json } => {
             show(
@@ -47,7 +46,7 @@ pub async fn run(global: &GlobalOptions, command: &HistoryCommand) -> Result<Sta
         }
     }
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(Status::Success)
 }
 

@@ -2,16 +2,17 @@
 
 use super::print_json;
 use crate::cli::{GlobalOptions, QueueCommand};
-use crate::context::{Connection, settings, shutdown_on_signal};
+use crate::context::{Endpoint, settings, shutdown_on_signal};
 use crate::exit::Status;
 use crate::progress::{Mode, ProgressView, now_millis};
 use serde::Serialize;
 use std::collections::HashMap;
-use upshot_core::clock::UnixMillis;
-use upshot_core::queue::{Job, JobFilter, JobId, JobState};
-use upshot_core::runner::StopWhen;
+use upshot_core::human_time;
 use upshot_core::service::ServiceError;
-use upshot_core::when;
+use upshot_core::service::StopWhen;
+use upshot_core::service::{Job, JobFilter, JobState};
+use upshot_core::types::JobId;
+use upshot_core::types::UnixMillis;
 
 /// A job as `upshot queue list --json` prints it: the job plus when it is expected to start.
 #[derive(Debug, Serialize)]
@@ -25,17 +26,16 @@ struct Listed<'a> {
 /// before the jobs.
 #[derive(Debug, Serialize)]
 struct WorkerFaultLine<'a> {
-    worker_fault: &'a upshot_core::queue::WorkerFault,
+    worker_fault: &'a upshot_core::service::WorkerFault,
 }
 
 pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
-    let connection = Connection::open(global, &settings).await?;
     let workers = match command {
         QueueCommand::Run { jobs, .. } => *jobs,
         _ => 2,
     };
-    let service = connection.service(&settings, workers).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, workers).await?;
     let status = match command {
         QueueCommand::List { all, json } => {
             let filter = if *all {
@@ -108,26 +108,22 @@ pub async fn run(global: &GlobalOptions, command: &QueueCommand) -> Result<Statu
             } else {
                 Mode::for_terminal(false)
             };
-            let view = ProgressView::start(
-                service.runner().subscribe(),
-                mode,
-                service.clone(),
-                HashMap::new(),
-            );
+            let view =
+                ProgressView::start(service.subscribe(), mode, service.clone(), HashMap::new());
             service.recover_spool().await?;
             let stop = if *follow {
                 StopWhen::Never
             } else {
                 StopWhen::Empty
             };
-            let result = service.runner().run(stop, shutdown_on_signal()).await;
+            let result = service.run_workers(stop, shutdown_on_signal()).await;
             view.finish().await;
             result?;
             Status::Success
         }
     };
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(status)
 }
 
@@ -146,7 +142,12 @@ fn describe(job: &Job, expected_start: Option<i64>) -> String {
                 .waiting
                 .and_then(|waiting| waiting.until)
                 .or(expected_start)
-                .map(|until| format!(", expected {}", when::describe(UnixMillis(until), now)))
+                .map(|until| {
+                    format!(
+                        ", expected {}",
+                        human_time::describe(UnixMillis(until), now)
+                    )
+                })
                 .unwrap_or_default();
             format!("{reason}{until}")
         }

@@ -1,17 +1,16 @@
 //! `upshot quota`: the governor's plan and, unless `--local`, what Imgur says (`/3/credits`).
 
 use crate::cli::{GlobalOptions, QuotaArgs};
-use crate::context::{Connection, settings};
+use crate::context::{Endpoint, settings};
 use crate::exit::Status;
 use crate::progress::now_millis;
-use upshot_core::clock::UnixMillis;
+use upshot_core::human_time;
 use upshot_core::service::ServiceError;
-use upshot_core::when;
+use upshot_core::types::UnixMillis;
 
 pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, 1).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, 1).await?;
     let server = if args.local {
         None
     } else {
@@ -28,7 +27,7 @@ pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, Ser
     } else {
         let now = UnixMillis(now_millis());
         let at = |time: Option<UnixMillis>| {
-            time.map(|time| when::describe(time, now))
+            time.map(|time| human_time::describe(time, now))
                 .unwrap_or_else(|| "unknown until Imgur answers".to_owned())
         };
         println!("Client ID          {}", status.client_id);
@@ -46,14 +45,14 @@ pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, Ser
         println!("hourly reset       {}", at(status.hourly_reset));
         println!(
             "next upload        {}",
-            when::describe(status.next_interactive.at, now)
+            human_time::describe(status.next_interactive.at, now)
         );
         println!(
             "next backlog slot  {}",
-            when::describe(status.next_backlog.at, now)
+            human_time::describe(status.next_backlog.at, now)
         );
         if let Some(until) = status.rate_limited_until {
-            println!("rate limited       {}", when::describe(until, now));
+            println!("rate limited       {}", human_time::describe(until, now));
         }
         match server {
             Some(Ok(credits)) => println!(
@@ -68,6 +67,6 @@ pub async fn run(global: &GlobalOptions, args: &QuotaArgs) -> Result<Status, Ser
         }
     }
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(Status::Success)
 }

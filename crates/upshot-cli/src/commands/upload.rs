@@ -2,20 +2,22 @@
 //! make one attempt now), and print their links.
 
 use crate::cli::{GlobalOptions, UploadArgs};
-use crate::context::{Connection, settings, shutdown_on_signal};
+use crate::context::{Endpoint, settings, shutdown_on_signal};
 use crate::exit::Status;
 use crate::progress::{Mode, ProgressView, now_millis};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use upshot_core::clock::UnixMillis;
 use upshot_core::history::HistoryEntry;
+use upshot_core::human_time;
 use upshot_core::media::FileRejected;
-use upshot_core::queue::{Job, JobId, JobState, Origin};
-use upshot_core::runner::StopWhen;
+use upshot_core::service::StopWhen;
 use upshot_core::service::{Enqueued, ServiceError};
-use upshot_core::{FileUpload, LinkFormat, when};
+use upshot_core::service::{Job, JobState};
+use upshot_core::types::UnixMillis;
+use upshot_core::types::{JobId, Origin};
+use upshot_core::{FileUpload, LinkFormat};
 
 /// One line of `--json` output.
 #[derive(Debug, Serialize)]
@@ -56,8 +58,7 @@ const UPLOAD_DEFERRED: &str = "upload_deferred";
 
 pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, args.format)?;
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, args.jobs).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, args.jobs).await?;
 
     let files: Vec<FileUpload> = args
         .files
@@ -77,7 +78,7 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
             strip_metadata: args.keep_metadata.then_some(false),
         })
         .collect();
-    let events = service.runner().subscribe();
+    let events = service.subscribe();
     service.recover_spool().await?;
     let outcomes = service.enqueue_files(&files, Origin::Cli).await?;
     let ids: Vec<JobId> = outcomes
@@ -105,7 +106,7 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
     } else {
         StopWhen::Finished(ids.clone())
     };
-    let worked = service.runner().run(stop, shutdown_on_signal()).await;
+    let worked = service.run_workers(stop, shutdown_on_signal()).await;
     view.finish().await;
     worked?;
 
@@ -151,7 +152,7 @@ pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, Se
         );
     }
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(if failed == 0 {
         Status::Success
     } else {
@@ -303,7 +304,7 @@ fn print(line: &UploadLine, json: bool, path: &Path) {
             let reason = line.reason.unwrap_or("in_line");
             let when = line
                 .until
-                .map(|until| when::describe(UnixMillis(until), UnixMillis(now_millis())))
+                .map(|until| human_time::describe(UnixMillis(until), UnixMillis(now_millis())))
                 .unwrap_or_else(|| "when a worker is free".to_owned());
             eprintln!("upshot: {file}: {} ({reason}), {when}", line.status);
         }

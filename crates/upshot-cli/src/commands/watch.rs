@@ -3,19 +3,20 @@
 
 use super::print_json;
 use crate::cli::{FolderArgs, GlobalOptions, WatchArgs, WatchCommand};
-use crate::context::{Connection, settings, shutdown_on_signal, tell};
+use crate::context::{Endpoint, settings, shutdown_on_signal, tell};
 use crate::exit::Status;
 use crate::progress::now_millis;
 use std::path::{Path, PathBuf};
 use upshot_core::LinkFormat;
-use upshot_core::clock::UnixMillis;
-use upshot_core::runner::{QueueEvent, StopWhen};
+use upshot_core::events::QueueEvent;
+use upshot_core::human_time;
+use upshot_core::service::StopWhen;
 use upshot_core::service::{ServiceError, UploadService};
+use upshot_core::types::UnixMillis;
 use upshot_core::watch::{
     AfterUpload, FolderSource, WATCH_FILE, WatchEvent, WatchList, WatchOptions, WatchedFolder,
     Watcher, config::absolute,
 };
-use upshot_core::when;
 
 pub async fn run(global: &GlobalOptions, args: &WatchArgs) -> Result<Status, ServiceError> {
     let settings = settings(global, None)?;
@@ -54,12 +55,11 @@ pub async fn run(global: &GlobalOptions, args: &WatchArgs) -> Result<Status, Ser
             settle: args.settle.unwrap_or(saved.settle()),
         }
     };
-    let connection = Connection::open(global, &settings).await?;
-    let service = connection.service(&settings, args.jobs).await?;
+    let (endpoint, service) = Endpoint::connect(global, &settings, args.jobs).await?;
     let watcher = Watcher::start(&service, source, WatchOptions::default())?;
     let printer = tokio::spawn(print_events(
         watcher.subscribe(),
-        service.runner().subscribe(),
+        service.subscribe(),
         args.json,
         settings.link_format,
         service.clone(),
@@ -68,12 +68,12 @@ pub async fn run(global: &GlobalOptions, args: &WatchArgs) -> Result<Status, Ser
     if args.queue_only {
         let _ = shutdown.wait_for(|stop| *stop).await;
     } else {
-        service.runner().run(StopWhen::Never, shutdown).await?;
+        service.run_workers(StopWhen::Never, shutdown).await?;
     }
     watcher.stop().await;
     printer.abort();
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
     Ok(Status::Success)
 }
 
@@ -333,7 +333,7 @@ async fn print_queue_event(
                 .map(|until| {
                     format!(
                         " until {}",
-                        when::describe(UnixMillis(until), UnixMillis(now_millis()))
+                        human_time::describe(UnixMillis(until), UnixMillis(now_millis()))
                     )
                 })
                 .unwrap_or_default();

@@ -61,8 +61,9 @@ pub use types::{
     RequestCost, Slot, WaitReason,
 };
 
-use crate::clock::{Clock, UnixMillis};
+use crate::clock::Clock;
 use crate::store::{Database, SqlContext, StoreError};
+use crate::types::UnixMillis;
 use budget::{DAY_MS, HOUR_MS, Model, SpentAfter};
 use ledger::LedgerCache;
 use readings::HeaderState;

@@ -1,8 +1,8 @@
 //! The governor's vocabulary: what a request costs, who asks, what the answer is, how the
 //! governor is tuned, and the status it reports.
 
-use crate::clock::UnixMillis;
 use crate::store::StoreError;
+use crate::types::UnixMillis;
 use serde::{Deserialize, Serialize};
 
 /// Whose turn it is: the queue's two priorities, as the governor treats them.

@@ -32,12 +32,12 @@
 //! whose live copies never keep metadata either, so the outcome was the same; the one predicate
 //! is kept because it is the one the transaction uses.
 
-use crate::history::HistoryId;
 use crate::media::FileRejected;
-use crate::preflight::{self, PreflightReport, PreflightSettings};
-use crate::queue::{JobId, JobQueue, LiveCopy, NewJob};
+use crate::preflight::{self, PreflightSettings};
+use crate::queue::{JobQueue, LiveCopy, NewJob};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
+use crate::types::{HistoryId, JobId, PreflightReport};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -305,7 +305,7 @@ impl Desk {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::queue::Origin;
+    use crate::types::Origin;
 
     /// A real database and real files: the rule as both sources meet it.
     struct Bench {

@@ -15,8 +15,7 @@ const MAX_STEPS: u32 = 8;
 /// Never shrink below this on the longer side: past that the picture is no longer useful.
 const MIN_LONG_SIDE: u32 = 320;
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::FitReport;
+use crate::types::FitReport;
 
 /// A fitted picture.
 #[derive(Debug, Clone)]

@@ -13,8 +13,7 @@ use img_parts::{ImageEXIF, riff::RiffContent};
 
 mod tiff;
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::Removed;
+use crate::types::Removed;
 
 /// The outcome of cleaning one picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +35,6 @@ pub struct CleanError {
     /// What the parser said.
     pub reason: String,
 }
-
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::can_clean;
 
 /// The file is refused as `damaged` ([`crate::media::FileRejected::Damaged`]): the same code.
 impl crate::error::ErrorCode for CleanError {

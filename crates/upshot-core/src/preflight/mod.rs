@@ -22,8 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use upshot_imgur::MediaKind;
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::{FitReport, PreflightReport, Removed};
+use crate::types::PreflightReport;
 
 /// Imgur's limit on a video's length.
 pub const MAX_VIDEO_SECONDS: u64 = 60;
@@ -210,7 +209,7 @@ pub fn check(path: &Path, options: &PreflightOptions) -> Result<Planned, FileRej
     }
     let original = Bytes::from(std::fs::read(path).map_err(unreadable)?);
     let content_hash = content_hash::hash_bytes(&original);
-    let strip = options.strip_metadata && metadata::can_clean(checked.mime_type);
+    let strip = options.strip_metadata && crate::types::can_clean(checked.mime_type);
     let cleaned = if strip {
         Some(
             metadata::clean(checked.mime_type, original.clone()).map_err(|error| {
@@ -296,7 +295,7 @@ pub fn cleaned_for_sending(
         return Ok(None);
     }
     let head = media::inspect(path)?;
-    if !metadata::can_clean(head.mime_type) {
+    if !crate::types::can_clean(head.mime_type) {
         return Ok(None);
     }
     let original = Bytes::from(

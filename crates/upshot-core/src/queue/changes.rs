@@ -3,9 +3,10 @@
 
 use super::JobQueue;
 use super::rows::read_state;
-use super::types::{Job, JobId, JobState};
+use super::types::{Job, JobState};
 use crate::store::os_path::SqlPath;
 use crate::store::{SqlContext, StoreError};
+use crate::types::JobId;
 use rusqlite::params;
 
 impl<'c> JobQueue<'c> {

@@ -2,10 +2,11 @@
 //! already waiting or being sent.
 
 use super::JobQueue;
-use super::types::{JobId, LiveCopy, NewJob};
+use super::types::{LiveCopy, NewJob};
 use crate::store::os_path::SqlPath;
 use crate::store::{SqlContext, StoreError};
 use crate::types::HistoryId;
+use crate::types::JobId;
 use rusqlite::{Connection, params};
 
 impl<'c> JobQueue<'c> {
@@ -16,6 +17,7 @@ impl<'c> JobQueue<'c> {
 
     /// Queues many files in one transaction (10,000 take a fraction of a second); all or none.
     /// The ids come back in the order of `jobs`.
+    #[cfg(any(test, feature = "testing"))]
     pub fn enqueue_many(&self, jobs: &[NewJob], now: i64) -> Result<Vec<JobId>, StoreError> {
         let tx = self.immediate()?;
         let mut ids = Vec::with_capacity(jobs.len());

@@ -31,6 +31,7 @@ impl<'c> JobQueue<'c> {
     }
 
     /// Whether the queue is paused.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_paused(&self) -> Result<bool, StoreError> {
         read_paused(self.conn)
     }

@@ -4,10 +4,11 @@
 use super::JobQueue;
 use super::flags::{Flags, read_paused, read_rate_limits};
 use super::rows::{JOB_COLUMNS, RawJob};
-use super::types::{Job, JobId, LeaseCheck, WaitReason};
+use super::types::{Job, LeaseCheck};
 use crate::history::{self, NewHistoryEntry};
 use crate::store::{SqlContext, StoreError};
 use crate::types::HistoryId;
+use crate::types::{JobId, WaitReason};
 use rusqlite::{OptionalExtension, Row, params};
 use upshot_imgur::ErrorKind;
 
@@ -23,6 +24,7 @@ impl<'c> JobQueue<'c> {
     /// are left alone.
     /// The job becomes `uploading` with `attempts + 1` and `bytes_sent = 0`. One
     /// `BEGIN IMMEDIATE` transaction: two workers, in one process or two, never get the same job.
+    #[cfg(any(test, feature = "testing"))]
     pub fn claim(
         &self,
         owner: &str,

@@ -4,9 +4,10 @@
 use super::JobQueue;
 use super::flags::Flags;
 use super::rows::{JOB_COLUMNS, RawJob};
-use super::types::{Job, JobCounts, JobFilter, JobId, JobState, ListOrder};
+use super::types::{Job, JobCounts, JobFilter, JobState, ListOrder};
 use crate::store::os_path::StoredPath;
 use crate::store::{SqlContext, StoreError};
+use crate::types::JobId;
 use rusqlite::{OptionalExtension, params};
 use std::path::PathBuf;
 

@@ -22,12 +22,15 @@ mod types;
 mod upkeep;
 
 pub use faults::WorkerFault;
+pub use types::{Job, JobFilter, JobState, LeaseCheck, LiveCopy, NewJob};
+pub use upkeep::DEFAULT_JOB_RETENTION;
+// What only the core's tests and the benchmarks name.
+#[cfg(feature = "testing")]
 pub use flags::PAUSED_FLAG;
-pub use types::{
-    Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
-    PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
-};
-pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
+#[cfg(feature = "testing")]
+pub use types::{JobCounts, ListOrder, Waiting};
+#[cfg(feature = "testing")]
+pub use upkeep::Pruned;
 
 use crate::store::{SqlContext, StoreError};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -50,6 +53,7 @@ impl<'c> JobQueue<'c> {
     }
 
     /// The connection underneath, e.g. for a [`History`](crate::history::History) beside it.
+    #[cfg(any(test, feature = "testing"))]
     pub fn connection(&self) -> &'c Connection {
         self.conn
     }

@@ -2,10 +2,11 @@
 //! say why it waits).
 
 use super::flags::Flags;
-use super::types::{self, Job, JobId, JobState, Origin, WaitReason, Waiting};
+use super::types::{self, Job, JobState, Waiting};
 use crate::store::os_path::StoredPath;
 use crate::store::{SqlContext, StoreError};
 use crate::types::HistoryId;
+use crate::types::{JobId, Origin, WaitReason};
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 

@@ -1,9 +1,6 @@
 //! The queue's vocabulary: ids, origins, states, why a job waits, and the job itself.
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::types::{
-    HistoryId, JobId, Origin, PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, PreflightReport, WaitReason,
-};
+use crate::types::{HistoryId, JobId, Origin, PreflightReport, WaitReason};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;

@@ -4,7 +4,9 @@
 use super::{JobQueue, LeaseCheck};
 use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
-use rusqlite::{OptionalExtension, params};
+#[cfg(any(test, feature = "testing"))]
+use rusqlite::OptionalExtension;
+use rusqlite::params;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -27,7 +29,8 @@ impl JobQueue<'_> {
     /// How many sends of job `id` ended without an answer (see [`WaitReason::MayBeOnImgur`]).
     ///
     /// [`WaitReason::MayBeOnImgur`]: super::WaitReason::MayBeOnImgur
-    pub fn unknown_sends(&self, id: super::JobId) -> Result<u32, StoreError> {
+    #[cfg(any(test, feature = "testing"))]
+    pub fn unknown_sends(&self, id: crate::types::JobId) -> Result<u32, StoreError> {
         let count: Option<i64> = self
             .conn
             .prepare_cached("SELECT unknown_sends FROM jobs WHERE id = ?1")
@@ -42,7 +45,7 @@ impl JobQueue<'_> {
     /// `until` with reason `may_be_on_imgur` and `message`, one more unknown send counted.
     pub fn defer_unknown(
         &self,
-        id: super::JobId,
+        id: crate::types::JobId,
         owner: &str,
         now: i64,
         until: i64,
@@ -65,7 +68,7 @@ impl JobQueue<'_> {
     /// changing nothing, when the job is no longer cancelled under `owner`'s lease.
     pub fn cancelled_unknown(
         &self,
-        id: super::JobId,
+        id: crate::types::JobId,
         owner: &str,
         now: i64,
         message: &str,
@@ -166,7 +169,7 @@ impl JobQueue<'_> {
     /// finished.
     pub fn set_upload_path(
         &self,
-        id: super::JobId,
+        id: crate::types::JobId,
         path: &std::path::Path,
         now: i64,
     ) -> Result<bool, StoreError> {

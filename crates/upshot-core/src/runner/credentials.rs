@@ -5,7 +5,9 @@ use crate::queue::JobQueue;
 use crate::store::StoreError;
 use futures_util::future::BoxFuture;
 use rusqlite::Connection;
+#[cfg(any(test, feature = "testing"))]
 use std::collections::HashMap;
+#[cfg(any(test, feature = "testing"))]
 use std::sync::{Mutex, PoisonError};
 use upshot_imgur::Secret;
 
@@ -26,9 +28,11 @@ pub trait Credentials: Send + Sync {
 }
 
 /// No accounts: every logged-in job waits for a login.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAccounts;
 
+#[cfg(any(test, feature = "testing"))]
 impl Credentials for NoAccounts {
     fn access_token<'a>(&'a self, _account: &'a str) -> BoxFuture<'a, TokenAnswer> {
         Box::pin(async { TokenAnswer::LoggedOut })
@@ -36,9 +40,11 @@ impl Credentials for NoAccounts {
 }
 
 /// Tokens held in memory, never refreshed (tests).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct StaticCredentials(Mutex<HashMap<String, Secret>>);
 
+#[cfg(any(test, feature = "testing"))]
 impl StaticCredentials {
     /// Sets (or with `None` removes) an account's token.
     pub fn set(&self, account: &str, token: Option<Secret>) {
@@ -59,6 +65,7 @@ impl StaticCredentials {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Credentials for StaticCredentials {
     fn access_token<'a>(&'a self, account: &'a str) -> BoxFuture<'a, TokenAnswer> {
         Box::pin(async move { self.answer(account) })

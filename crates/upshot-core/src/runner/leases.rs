@@ -2,8 +2,9 @@
 //! freeing the jobs of processes that are gone.
 
 use super::*;
-use crate::queue::{Job, JobId, JobQueue, JobState, LeaseCheck};
+use crate::queue::{Job, JobQueue, JobState, LeaseCheck};
 use crate::store::StoreError;
+use crate::types::JobId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -26,16 +26,19 @@ mod supervision;
 mod tests;
 mod worker;
 
-pub use credentials::{Credentials, LoginHolds, NoAccounts, StaticCredentials};
-// re-export kept until the faces move (issue 14 phase 2)
-pub use crate::events::QueueEvent;
+use crate::events::QueueEvent;
+pub use credentials::{Credentials, LoginHolds};
+#[cfg(feature = "testing")]
+pub use credentials::{NoAccounts, StaticCredentials};
 pub(crate) use leases::process_is_alive;
 
-use crate::clock::{Clock, UnixMillis};
+use crate::clock::Clock;
 use crate::governor::{GovernorError, Priority, QuotaGovernor};
-use crate::queue::{Job, JobId, JobQueue, LiveCopy, NewJob};
+use crate::queue::{Job, JobQueue, LiveCopy, NewJob};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
+use crate::types::JobId;
+use crate::types::UnixMillis;
 use pool::ConnectionPool;
 use rand::Rng;
 use std::collections::HashMap;
@@ -204,11 +207,13 @@ impl Runner {
     }
 
     /// The governor the runner spends through.
+    #[cfg(any(test, feature = "testing"))]
     pub fn governor(&self) -> &Arc<QuotaGovernor> {
         &self.shared.governor
     }
 
     /// Queues jobs in one transaction and wakes the workers.
+    #[cfg(any(test, feature = "testing"))]
     pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, RunnerError> {
         let now = self.now();
         let ids = self

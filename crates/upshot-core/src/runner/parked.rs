@@ -3,7 +3,7 @@
 //! start. The deletehash exists nowhere else, so quitting must neither drop it nor hang on it.
 
 use crate::history::NewHistoryEntry;
-use crate::queue::JobId;
+use crate::types::JobId;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::auth::TokenAnswer;
-use crate::clock::UnixMillis;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::CheckedFile;
 use crate::preflight::cleaned_for_sending;
 use crate::queue::{Job, LeaseCheck};
+use crate::types::UnixMillis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::Notify;

@@ -4,8 +4,9 @@
 
 use super::*;
 use crate::error::ErrorCode;
-use crate::queue::{JobId, JobQueue};
+use crate::queue::JobQueue;
 use crate::store::StoreError;
+use crate::types::JobId;
 use rusqlite::Connection;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};

@@ -4,11 +4,12 @@
 use super::sending::BodySent;
 use super::*;
 use crate::auth::TokenAnswer;
-use crate::clock::UnixMillis;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::{CheckedFile, check_file, inspect};
-use crate::queue::{Job, JobQueue, LeaseCheck, WaitReason};
+use crate::queue::{Job, JobQueue, LeaseCheck};
 use crate::store::StoreError;
+use crate::types::UnixMillis;
+use crate::types::WaitReason;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;

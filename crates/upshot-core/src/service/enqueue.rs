@@ -5,9 +5,10 @@ use super::{ServiceError, UploadService};
 use crate::intake::{Candidate, Enqueued, FileUpload, PlannedFile, Planner};
 use crate::media::FileRejected;
 use crate::preflight::PreflightSettings;
-use crate::queue::{JobQueue, NewJob, Origin};
+use crate::queue::{JobQueue, NewJob};
 use crate::spool::Spool;
 use crate::store::{Database, StoreError};
+use crate::types::Origin;
 use std::path::PathBuf;
 
 /// One file's way through the planner, before the queue's transaction.

@@ -3,30 +3,42 @@
 //! touches SQL or HTTP itself.
 
 use crate::auth::{AuthSession, SecretVault, VaultChoice};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
+#[cfg(feature = "testing")]
+use crate::clock::SystemClock;
 use crate::core_error::CoreError;
 use crate::governor::{
     GovernorConfig, GovernorStatus, Pending, Priority, QuotaGovernor, RequestCost,
 };
-use crate::history::{History, HistoryEntry, HistoryId};
+use crate::history::{History, HistoryEntry};
 use crate::intake::Desk;
 use crate::paths::AppPaths;
 use crate::preflight::{self, PreflightSettings};
-use crate::queue::{Job, JobFilter, JobId, JobQueue};
-use crate::runner::{Credentials, NoAccounts, Runner, RunnerConfig, RunnerError};
-// The event type of [`UploadService::subscribe`]; it moves to `crate::events` (issue 14).
-pub use crate::runner::QueueEvent;
+use crate::queue::JobQueue;
+#[cfg(feature = "testing")]
+use crate::runner::NoAccounts;
+use crate::runner::{Credentials, Runner, RunnerConfig};
 use crate::spool::Spool;
-use crate::store::{Database, SqlContext, StoreError};
+use crate::store::{Database, SqlContext};
+use crate::types::{HistoryId, JobId};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use upshot_imgur::{Auth, ClientConfig, Credits, ImgurClient, ImgurError};
 use url::Url;
 
 mod account;
+mod endpoint;
 mod enqueue;
 mod error;
+mod workers;
+pub use endpoint::{Endpoint, config_dir, login_options};
 pub use error::ServiceError;
+// The queue's and the workers' words the faces show or pass back (a job, its state, a filter,
+// a worker's fault, when a run stops, the errors inside `ServiceError`): their homes are
+// crate-private, so the service is the one path to them.
+pub use crate::queue::{Job, JobFilter, JobState, WorkerFault};
+pub use crate::runner::{RunnerError, StopWhen};
+pub use crate::store::StoreError;
 // The faces' words for what they hand over and what became of it: part of the service's API.
 pub use crate::intake::{Enqueued, FileUpload};
 mod notices;
@@ -64,6 +76,8 @@ pub struct LoginOptions {
 
 impl UploadService {
     /// Opens (creating if needed) the database in the data directory and sets up the workers.
+    /// For the core's tests: the faces open theirs through [`Endpoint::connect`].
+    #[cfg(feature = "testing")]
     pub fn open(
         paths: &AppPaths,
         api_base: Url,
@@ -80,9 +94,24 @@ impl UploadService {
         )
     }
 
-    /// [`open`](Self::open) with a clock and credentials of the caller's choosing. `api` is
-    /// the API base, or a whole [`ClientConfig`] (answer deadline, commercial key).
+    /// The service with a clock and credentials of the caller's choosing, for the core's
+    /// tests. `api` is the API base, or a whole [`ClientConfig`] (answer deadline, commercial
+    /// key).
+    #[cfg(feature = "testing")]
     pub fn open_with(
+        paths: &AppPaths,
+        api: impl Into<ClientConfig>,
+        client_id: &str,
+        config: RunnerConfig,
+        clock: Arc<dyn Clock>,
+        credentials: Arc<dyn Credentials>,
+    ) -> Result<Self, ServiceError> {
+        Self::assemble(paths, api, client_id, config, clock, credentials)
+    }
+
+    /// Opens (creating if needed) the database in the data directory and sets up the workers
+    /// with a clock and credentials of the caller's choosing.
+    fn assemble(
         paths: &AppPaths,
         api: impl Into<ClientConfig>,
         client_id: &str,
@@ -116,10 +145,24 @@ impl UploadService {
         })
     }
 
-    /// [`open_with`](Self::open_with) whose credentials are the logged-in account of
-    /// `client_id` (tokens in the keychain, refreshed when due). Uploads go to that account
-    /// unless a file says `anonymous`.
+    /// [`assemble_with_login`](Self::assemble_with_login) for the core's tests (the faces
+    /// open theirs through [`Endpoint::connect`]).
+    #[cfg(feature = "testing")]
     pub fn open_with_login(
+        paths: &AppPaths,
+        api: impl Into<ClientConfig>,
+        client_id: &str,
+        config: RunnerConfig,
+        clock: Arc<dyn Clock>,
+        login: LoginOptions,
+    ) -> Result<Self, ServiceError> {
+        Self::assemble_with_login(paths, api, client_id, config, clock, login)
+    }
+
+    /// The service whose credentials are the logged-in account of `client_id` (tokens in the
+    /// keychain, refreshed when due). Uploads go to that account unless a file says
+    /// `anonymous`.
+    pub(crate) fn assemble_with_login(
         paths: &AppPaths,
         api: impl Into<ClientConfig>,
         client_id: &str,
@@ -144,19 +187,9 @@ impl UploadService {
             )
             .with_account_jobs(Arc::new(crate::runner::LoginHolds)),
         );
-        let mut service = Self::open_with(paths, api, client_id, config, clock, session.clone())?;
+        let mut service = Self::assemble(paths, api, client_id, config, clock, session.clone())?;
         service.auth = Some(session);
         Ok(service)
-    }
-
-    /// The workers (run them, subscribe to their events).
-    pub fn runner(&self) -> &Runner {
-        &self.runner
-    }
-
-    /// The queue's events from now on (what the workers do with each job).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<QueueEvent> {
-        self.runner.subscribe()
     }
 
     /// The time on the service's clock (ms since the epoch): what jobs and records are stamped
@@ -201,7 +234,7 @@ impl UploadService {
 
     /// The database, for tests that fill the disk under the service (its page cap is shared by
     /// every clone). Not for the faces: they go through the service's calls.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub fn database(&self) -> &Database {
         &self.db
     }
@@ -251,7 +284,7 @@ impl UploadService {
                 .map(|job| Pending {
                     id: job.id,
                     priority: Priority::from_level(job.priority),
-                    not_before: job.run_after.map(crate::clock::UnixMillis),
+                    not_before: job.run_after.map(crate::types::UnixMillis),
                 })
                 .collect();
             Ok(governor
@@ -326,7 +359,7 @@ impl UploadService {
 
     /// The faults of the workers of every live process on this data directory (a database that
     /// is full, busy or read-only), for `upshot queue list` and the app to show.
-    pub async fn worker_faults(&self) -> Result<Vec<crate::queue::WorkerFault>, ServiceError> {
+    pub async fn worker_faults(&self) -> Result<Vec<WorkerFault>, ServiceError> {
         let faults = self
             .blocking(|db| {
                 let conn = db.connect()?;
@@ -554,7 +587,7 @@ impl UploadService {
             crate::governor::Admission::Now => Ok(()),
             crate::governor::Admission::Wait { until, reason } => Err(ServiceError::Budget {
                 reason: reason.as_str(),
-                when: crate::when::describe(until, self.governor.clock().now()),
+                when: crate::human_time::describe(until, self.governor.clock().now()),
             }),
         }
     }

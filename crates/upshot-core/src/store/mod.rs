@@ -13,6 +13,7 @@ pub mod os_path;
 
 pub(crate) use error::SqlContext;
 pub use error::StoreError;
+#[cfg(feature = "testing")]
 pub use migrations::SCHEMA_VERSION;
 
 use rusqlite::Connection;

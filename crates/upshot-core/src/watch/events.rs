@@ -2,7 +2,7 @@
 //! state for `upshot watch list` and the app's folder list.
 
 use super::config::WatchedFolder;
-use crate::queue::JobId;
+use crate::types::JobId;
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -3,10 +3,12 @@
 //! `upshot watch` watching the same folder never queue a file twice.
 
 use super::settle::FileStamp;
-use crate::history::{History, HistoryId};
-use crate::queue::{JobId, JobQueue, NewJob};
+use crate::history::History;
+use crate::queue::{JobQueue, NewJob};
 use crate::store::os_path::{SqlPath, StoredPath};
 use crate::store::{SqlContext, StoreError};
+use crate::types::HistoryId;
+use crate::types::JobId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use std::collections::HashMap;

@@ -5,8 +5,8 @@
 //! (404), the file is kept and uploaded again; no answer, the file is left alone for now.
 
 use super::records::DueAction;
-use crate::history::HistoryId;
 use crate::service::UploadService;
+use crate::types::HistoryId;
 use std::collections::HashMap;
 
 /// The due actions, sorted by what Imgur said of the uploads they rely on.

@@ -14,12 +14,13 @@ use std::time::Duration;
 use upshot_core::AppPaths;
 use upshot_core::auth::VaultChoice;
 use upshot_core::auth::callback::accepted_callbacks;
-use upshot_core::clock::{Clock, ManualClock, UnixMillis};
+use upshot_core::clock::{Clock, ManualClock};
 use upshot_core::history::NewHistoryEntry;
-use upshot_core::queue::Origin;
 use upshot_core::runner::{RunnerConfig, StopWhen};
 use upshot_core::service::{LoginOptions, UploadService};
 use upshot_core::store::Database;
+use upshot_core::types::Origin;
+use upshot_core::types::UnixMillis;
 use url::Url;
 
 /// The fake Imgur server on a free loopback port, with one registered application; `adjust`

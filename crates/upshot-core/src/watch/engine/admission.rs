@@ -3,7 +3,8 @@
 //! the jobs.
 
 use super::Engine;
-use crate::queue::{NewJob, Origin};
+use crate::queue::NewJob;
+use crate::types::Origin;
 use crate::watch::batch::{self, DueItem};
 use crate::watch::events::WatchEvent;
 use crate::watch::records::{Admission, REMOVED_REASON, Removal};

@@ -2,7 +2,7 @@
 //! confirmed on Imgur first.
 
 use super::Engine;
-use crate::queue::JobId;
+use crate::types::JobId;
 use crate::watch::actions::{ActionTaken, carry_out};
 use crate::watch::config::AfterUpload;
 use crate::watch::config::WatchedFolder;

@@ -19,16 +19,15 @@ mod after_upload;
 mod folders;
 mod inbound;
 
-// re-export kept until the faces move (issue 14 phase 2)
-pub use super::events::{FolderStatus, FolderView, WatchEvent};
-// re-export kept until the faces move (issue 14 phase 2)
-pub use super::options::{FolderSource, WatchOptions};
+use super::events::{FolderStatus, WatchEvent};
+use super::options::{FolderSource, WatchOptions};
 
 use super::config::{WatchList, WatchedFolder};
 use super::error::WatchError;
 use super::patterns::FolderFilter;
 use super::settle::Settler;
-use crate::service::{QueueEvent, UploadService};
+use crate::events::QueueEvent;
+use crate::service::UploadService;
 use notify::RecommendedWatcher;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

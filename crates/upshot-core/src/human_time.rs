@@ -1,6 +1,6 @@
 //! Times as people read them: "in 12 min (09:24 UTC)". Every waiting upload says until when.
 
-use crate::clock::UnixMillis;
+use crate::types::UnixMillis;
 use std::time::Duration;
 
 /// `until` relative to `now` plus the absolute UTC time: "now", "in 40 s (…)", "in 3 h 5 min (…)".

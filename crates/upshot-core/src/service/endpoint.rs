@@ -1,15 +1,19 @@
-//! Which server and Client ID a face of Upshot talks to: Imgur with the configured Client ID,
-//! or the built-in sandbox (for the CLI with `--sandbox`; for the app whenever no Client ID is
-//! configured). The CLI and the desktop app both open their [`UploadService`] through here.
+//! The faces' one way in: which server and Client ID they talk to (Imgur with the configured
+//! Client ID, or the built-in sandbox: for the CLI with `--sandbox`, for the app whenever no
+//! Client ID is configured), read from the settings and the environment, and the
+//! [`UploadService`] opened on it. The CLI and the desktop app both open their service through
+//! [`Endpoint::connect`], so the wiring is written once.
 
 use crate::auth::callback::accepted_callbacks;
 use crate::auth::{AuthError, DEEP_LINK_CALLBACK, SecretVault, VaultChoice};
 use crate::clock::SystemClock;
 use crate::commercial;
+use crate::core_error::CoreError;
 use crate::runner::RunnerConfig;
 use crate::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_PORT, Sandbox};
 use crate::service::{LoginOptions, ServiceError, UploadService};
-use crate::{CoreError, ResolvedSettings, SettingsOverrides};
+use crate::settings::ResolvedSettings;
+use crate::settings::SettingsOverrides;
 use std::path::PathBuf;
 use std::sync::Arc;
 use upshot_imgur::{ClientConfig, Secret};
@@ -17,7 +21,7 @@ use url::Url;
 
 /// Where requests go and as which Client ID; owns the sandbox while it is in use.
 #[derive(Debug)]
-pub struct Connection {
+pub struct Endpoint {
     /// The API base.
     pub api_base: Url,
     /// The Client ID.
@@ -28,11 +32,11 @@ pub struct Connection {
     pub client_secret: Option<Secret>,
 }
 
-impl Connection {
+impl Endpoint {
     /// Imgur with the configured Client ID (an error says how to set one), or the sandbox when
     /// `sandbox` is true. The sandbox's fixed port keeps its links alive across runs; when the
     /// port is taken by something else, any free port still works.
-    pub async fn open(
+    async fn open(
         settings: &ResolvedSettings,
         sandbox: bool,
         client_secret: Option<Secret>,
@@ -61,24 +65,45 @@ impl Connection {
         })
     }
 
+    /// The one constructor of both faces: the endpoint (`sandbox`: the built-in server, else
+    /// Imgur with the configured Client ID) and the upload service on it with `workers`
+    /// workers. Keep the endpoint alive as long as the service: it owns the sandbox, if any.
+    pub async fn connect(
+        settings: &ResolvedSettings,
+        sandbox: bool,
+        client_secret: Option<Secret>,
+        workers: usize,
+    ) -> Result<(Self, UploadService), ServiceError> {
+        let endpoint = Self::open(settings, sandbox, client_secret).await?;
+        match endpoint.service(settings, workers) {
+            Ok(service) => Ok((endpoint, service)),
+            Err(error) => {
+                endpoint.close().await;
+                Err(error)
+            }
+        }
+    }
+
     /// How the desktop app (which takes no flags) connects: settings from the file and the
     /// environment, the sandbox when no Client ID is configured, the client secret from
-    /// `UPSHOT_CLIENT_SECRET`.
-    pub async fn open_for_app() -> Result<(ResolvedSettings, Self), CoreError> {
+    /// `UPSHOT_CLIENT_SECRET`; then [`connect`](Self::connect).
+    pub async fn connect_for_app(
+        workers: usize,
+    ) -> Result<(ResolvedSettings, Self, UploadService), ServiceError> {
         let settings = ResolvedSettings::resolve(config_dir()?, SettingsOverrides::from_env())?;
         let sandbox = settings.client_id.is_none();
         let client_secret = std::env::var("UPSHOT_CLIENT_SECRET")
             .ok()
             .filter(|secret| !secret.is_empty())
             .map(Secret::new);
-        let connection = Self::open(&settings, sandbox, client_secret).await?;
-        Ok((settings, connection))
+        let (endpoint, service) = Self::connect(&settings, sandbox, client_secret, workers).await?;
+        Ok((settings, endpoint, service))
     }
 
-    /// The upload service for this connection, logged in as the account of its Client ID
+    /// The upload service for this endpoint, logged in as the account of its Client ID
     /// when there is one, sending the RapidAPI key where one is needed ([`commercial`]), and
     /// holding the settings' start notices.
-    pub fn service(
+    fn service(
         &self,
         settings: &ResolvedSettings,
         workers: usize,
@@ -99,7 +124,7 @@ impl Connection {
             client.commercial_key =
                 commercial::key_for(&self.api_base, &vault).map_err(AuthError::from)?;
         }
-        let service = UploadService::open_with_login(
+        let service = UploadService::assemble_with_login(
             &settings.paths,
             client,
             &self.client_id,
@@ -127,7 +152,7 @@ impl Connection {
 pub fn config_dir() -> Result<PathBuf, CoreError> {
     match std::env::var_os("UPSHOT_CONFIG_DIR") {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-        _ => Ok(crate::AppPaths::platform_config_dir()?),
+        _ => Ok(crate::paths::AppPaths::platform_config_dir()?),
     }
 }
 
