@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use upshot_core::config_file::{self, ConfigNotice};
-use upshot_core::connection::Connection;
+use upshot_core::service::Endpoint;
 use upshot_core::runner::RunnerConfig;
 use upshot_core::watch::{FolderSource, WATCH_FILE, WatchList, WatchOptions, Watcher};
 use upshot_core::{AppPaths, ResolvedSettings, SettingsFile, SettingsOverrides, UploadService};
@@ -85,8 +85,7 @@ async fn a_corrupt_settings_file_is_set_aside_with_a_notice_and_the_defaults_use
     assert!(settings.preflight.strip_metadata, "the default");
 
     // The service the faces open carries the notice for the app to show.
-    let connection = Connection::open(&settings, false, None).await.unwrap();
-    let service = connection.service(&settings, 1).unwrap();
+    let (endpoint, service) = Endpoint::connect(&settings, false, None, 1).await.unwrap();
     assert_eq!(service.startup_notices(), settings.notices);
     assert_eq!(service.clone().startup_notices().len(), 1, "every clone");
 
@@ -104,7 +103,7 @@ async fn a_corrupt_settings_file_is_set_aside_with_a_notice_and_the_defaults_use
     );
     assert!(settings.notices[0].set_aside_as.exists());
     drop(service);
-    connection.close().await;
+    endpoint.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
