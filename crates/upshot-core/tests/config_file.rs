@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use upshot_core::config_file::{self, ConfigNotice};
-use upshot_core::service::Endpoint;
 use upshot_core::runner::RunnerConfig;
+use upshot_core::service::Endpoint;
 use upshot_core::watch::{FolderSource, WATCH_FILE, WatchList, WatchOptions, Watcher};
 use upshot_core::{AppPaths, ResolvedSettings, SettingsFile, SettingsOverrides, UploadService};
 
