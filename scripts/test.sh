@@ -90,6 +90,10 @@ step fmt cargo fmt --all -- --check
 # `[package.metadata.cargo-machete] ignored` in that crate's Cargo.toml).
 step machete cargo machete --skip-target-dir
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+# The faces reach the core only through its service: the CLI checked on its own, without the
+# core's `testing` feature that the workspace build unifies in through the bench (the desktop
+# shell is checked the same way by its own steps below).
+step faces-boundary cargo check -p upshot-cli --bin upshot --locked
 
 # --- Rust: the crates (everything but the desktop shell) ----------------------------------
 step crates-test cargo test --workspace --exclude upshot-desktop --locked
