@@ -1,11 +1,13 @@
 //! Upshot's core: everything the desktop app and the `upshot` CLI share.
 //!
-//! Data flows one way: a source hands over a file, [`media`] checks what it is, the
-//! [`queue`] stores it, the [`governor`] admits it, a `runner` worker sends it through the
-//! Imgur client, the [`history`] keeps the result, and a [`link_format::LinkFormat`] turns it
-//! into the text the user wanted. [`service::UploadService`] is the one handle both faces use. Settings and directories live in
-//! [`settings`] and [`paths`]; [`sandbox`] runs the built-in Imgur-compatible server so the whole
-//! app works with no account and no network.
+//! Data flows one way: a source hands a file to the [`service`], whose [`intake`] planner
+//! checks it ([`preflight`], [`media`]) and applies the duplicate rule; the `queue` stores it; a
+//! `runner` worker claims it, the [`governor`] admits it, the worker sends it through the Imgur
+//! client, the [`history`] keeps the result, and an [`events::QueueEvent`] tells the faces, which
+//! turn it into text with a [`link_format::LinkFormat`]. The [`watch`]er is one more source
+//! above the service. [`service::UploadService`] is the one handle both faces use, opened by
+//! [`service::Endpoint::connect`] (Imgur, or the [`sandbox`] that makes the whole app work with no
+//! account and no network). Settings and directories live in [`settings`] and [`paths`].
 //!
 //! Under all of them, [`types`] holds the vocabulary they share (ids, [`types::Origin`],
 //! [`types::PreflightReport`], the one [`types::WaitReason`], [`types::UnixMillis`]) and imports
