@@ -3,7 +3,8 @@
 //! A [`Runner`] owns no state of its own that matters after a crash: every decision is written to
 //! the database (the job's state, the ledger, the history) before or as it takes effect, so a
 //! process killed at any point leaves a queue that the next run picks up. Workers are tokio
-//! tasks; SQLite work runs on the blocking pool through a small connection pool.
+//! tasks; SQLite work runs on the blocking pool through the store's connection pool
+//! ([`crate::store::ConnectionPool`]).
 //!
 //! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
@@ -12,14 +13,12 @@
 //! One job per file: `worker` (the loop: claim, check, admit), `sending` (one upload over the
 //! wire), `outcomes` (what an attempt leaves behind), `leases` (renew, give back, reclaim),
 //! `credentials` (tokens, and an account's jobs as its login comes and goes), `supervision`
-//! (one cancellation token and task tracker, restarts, faults, durable writes), `pool` and
-//! `parked`. What the workers tell the faces is [`crate::events`].
+//! (one cancellation token and task tracker, restarts, faults, durable writes) and `parked`. What the workers tell the faces is [`crate::events`].
 
 mod credentials;
 mod leases;
 mod outcomes;
 mod parked;
-mod pool;
 mod sending;
 mod supervision;
 #[cfg(test)]
@@ -35,8 +34,7 @@ use crate::clock::{Clock, UnixMillis};
 use crate::governor::{GovernorError, Priority, QuotaGovernor};
 use crate::queue::{Job, JobId, JobQueue, LiveCopy, NewJob};
 use crate::spool::Spool;
-use crate::store::{Database, StoreError};
-use pool::ConnectionPool;
+use crate::store::{ConnectionPool, Database, PoolError, StoreError};
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -292,8 +290,12 @@ impl Runner {
 }
 
 /// A pool call's two layers of failure as one.
-fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, RunnerError> {
-    result.and_then(|value| value.map_err(RunnerError::from))
+fn flatten<T, E: Into<RunnerError>>(
+    result: Result<Result<T, StoreError>, E>,
+) -> Result<T, RunnerError> {
+    result
+        .map_err(Into::into)
+        .and_then(|value| value.map_err(RunnerError::from))
 }
 
 fn duration_ms(duration: Duration) -> i64 {
@@ -312,3 +314,12 @@ impl crate::error::ErrorCode for RunnerError {
 }
 
 crate::error::serialize_as_coded!(RunnerError);
+
+impl From<PoolError> for RunnerError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Store(error) => Self::Store(error),
+            PoolError::Task(reason) => Self::Task(reason),
+        }
+    }
+}
