@@ -24,8 +24,8 @@ mod upkeep;
 pub use faults::WorkerFault;
 pub use flags::PAUSED_FLAG;
 pub use types::{
-    Job, JobCounts, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob, Origin,
-    PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
+    Job, JobCounts, JobFailure, JobFilter, JobId, JobState, LeaseCheck, ListOrder, LiveCopy,
+    NewJob, Origin, PRIORITY_BACKLOG, PRIORITY_INTERACTIVE, WaitReason, Waiting,
 };
 pub use upkeep::{DEFAULT_JOB_RETENTION, Pruned};
 

@@ -102,6 +102,10 @@ pub enum RunnerError {
     Task(String),
 }
 
+/// The code a job's wait records when its login could not be refreshed for a passing reason
+/// (the credentials say only why, in words): [`crate::auth::AuthError`]'s code for the same.
+const REFRESH_FAILED: &str = "refresh_failed";
+
 /// When [`Runner::run`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopWhen {

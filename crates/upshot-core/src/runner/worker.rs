@@ -7,7 +7,7 @@ use crate::auth::TokenAnswer;
 use crate::clock::UnixMillis;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::{CheckedFile, check_file, inspect};
-use crate::queue::{Job, JobQueue, LeaseCheck, WaitReason};
+use crate::queue::{Job, JobFailure, JobQueue, LeaseCheck, WaitReason};
 use crate::store::StoreError;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
@@ -223,9 +223,13 @@ impl Runner {
         let checked = match checked {
             Ok(checked) => checked,
             Err(rejected) => {
-                return self
-                    .finish_failed(owner, &job, ErrorKind::Permanent, &rejected.to_string())
-                    .await;
+                let message = rejected.to_string();
+                let failure = JobFailure {
+                    kind: ErrorKind::Permanent,
+                    code: rejected.code(),
+                    message: &message,
+                };
+                return self.finish_failed(owner, &job, failure).await;
             }
         };
         let (auth, admission) = match (auth, &job.account) {
@@ -239,7 +243,9 @@ impl Runner {
                 TokenAnswer::LoggedOut => return self.hold_for_login(owner, &job, None).await,
                 TokenAnswer::TryLater(reason) => {
                     let message = format!("Could not refresh the login: {reason}");
-                    return self.back_off(owner, &job, &message, false).await;
+                    return self
+                        .back_off(owner, &job, REFRESH_FAILED, &message, false)
+                        .await;
                 }
             },
         };
