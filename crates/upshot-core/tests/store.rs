@@ -330,7 +330,7 @@ fn an_older_429_flag_becomes_the_governors_hold() {
 /// kind and message and has no code (`NULL`), and a new failure records one.
 #[test]
 fn an_older_failed_job_has_no_error_code_and_a_new_one_does() {
-    use upshot_core::queue::{JobFailure, JobQueue, JobState, NewJob, Origin};
+    use upshot_core::queue::{JobFailure, JobQueue, JobState, LeaseCheck, NewJob, Origin};
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_in(dir.path()).unwrap();
     let conn = db.connect().unwrap();
@@ -363,7 +363,7 @@ fn an_older_failed_job_has_no_error_code_and_a_new_one_does() {
         code: "too_large",
         message: "too large",
     };
-    queue.fail(id, "w", 3, failure).unwrap();
+    assert_eq!(queue.fail(id, "w", 3, failure).unwrap(), LeaseCheck::Held);
     let new = queue.get(id).unwrap().unwrap();
     assert_eq!(new.error_code.as_deref(), Some("too_large"));
 }
