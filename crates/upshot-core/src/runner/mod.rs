@@ -4,7 +4,7 @@
 //! the database (the job's state, the ledger, the history) before or as it takes effect, so a
 //! process killed at any point leaves a queue that the next run picks up. Workers are tokio
 //! tasks; SQLite work runs on the blocking pool through the store's connection pool
-//! ([`crate::store::ConnectionPool`]).
+//! (`store::ConnectionPool`).
 //!
 //! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
