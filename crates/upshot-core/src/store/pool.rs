@@ -1,7 +1,7 @@
 //! A small pool of SQLite connections for async callers: each call runs on tokio's blocking pool
 //! with a connection reused from an earlier call (opening one per call would cost more than the
 //! queries). It lives with the store so every async user of the database can share the one way
-//! of doing it; the runner's workers are its first users.
+//! of doing it: the runner's workers and the login (`AuthSession`) use it.
 
 use super::{Database, StoreError};
 use rusqlite::Connection;
@@ -28,6 +28,7 @@ impl crate::error::ErrorCode for PoolError {
 }
 
 /// A few SQLite connections to one [`Database`], reused across blocking tasks.
+#[derive(Debug)]
 pub(crate) struct ConnectionPool {
     db: Database,
     /// Idle connections, each with the page cap last applied to it.
