@@ -262,7 +262,7 @@ async fn passing_failures_are_retried_and_permanent_ones_fail_with_their_reason(
     let line = &json_lines(&stdout(&output))[0];
     assert_eq!(line["status"], "failed");
     assert_eq!(line["error"]["kind"], "permanent");
-    assert_eq!(line["error"]["code"], "upload_failed");
+    assert_eq!(line["error"]["code"], "imgur_refused", "{line}");
     assert!(
         line["error"]["message"].as_str().unwrap().contains("413"),
         "{line}"
@@ -277,6 +277,8 @@ async fn passing_failures_are_retried_and_permanent_ones_fail_with_their_reason(
         .unwrap();
     let jobs = json_lines(&stdout(&listed));
     let failed = jobs.iter().find(|job| job["state"] == "failed").unwrap();
+    assert_eq!(failed["error_code"], "imgur_refused", "{failed}");
+    assert_eq!(failed["error_kind"], "permanent", "{failed}");
     let id = failed["id"].as_i64().unwrap();
     assert!(
         env.upshot_on_server()

@@ -62,6 +62,8 @@ pub enum QueueEvent {
         job: JobId,
         /// The error's kind.
         kind: ErrorKind,
+        /// The error's stable code (docs/ERROR_CODES.md), as recorded on the job.
+        code: String,
         /// The reason in words.
         message: String,
     },

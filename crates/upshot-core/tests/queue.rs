@@ -7,7 +7,9 @@ use std::time::Instant;
 use upshot_core::clock::ManualClock;
 use upshot_core::governor::{GovernorConfig, QuotaGovernor};
 use upshot_core::history::{History, NewHistoryEntry};
-use upshot_core::queue::{JobFilter, JobQueue, JobState, LeaseCheck, ListOrder, NewJob, Waiting};
+use upshot_core::queue::{
+    JobFailure, JobFilter, JobQueue, JobState, LeaseCheck, ListOrder, NewJob, Waiting,
+};
 use upshot_core::store::StoreError;
 use upshot_core::types::UnixMillis;
 use upshot_core::types::{JobId, Origin, WaitReason};
@@ -18,6 +20,21 @@ const LEASE: i64 = 60_000;
 const CLIENT: &str = "client-a";
 
 use common::temp_database as setup;
+
+/// A failure as the runner records it: a kind, a code from docs/ERROR_CODES.md, words.
+fn failure(kind: ErrorKind, message: &str) -> JobFailure<'_> {
+    let code = match kind {
+        ErrorKind::Permanent => "imgur_refused",
+        ErrorKind::Reauth => "imgur_login_expired",
+        ErrorKind::RateLimited => "imgur_rate_limited",
+        ErrorKind::RetryLater => "imgur_unavailable",
+    };
+    JobFailure {
+        kind,
+        code,
+        message,
+    }
+}
 
 fn job(name: &str, origin: Origin) -> NewJob {
     NewJob::new(format!("/pictures/{name}.png"), origin, CLIENT)
@@ -164,7 +181,7 @@ fn a_claimed_job_is_hidden_until_its_lease_runs_out_then_taken_over() {
     );
     assert_eq!(
         queue
-            .fail(id, "worker-1", later, ErrorKind::Permanent, "late")
+            .fail(id, "worker-1", later, failure(ErrorKind::Permanent, "late"))
             .unwrap(),
         LeaseCheck::Lost
     );
@@ -207,13 +224,19 @@ fn a_failure_is_kept_listed_with_its_reason() {
     queue.claim("w", T0, LEASE, &[]).unwrap().unwrap();
     assert_eq!(
         queue
-            .fail(id, "w", T0 + 1, ErrorKind::Permanent, "File type invalid")
+            .fail(
+                id,
+                "w",
+                T0 + 1,
+                failure(ErrorKind::Permanent, "File type invalid")
+            )
             .unwrap(),
         LeaseCheck::Held
     );
     let failed = queue.list(&JobFilter::states(&[JobState::Failed])).unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].error_kind, Some(ErrorKind::Permanent));
+    assert_eq!(failed[0].error_code.as_deref(), Some("imgur_refused"));
     assert_eq!(
         failed[0].error_message.as_deref(),
         Some("File type invalid")
@@ -238,7 +261,7 @@ fn a_deferred_job_becomes_claimable_at_its_time() {
                 T0 + 1,
                 Some(until),
                 WaitReason::Backoff,
-                Some((ErrorKind::RetryLater, "Imgur is over capacity"))
+                Some(failure(ErrorKind::RetryLater, "Imgur is over capacity"))
             )
             .unwrap(),
         LeaseCheck::Held
@@ -248,6 +271,7 @@ fn a_deferred_job_becomes_claimable_at_its_time() {
     assert_eq!(deferred.run_after, Some(until));
     assert_eq!(deferred.wait_reason, Some(WaitReason::Backoff));
     assert_eq!(deferred.error_kind, Some(ErrorKind::RetryLater));
+    assert_eq!(deferred.error_code.as_deref(), Some("imgur_unavailable"));
     assert_eq!(deferred.lease_owner, None);
     assert_eq!(
         deferred.waiting,
@@ -348,13 +372,14 @@ fn cancel_and_retry_follow_the_life_of_a_job() {
 
     // b fails twice over, then is retried from scratch.
     let _ = queue
-        .fail(b, "w", T0 + 4, ErrorKind::Permanent, "nope")
+        .fail(b, "w", T0 + 4, failure(ErrorKind::Permanent, "nope"))
         .unwrap();
     let retried = queue.retry(b, T0 + 5).unwrap();
     assert_eq!(retried.state, JobState::Queued);
     assert_eq!(retried.attempts, 0);
     assert_eq!(retried.error_kind, None);
     assert_eq!(retried.error_message, None);
+    assert_eq!(retried.error_code, None);
 
     // a cancelled job can be retried too.
     assert_eq!(queue.retry(a, T0 + 6).unwrap().state, JobState::Queued);
@@ -405,7 +430,7 @@ fn cancelling_an_uploading_job_tells_its_worker_at_the_next_touch() {
     );
     assert_eq!(
         queue
-            .fail(id, "w", T0 + 3, ErrorKind::RetryLater, "aborted")
+            .fail(id, "w", T0 + 3, failure(ErrorKind::RetryLater, "aborted"))
             .unwrap(),
         LeaseCheck::Cancelled
     );
@@ -482,7 +507,7 @@ fn jobs_of_an_account_are_held_for_a_login_and_released_after() {
             T0,
             None,
             WaitReason::LogInAgain,
-            Some((ErrorKind::Reauth, "log in again")),
+            Some(failure(ErrorKind::Reauth, "log in again")),
         )
         .unwrap();
     assert_eq!(queue.hold_for_login("alice", T0).unwrap(), 3);
@@ -580,7 +605,7 @@ fn list_filters_by_state_and_orders_both_ways_and_counts_add_up() {
     queue.cancel(ids[1], T0).unwrap();
     queue.claim("w", T0, LEASE, &[]).unwrap().unwrap(); // ids[2]
     let _ = queue
-        .fail(ids[2], "w", T0, ErrorKind::Permanent, "bad")
+        .fail(ids[2], "w", T0, failure(ErrorKind::Permanent, "bad"))
         .unwrap();
 
     let all = queue.list(&JobFilter::default()).unwrap();
@@ -653,7 +678,9 @@ fn pending_jobs_of_a_client_come_in_the_order_they_will_run() {
     let _ = queue
         .postpone(w1, "w", T0, Some(T0 + 3_600_000), WaitReason::DailyBudget)
         .unwrap();
-    let _ = queue.fail(f3, "w", T0, ErrorKind::Permanent, "x").unwrap();
+    let _ = queue
+        .fail(f3, "w", T0, failure(ErrorKind::Permanent, "x"))
+        .unwrap();
     let f4 = queue.enqueue(&job("f4", Origin::File), T0).unwrap();
 
     let order: Vec<JobId> = queue

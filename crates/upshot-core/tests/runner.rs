@@ -941,3 +941,55 @@ async fn an_answer_that_cannot_be_written_at_a_stop_is_parked_and_recorded_at_th
     );
     assert!(!parked.exists(), "the parked answer was removed");
 }
+
+/// An upload's error keeps its code: a refused upload fails with Imgur's code on the job and on
+/// the `Failed` event (not only its kind and words), and a passing failure's back-off records
+/// its own code on the waiting job.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_or_waiting_job_keeps_its_errors_code() {
+    let world = world().await;
+    let refused = enqueue_png(&world, "refused.png", None).await;
+    world.server.controls().inject(
+        fake_imgur::Fault::PayloadTooLarge,
+        1,
+        Some("/3/image".into()),
+    );
+    let mut events = world.service.runner().subscribe();
+    run_guarded(&world, StopWhen::Finished(vec![refused])).await;
+
+    let job = world.service.job(refused).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert_eq!(job.error_code.as_deref(), Some("imgur_refused"), "{job:?}");
+    let mut failed = None;
+    while let Ok(event) = events.try_recv() {
+        if let upshot_core::events::QueueEvent::Failed {
+            job, kind, code, ..
+        } = event
+        {
+            failed = Some((job, kind, code));
+        }
+    }
+    assert_eq!(
+        failed,
+        Some((
+            refused,
+            upshot_imgur::ErrorKind::Permanent,
+            "imgur_refused".to_owned()
+        ))
+    );
+
+    let passing = enqueue_png(&world, "passing.png", None).await;
+    world.server.controls().inject(
+        fake_imgur::Fault::ServerError { status: 503 },
+        1,
+        Some("/3/image".into()),
+    );
+    run_guarded(&world, StopWhen::Settled(vec![passing])).await;
+    let job = world.service.job(passing).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Deferred, "{job:?}");
+    assert_eq!(
+        job.error_code.as_deref(),
+        Some("imgur_unavailable"),
+        "{job:?}"
+    );
+}

@@ -213,7 +213,8 @@ fn existing_uploads_get_the_client_id_and_hash_of_their_job() {
     conn.execute_batch(
         "DROP INDEX history_content; DROP INDEX jobs_history; \
          ALTER TABLE history DROP COLUMN client_id; ALTER TABLE history DROP COLUMN content_hash; \
-         ALTER TABLE watch_files DROP COLUMN history_id; PRAGMA user_version = 6;",
+         ALTER TABLE watch_files DROP COLUMN history_id; ALTER TABLE jobs DROP COLUMN error_code; \
+         PRAGMA user_version = 6;",
     )
     .unwrap();
     let report = |hash: &str| {
@@ -291,7 +292,8 @@ fn an_older_429_flag_becomes_the_governors_hold() {
     let conn = db.connect().unwrap();
     // The database as version 7 left it, holding a 429 flag.
     conn.execute_batch(
-        "DROP TABLE rate_limit_holds; PRAGMA user_version = 7; \
+        "DROP TABLE rate_limit_holds; ALTER TABLE jobs DROP COLUMN error_code; \
+         PRAGMA user_version = 7; \
          INSERT INTO queue_flags (key, value) VALUES ('rate_limited_until:client-a', '1700000060000'); \
          INSERT INTO queue_flags (key, value) VALUES ('paused', '1');",
     )
@@ -322,4 +324,47 @@ fn an_older_429_flag_becomes_the_governors_hold() {
         ["paused"],
         "the pause stays; the copy of the hold is gone"
     );
+}
+
+/// Migration 9: a job keeps its error's code. A failed job written by an older Upshot keeps its
+/// kind and message and has no code (`NULL`), and a new failure records one.
+#[test]
+fn an_older_failed_job_has_no_error_code_and_a_new_one_does() {
+    use upshot_core::queue::{JobFailure, JobQueue, JobState, LeaseCheck, NewJob};
+    use upshot_core::types::Origin;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let conn = db.connect().unwrap();
+    // The database as version 8 left it, with a job that failed then.
+    conn.execute_batch(
+        "ALTER TABLE jobs DROP COLUMN error_code; PRAGMA user_version = 8; \
+         INSERT INTO jobs (id, source_path, origin, priority, client_id, state, marker, \
+         error_kind, error_message, created_at, updated_at) VALUES (1, '/a.png', 'cli', 0, \
+         'client', 'failed', 'm1', 'permanent', 'refused', 1, 1);",
+    )
+    .unwrap();
+    drop(conn);
+    drop(db);
+
+    let db = Database::open_in(dir.path()).unwrap();
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    let conn = db.connect().unwrap();
+    let queue = JobQueue::new(&conn);
+    let old = queue.get(upshot_core::types::JobId(1)).unwrap().unwrap();
+    assert_eq!(old.state, JobState::Failed);
+    assert_eq!(old.error_message.as_deref(), Some("refused"));
+    assert_eq!(old.error_code, None);
+
+    let id = queue
+        .enqueue(&NewJob::new("/b.png", Origin::Cli, "client"), 2)
+        .unwrap();
+    queue.claim("w", 2, 60_000, &[]).unwrap().unwrap();
+    let failure = JobFailure {
+        kind: upshot_imgur::ErrorKind::Permanent,
+        code: "too_large",
+        message: "too large",
+    };
+    assert_eq!(queue.fail(id, "w", 3, failure).unwrap(), LeaseCheck::Held);
+    let new = queue.get(id).unwrap().unwrap();
+    assert_eq!(new.error_code.as_deref(), Some("too_large"));
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use upshot_core::clock::SystemClock;
 use upshot_core::history::History;
-use upshot_core::queue::{JobQueue, JobState, LeaseCheck, NewJob};
+use upshot_core::queue::{JobFailure, JobQueue, JobState, LeaseCheck, NewJob};
 use upshot_core::runner::{NoAccounts, RunnerConfig, StopWhen};
 use upshot_core::service::UploadService;
 use upshot_core::spool::Spool;
@@ -59,6 +59,21 @@ async fn world() -> World {
 
 use common::history_entry as entry;
 
+/// A failure as the runner records it: a kind, a code from docs/ERROR_CODES.md, words.
+fn failure(kind: ErrorKind, message: &str) -> JobFailure<'_> {
+    let code = match kind {
+        ErrorKind::Permanent => "imgur_refused",
+        ErrorKind::Reauth => "imgur_login_expired",
+        ErrorKind::RateLimited => "imgur_rate_limited",
+        ErrorKind::RetryLater => "imgur_unavailable",
+    };
+    JobFailure {
+        kind,
+        code,
+        message,
+    }
+}
+
 async fn run_empty(world: &World) {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::time::timeout(
@@ -97,7 +112,12 @@ async fn finished_jobs_past_their_retention_are_pruned_but_the_history_and_the_u
             }
             "failed" => {
                 let check = queue
-                    .fail(id, "pid1-test-w0", at, ErrorKind::Permanent, "refused")
+                    .fail(
+                        id,
+                        "pid1-test-w0",
+                        at,
+                        failure(ErrorKind::Permanent, "refused"),
+                    )
                     .unwrap();
                 assert_eq!(check, LeaseCheck::Held);
             }
@@ -455,8 +475,7 @@ async fn failed_and_cancelled_watched_jobs_are_pruned_and_done_ones_wait_for_the
             failed,
             "pid1-test-w0",
             old,
-            ErrorKind::Permanent,
-            "too large",
+            failure(ErrorKind::Permanent, "too large"),
         )
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);

@@ -44,16 +44,16 @@ struct UploadLine {
 /// about it: `retry_later`, `permanent`, …) beside them.
 #[derive(Debug, Serialize)]
 struct ErrorLine {
-    code: &'static str,
+    code: String,
     kind: &'static str,
     message: String,
 }
 
-/// The code of a job's recorded failure. The queue keeps a failed job's kind and message, not
-/// the code of the error that failed it, so the code says only that the upload failed (or
-/// waits); `kind` and `message` say the rest.
+/// The code printed for a failed job whose failure was recorded before the queue kept codes
+/// (schema version 9): an older Upshot's row says only its kind and message. Newer rows carry
+/// the error's own code (`imgur_refused`, `too_large`, …).
 const UPLOAD_FAILED: &str = "upload_failed";
-/// The code of a deferred job's last failure (see [`UPLOAD_FAILED`]).
+/// The code of such an older deferred job's last failure (see [`UPLOAD_FAILED`]).
 const UPLOAD_DEFERRED: &str = "upload_deferred";
 
 pub async fn run(global: &GlobalOptions, args: &UploadArgs) -> Result<Status, ServiceError> {
@@ -188,7 +188,7 @@ fn rejected_line(path: &Path, rejected: &FileRejected) -> UploadLine {
         reason: None,
         until: None,
         error: Some(ErrorLine {
-            code: rejected.code(),
+            code: rejected.code().to_owned(),
             kind: "permanent",
             message: rejected.to_string(),
         }),
@@ -232,7 +232,10 @@ fn job_line(
         JobState::Failed => {
             line.status = "failed";
             line.error = Some(ErrorLine {
-                code: UPLOAD_FAILED,
+                code: job
+                    .error_code
+                    .clone()
+                    .unwrap_or_else(|| UPLOAD_FAILED.into()),
                 kind: job.error_kind.map_or("permanent", |kind| kind.as_str()),
                 message: job.error_message.clone().unwrap_or_default(),
             });
@@ -243,7 +246,10 @@ fn job_line(
             line.reason = job.wait_reason.map(|reason| reason.as_str());
             line.until = job.run_after;
             line.error = job.error_message.clone().map(|message| ErrorLine {
-                code: UPLOAD_DEFERRED,
+                code: job
+                    .error_code
+                    .clone()
+                    .unwrap_or_else(|| UPLOAD_DEFERRED.into()),
                 kind: job.error_kind.map_or("retry_later", |kind| kind.as_str()),
                 message,
             });

@@ -7,7 +7,7 @@ use super::state::LoginStates;
 use super::vault::{SecretVault, VaultError, VaultKind};
 use super::{AuthError, TokenAnswer};
 use crate::clock::Clock;
-use crate::store::{Database, SqlContext, StoreError};
+use crate::store::{ConnectionPool, Database, PoolError, SqlContext, StoreError};
 use crate::types::UnixMillis;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,8 @@ struct StoredTokens {
 pub struct AuthSession {
     client: ImgurClient,
     client_id: String,
-    db: Database,
+    /// The database, through the store's pool: each call reuses a connection.
+    db: ConnectionPool,
     vault: Arc<SecretVault>,
     clock: Arc<dyn Clock>,
     /// From `--client-secret` or `UPSHOT_CLIENT_SECRET`; else the vault's.
@@ -106,7 +107,7 @@ impl AuthSession {
         Self {
             client,
             client_id: client_id.to_owned(),
-            db,
+            db: ConnectionPool::new(db),
             vault,
             clock,
             client_secret,
@@ -140,10 +141,7 @@ impl AuthSession {
         let now = self.now();
         let client_id = self.client_id.clone();
         let state = self
-            .blocking(move |db| {
-                let conn = db.connect()?;
-                LoginStates::new(&conn).start(&client_id, now)
-            })
+            .blocking(move |conn| LoginStates::new(conn).start(&client_id, now))
             .await??;
         let url = self.client.authorize_url(&self.client_id, &state);
         self.client
@@ -163,12 +161,9 @@ impl AuthSession {
         let now = self.now();
         let client_id = self.client_id.clone();
         let state = parsed.state.clone();
-        self.blocking(move |db| {
-            let conn = db.connect()?;
-            LoginStates::new(&conn).consume(&state, &client_id, now)
-        })
-        .await??
-        .map_err(AuthError::State)?;
+        self.blocking(move |conn| LoginStates::new(conn).consume(&state, &client_id, now))
+            .await??
+            .map_err(AuthError::State)?;
         let _in_turn = self.lock_tokens().await?;
         self.keep_grant(&parsed.grant, now).await
     }
@@ -184,7 +179,7 @@ impl AuthSession {
         let client_id = self.client_id.clone();
         let vault = self.vault.clone();
         Ok(self
-            .blocking(move |db| read_account(&db.connect()?, &client_id, &vault))
+            .blocking(move |conn| read_account(conn, &client_id, &vault))
             .await??)
     }
 
@@ -208,12 +203,11 @@ impl AuthSession {
         let username = account.as_ref().map(|account| account.username.clone());
         let held = username.clone();
         let jobs = self.jobs.clone();
-        self.blocking(move |db| -> Result<(), StoreError> {
-            let conn = db.connect()?;
+        self.blocking(move |conn| -> Result<(), StoreError> {
             conn.execute("DELETE FROM accounts WHERE client_id = ?1", [&client_id])
-                .ctx(&conn)?;
+                .ctx(conn)?;
             if let (Some(username), Some(jobs)) = (held, jobs) {
-                jobs.logged_out(&conn, &username, now)?;
+                jobs.logged_out(conn, &username, now)?;
             }
             Ok(())
         })
@@ -378,8 +372,7 @@ impl AuthSession {
         let vault = self.vault.clone();
         let jobs = self.jobs.clone();
         let account = self
-            .blocking(move |db| -> Result<Option<Account>, StoreError> {
-                let conn = db.connect()?;
+            .blocking(move |conn| -> Result<Option<Account>, StoreError> {
                 let previous: Option<i64> = conn
                     .query_row(
                         "SELECT logged_in_at FROM accounts WHERE client_id = ?1 AND username = ?2",
@@ -387,7 +380,7 @@ impl AuthSession {
                         |row| row.get(0),
                     )
                     .optional()
-                    .ctx(&conn)?;
+                    .ctx(conn)?;
                 conn.execute(
                     "INSERT OR REPLACE INTO accounts \
                      (client_id, username, account_id, expires_at, logged_in_at, logged_out_reason) \
@@ -400,11 +393,11 @@ impl AuthSession {
                         previous.unwrap_or(now)
                     ],
                 )
-                .ctx(&conn)?;
+                .ctx(conn)?;
                 if let Some(jobs) = jobs {
-                    jobs.logged_in(&conn, &username, now)?;
+                    jobs.logged_in(conn, &username, now)?;
                 }
-                read_account(&conn, &client_id, &vault)
+                read_account(conn, &client_id, &vault)
             })
             .await??;
         account.ok_or(AuthError::NotLoggedIn)
@@ -418,15 +411,14 @@ impl AuthSession {
         let now = self.now();
         let jobs = self.jobs.clone();
         let held = self
-            .blocking(move |db| -> Result<usize, StoreError> {
-                let conn = db.connect()?;
+            .blocking(move |conn| -> Result<usize, StoreError> {
                 conn.execute(
                     "UPDATE accounts SET logged_out_reason = ?3 WHERE client_id = ?1 AND username = ?2",
                     params![client_id, username_owned, reason],
                 )
-                .ctx(&conn)?;
+                .ctx(conn)?;
                 match jobs {
-                    Some(jobs) => jobs.logged_out(&conn, &username_owned, now),
+                    Some(jobs) => jobs.logged_out(conn, &username_owned, now),
                     None => Ok(0),
                 }
             })
@@ -500,14 +492,15 @@ impl AuthSession {
             .map_err(|error| AuthError::Task(error.to_string()))??)
     }
 
+    /// Runs `f` on the blocking pool with one of the store's pooled connections.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Database) -> T + Send + 'static,
+        f: impl FnOnce(&Connection) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|error| AuthError::Task(error.to_string()))
+        self.db.run(f).await.map_err(|error| match error {
+            PoolError::Store(error) => AuthError::Store(error),
+            PoolError::Task(reason) => AuthError::Task(reason),
+        })
     }
 
     fn now(&self) -> i64 {

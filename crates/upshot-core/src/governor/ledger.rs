@@ -7,10 +7,15 @@
 //! only grow (writers are serialised by `BEGIN IMMEDIATE`, and the newest row is never deleted),
 //! so "rows above the last id seen" is exactly what is new.
 
-use super::LEDGER_KEEP_MS;
 use super::budget::LedgerRow;
+use super::types::RequestCost;
 use crate::store::{SqlContext, StoreError};
-use rusqlite::Connection;
+use crate::types::DAY_MS;
+use crate::types::UnixMillis;
+use rusqlite::{Connection, params};
+
+/// How long ledger rows are kept: the governor needs a day; a second one helps diagnosis.
+const LEDGER_KEEP_MS: i64 = 2 * DAY_MS;
 
 /// One ledger row as the governor needs it.
 #[derive(Debug, Clone)]
@@ -128,4 +133,32 @@ impl LedgerCache {
         let first = self.rows.partition_point(|row| row.id <= mark);
         self.rows[first..].iter()
     }
+}
+
+/// Writes the ledger row of an admitted request, then forgets rows too old to matter (in that
+/// order: the newest row is never deleted, so row ids keep growing and readings' marks stay
+/// meaningful).
+pub(super) fn record_spend(
+    conn: &Connection,
+    client_id: &str,
+    now: UnixMillis,
+    cost: RequestCost,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO ledger (client_id, at, credits, is_post, is_upload) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            client_id,
+            now.as_millis(),
+            cost.credits,
+            cost.is_post,
+            cost.is_upload
+        ])
+    })
+    .ctx(conn)?;
+    conn.prepare_cached("DELETE FROM ledger WHERE at < ?1")
+        .and_then(|mut stmt| stmt.execute([now.as_millis() - LEDGER_KEEP_MS]))
+        .ctx(conn)?;
+    Ok(())
 }

@@ -65,14 +65,11 @@ use crate::clock::Clock;
 use crate::store::{Database, SqlContext, StoreError};
 use crate::types::UnixMillis;
 use budget::{DAY_MS, HOUR_MS, Model, SpentAfter};
-use ledger::LedgerCache;
+use ledger::{LedgerCache, record_spend};
 use readings::HeaderState;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use upshot_imgur::{ImgurError, RateLimitSnapshot};
-
-/// How long ledger rows are kept: the governor needs a day; a second one helps diagnosis.
-const LEDGER_KEEP_MS: i64 = 2 * DAY_MS;
 
 /// Imgur's quota governor over Upshot's database. Share it between workers through an `Arc`;
 /// several governors (processes) on the same file coordinate through SQLite.
@@ -471,34 +468,6 @@ fn own_spent_up_to(
         })
     })
     .ctx(conn)
-}
-
-/// Writes the ledger row of an admitted request, then forgets rows too old to matter (in that
-/// order: the newest row is never deleted, so row ids keep growing and readings' marks stay
-/// meaningful).
-fn record_spend(
-    conn: &Connection,
-    client_id: &str,
-    now: UnixMillis,
-    cost: RequestCost,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO ledger (client_id, at, credits, is_post, is_upload) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            client_id,
-            now.as_millis(),
-            cost.credits,
-            cost.is_post,
-            cost.is_upload
-        ])
-    })
-    .ctx(conn)?;
-    conn.prepare_cached("DELETE FROM ledger WHERE at < ?1")
-        .and_then(|mut stmt| stmt.execute([now.as_millis() - LEDGER_KEEP_MS]))
-        .ctx(conn)?;
-    Ok(())
 }
 
 /// The reset a 429 waits for when nobody said: the latest reset among budgets the headers show

@@ -74,7 +74,7 @@ impl<'c> JobQueue<'c> {
             .conn
             .prepare_cached(
                 "UPDATE jobs SET state = 'cancelled', run_after = NULL, wait_reason = NULL, \
-                 error_kind = NULL, error_message = ?2, updated_at = ?3 \
+                 error_kind = NULL, error_message = ?2, error_code = NULL, updated_at = ?3 \
                  WHERE id = ?1 AND state IN ('queued', 'deferred')",
             )
             .and_then(|mut stmt| stmt.execute(params![id.0, reason, now]))
@@ -131,8 +131,8 @@ impl<'c> JobQueue<'c> {
         }
         tx.prepare_cached(
             "UPDATE jobs SET state = 'queued', attempts = 0, error_kind = NULL, \
-             error_message = NULL, lease_owner = NULL, lease_expires = NULL, run_after = NULL, \
-             wait_reason = NULL, bytes_sent = 0, updated_at = ?2 WHERE id = ?1",
+             error_message = NULL, error_code = NULL, lease_owner = NULL, lease_expires = NULL, \
+             run_after = NULL, wait_reason = NULL, bytes_sent = 0, updated_at = ?2 WHERE id = ?1",
         )
         .and_then(|mut stmt| stmt.execute(params![id.0, now]))
         .ctx(&tx)?;

@@ -4,13 +4,12 @@
 use super::JobQueue;
 use super::flags::{Flags, read_paused, read_rate_limits};
 use super::rows::{JOB_COLUMNS, RawJob};
-use super::types::{Job, LeaseCheck};
+use super::types::{Job, JobFailure, LeaseCheck};
 use crate::history::{self, NewHistoryEntry};
 use crate::store::{SqlContext, StoreError};
 use crate::types::HistoryId;
 use crate::types::{JobId, WaitReason};
 use rusqlite::{OptionalExtension, Row, params};
-use upshot_imgur::ErrorKind;
 
 impl<'c> JobQueue<'c> {
     /// Takes the next job for `owner` (a name unique to the worker, e.g. `<pid>-<n>-<random>`)
@@ -183,7 +182,8 @@ impl<'c> JobQueue<'c> {
             .prepare_cached(
                 "UPDATE jobs SET state = 'done', history_id = ?3, lease_owner = NULL, \
                  lease_expires = NULL, run_after = NULL, wait_reason = NULL, error_kind = NULL, \
-                 error_message = NULL, bytes_sent = MAX(bytes_sent, bytes_total), updated_at = ?4 \
+                 error_message = NULL, error_code = NULL, bytes_sent = MAX(bytes_sent, bytes_total), \
+                 updated_at = ?4 \
                  WHERE id = ?1 AND lease_owner = ?2 AND state IN ('uploading', 'cancelled')",
             )
             .and_then(|mut stmt| stmt.execute(params![id.0, owner, history_id.0, now]))
@@ -203,15 +203,22 @@ impl<'c> JobQueue<'c> {
         id: JobId,
         owner: &str,
         now: i64,
-        kind: ErrorKind,
-        message: &str,
+        failure: JobFailure<'_>,
     ) -> Result<LeaseCheck, StoreError> {
         self.update_held(
             id,
             owner,
-            "state = 'failed', error_kind = ?4, error_message = ?5, lease_owner = NULL, \
-             lease_expires = NULL, run_after = NULL, wait_reason = NULL, updated_at = ?3",
-            params![id.0, owner, now, kind.as_str(), message],
+            "state = 'failed', error_kind = ?4, error_message = ?5, error_code = ?6, \
+             lease_owner = NULL, lease_expires = NULL, run_after = NULL, wait_reason = NULL, \
+             updated_at = ?3",
+            params![
+                id.0,
+                owner,
+                now,
+                failure.kind.as_str(),
+                failure.message,
+                failure.code
+            ],
         )
     }
 
@@ -225,26 +232,24 @@ impl<'c> JobQueue<'c> {
         now: i64,
         until: Option<i64>,
         reason: WaitReason,
-        error: Option<(ErrorKind, &str)>,
+        error: Option<JobFailure<'_>>,
     ) -> Result<LeaseCheck, StoreError> {
-        let (kind, message) = match error {
-            Some((kind, message)) => (Some(kind.as_str()), Some(message)),
-            None => (None, None),
-        };
         self.update_held(
             id,
             owner,
             "state = 'deferred', run_after = ?4, wait_reason = ?5, \
              error_kind = COALESCE(?6, error_kind), error_message = COALESCE(?7, error_message), \
-             lease_owner = NULL, lease_expires = NULL, bytes_sent = 0, updated_at = ?3",
+             error_code = COALESCE(?8, error_code), lease_owner = NULL, lease_expires = NULL, \
+             bytes_sent = 0, updated_at = ?3",
             params![
                 id.0,
                 owner,
                 now,
                 until,
                 reason.as_queued().as_str(),
-                kind,
-                message
+                error.map(|error| error.kind.as_str()),
+                error.map(|error| error.message),
+                error.map(|error| error.code)
             ],
         )
     }

@@ -22,7 +22,7 @@ mod types;
 mod upkeep;
 
 pub use faults::WorkerFault;
-pub use types::{Job, JobFilter, JobState, LeaseCheck, LiveCopy, NewJob};
+pub use types::{Job, JobFailure, JobFilter, JobState, LeaseCheck, LiveCopy, NewJob};
 pub use upkeep::DEFAULT_JOB_RETENTION;
 // What only the core's tests and the benchmarks name.
 #[cfg(feature = "testing")]

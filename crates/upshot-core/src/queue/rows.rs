@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub(super) const JOB_COLUMNS: &str = "id, source_path, origin, priority, client_id, account, album, title, \
     description, state, run_after, wait_reason, attempts, error_kind, error_message, bytes_sent, \
     bytes_total, marker, lease_owner, lease_expires, spooled, history_id, created_at, updated_at, content_hash, \
-    preflight, upload_path, unknown_sends";
+    preflight, upload_path, unknown_sends, error_code";
 
 pub(super) fn read_state(conn: &Connection, id: JobId) -> Result<JobState, StoreError> {
     let word: Option<String> = conn
@@ -50,6 +50,7 @@ pub(super) struct RawJob {
     attempts: i64,
     error_kind: Option<String>,
     error_message: Option<String>,
+    error_code: Option<String>,
     bytes_sent: i64,
     bytes_total: i64,
     marker: String,
@@ -96,6 +97,7 @@ impl RawJob {
             preflight: row.get(25)?,
             upload_path: row.get(26)?,
             unknown_sends: row.get(27)?,
+            error_code: row.get(28)?,
         })
     }
 
@@ -162,6 +164,7 @@ impl RawJob {
             attempts,
             error_kind,
             error_message: self.error_message,
+            error_code: self.error_code,
             bytes_sent: count("bytes_sent", self.bytes_sent)?,
             bytes_total: count("bytes_total", self.bytes_total)?,
             marker: self.marker,

@@ -207,6 +207,10 @@ pub struct Job {
     pub error_kind: Option<ErrorKind>,
     /// The last failure, in words.
     pub error_message: Option<String>,
+    /// The last failure's stable code (docs/ERROR_CODES.md: `imgur_refused`, `too_large`, …),
+    /// so a face can act on it without reading the words; `None` for failures recorded before
+    /// codes were kept (schema version 9).
+    pub error_code: Option<String>,
     /// Bytes sent in the current (or last) attempt.
     pub bytes_sent: u64,
     /// The file's size, 0 where not yet known.
@@ -318,6 +322,20 @@ impl JobCounts {
     pub fn pending(&self) -> u64 {
         self.queued + self.uploading + self.deferred
     }
+}
+
+/// A failure as the queue records it on a job: what the queue does about it (`kind`), the
+/// error's stable code (docs/ERROR_CODES.md) and its words. Kept together so the code cannot be
+/// dropped on the way from the error to the row, which is how `--json` came to print
+/// `upload_failed` for every failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFailure<'a> {
+    /// What the queue does about it.
+    pub kind: ErrorKind,
+    /// The error's stable code.
+    pub code: &'a str,
+    /// The reason in words, with what to do.
+    pub message: &'a str,
 }
 
 /// The kind as stored in `jobs.error_kind`.

@@ -42,22 +42,25 @@ impl JobQueue<'_> {
     }
 
     /// Puts back a job whose body was sent and whose answer never came: `deferred` until
-    /// `until` with reason `may_be_on_imgur` and `message`, one more unknown send counted.
+    /// `until` with reason `may_be_on_imgur`, the error's `code` and `message`, one more unknown
+    /// send counted.
     pub fn defer_unknown(
         &self,
         id: crate::types::JobId,
         owner: &str,
         now: i64,
         until: i64,
+        code: &str,
         message: &str,
     ) -> Result<LeaseCheck, StoreError> {
         self.update_held(
             id,
             owner,
             "state = 'deferred', run_after = ?4, wait_reason = 'may_be_on_imgur', \
-             error_kind = 'retry_later', error_message = ?5, unknown_sends = unknown_sends + 1, \
-             lease_owner = NULL, lease_expires = NULL, bytes_sent = 0, updated_at = ?3",
-            params![id.0, owner, now, until, message],
+             error_kind = 'retry_later', error_message = ?5, error_code = ?6, \
+             unknown_sends = unknown_sends + 1, lease_owner = NULL, lease_expires = NULL, \
+             bytes_sent = 0, updated_at = ?3",
+            params![id.0, owner, now, until, message, code],
         )
     }
 
@@ -71,17 +74,18 @@ impl JobQueue<'_> {
         id: crate::types::JobId,
         owner: &str,
         now: i64,
+        code: &str,
         message: &str,
     ) -> Result<bool, StoreError> {
         let changed = self
             .conn
             .prepare_cached(
-                "UPDATE jobs SET error_kind = 'retry_later', error_message = ?4, \
+                "UPDATE jobs SET error_kind = 'retry_later', error_message = ?4, error_code = ?5, \
                  unknown_sends = unknown_sends + 1, lease_owner = NULL, lease_expires = NULL, \
                  bytes_sent = 0, updated_at = ?3 \
                  WHERE id = ?1 AND lease_owner = ?2 AND state = 'cancelled'",
             )
-            .and_then(|mut stmt| stmt.execute(params![id.0, owner, now, message]))
+            .and_then(|mut stmt| stmt.execute(params![id.0, owner, now, message, code]))
             .ctx(self.conn)?;
         Ok(changed > 0)
     }

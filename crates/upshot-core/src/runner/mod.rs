@@ -3,7 +3,8 @@
 //! A [`Runner`] owns no state of its own that matters after a crash: every decision is written to
 //! the database (the job's state, the ledger, the history) before or as it takes effect, so a
 //! process killed at any point leaves a queue that the next run picks up. Workers are tokio
-//! tasks; SQLite work runs on the blocking pool through a small connection pool.
+//! tasks; SQLite work runs on the blocking pool through the store's connection pool
+//! (`store::ConnectionPool`).
 //!
 //! What happens on failure follows the error's kind (docs/QUEUE.md): `retry_later` backs off
 //! with full jitter, `rate_limited` holds the whole Client ID until the reset, `reauth` holds the
@@ -12,14 +13,12 @@
 //! One job per file: `worker` (the loop: claim, check, admit), `sending` (one upload over the
 //! wire), `outcomes` (what an attempt leaves behind), `leases` (renew, give back, reclaim),
 //! `credentials` (tokens, and an account's jobs as its login comes and goes), `supervision`
-//! (one cancellation token and task tracker, restarts, faults, durable writes), `pool` and
-//! `parked`. What the workers tell the faces is [`crate::events`].
+//! (one cancellation token and task tracker, restarts, faults, durable writes) and `parked`. What the workers tell the faces is [`crate::events`].
 
 mod credentials;
 mod leases;
 mod outcomes;
 mod parked;
-mod pool;
 mod sending;
 mod supervision;
 #[cfg(test)]
@@ -36,10 +35,9 @@ use crate::clock::Clock;
 use crate::governor::{GovernorError, Priority, QuotaGovernor};
 use crate::queue::{Job, JobQueue, LiveCopy, NewJob};
 use crate::spool::Spool;
-use crate::store::{Database, StoreError};
+use crate::store::{ConnectionPool, Database, PoolError, StoreError};
 use crate::types::JobId;
 use crate::types::UnixMillis;
-use pool::ConnectionPool;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -106,6 +104,10 @@ pub enum RunnerError {
     #[error("an internal task stopped unexpectedly: {0}")]
     Task(String),
 }
+
+/// The code a job's wait records when its login could not be refreshed for a passing reason
+/// (the credentials say only why, in words): [`crate::auth::AuthError`]'s code for the same.
+const REFRESH_FAILED: &str = "refresh_failed";
 
 /// When [`Runner::run`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,8 +299,12 @@ impl Runner {
 }
 
 /// A pool call's two layers of failure as one.
-fn flatten<T>(result: Result<Result<T, StoreError>, RunnerError>) -> Result<T, RunnerError> {
-    result.and_then(|value| value.map_err(RunnerError::from))
+fn flatten<T, E: Into<RunnerError>>(
+    result: Result<Result<T, StoreError>, E>,
+) -> Result<T, RunnerError> {
+    result
+        .map_err(Into::into)
+        .and_then(|value| value.map_err(RunnerError::from))
 }
 
 fn duration_ms(duration: Duration) -> i64 {
@@ -317,3 +323,12 @@ impl crate::error::ErrorCode for RunnerError {
 }
 
 crate::error::serialize_as_coded!(RunnerError);
+
+impl From<PoolError> for RunnerError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Store(error) => Self::Store(error),
+            PoolError::Task(reason) => Self::Task(reason),
+        }
+    }
+}

@@ -3,9 +3,10 @@
 
 use super::sending::Lookup;
 use super::*;
+use crate::error::ErrorCode;
 use crate::governor::Priority;
 use crate::history::NewHistoryEntry;
-use crate::queue::{Job, JobQueue, LeaseCheck};
+use crate::queue::{Job, JobFailure, JobQueue, LeaseCheck};
 use crate::types::WaitReason;
 use rand::Rng;
 use std::time::Duration;
@@ -42,9 +43,12 @@ impl Runner {
                  Imgur (up to two copies; anonymous uploads cannot be looked up). Check before \
                  sending it again with `upshot queue retry {id}`."
             );
-            let check = self
-                .fail_job(owner, job, ErrorKind::RetryLater, &message)
-                .await?;
+            let failure = JobFailure {
+                kind: ErrorKind::RetryLater,
+                code: error.code(),
+                message: &message,
+            };
+            let check = self.fail_job(owner, job, failure).await?;
             if check == LeaseCheck::Cancelled {
                 return self.cancelled_answer_lost(owner, job, auth, &error).await;
             }
@@ -64,12 +68,15 @@ impl Runner {
         };
         let owner_name = owner.to_owned();
         let text = message.clone();
+        let code = error.code();
         let now = self.now();
         let check = self
             .durably(
                 "record an upload whose answer never came",
                 (owner, id),
-                move |conn| JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, &text),
+                move |conn| {
+                    JobQueue::new(conn).defer_unknown(id, &owner_name, now, until, code, &text)
+                },
             )
             .await?;
         match check {
@@ -132,12 +139,15 @@ impl Runner {
             ),
         };
         let owner_name = owner.to_owned();
+        let code = error.code();
         let now = self.now();
         let recorded = self
             .durably(
                 "record a cancelled upload whose answer never came",
                 (owner, id),
-                move |conn| JobQueue::new(conn).cancelled_unknown(id, &owner_name, now, &message),
+                move |conn| {
+                    JobQueue::new(conn).cancelled_unknown(id, &owner_name, now, code, &message)
+                },
             )
             .await?;
         if recorded {
@@ -154,10 +164,16 @@ impl Runner {
         error: ImgurError,
     ) -> Result<(), RunnerError> {
         let message = format!("{error} {}", error.advice());
+        let failure = JobFailure {
+            kind: error.kind,
+            code: error.code(),
+            message: &message,
+        };
         match error.kind {
             ErrorKind::RetryLater => {
                 self.observe(&job.client_id, &error.rate_limits).await;
-                self.back_off(owner, job, &message, true).await
+                self.back_off(owner, job, failure.code, &message, true)
+                    .await
             }
             ErrorKind::RateLimited => {
                 let governor = self.shared.governor.clone();
@@ -174,20 +190,20 @@ impl Runner {
                     job,
                     Some(until.as_millis()),
                     WaitReason::RateLimited,
-                    Some((error.kind, &message)),
+                    Some(failure),
                     true,
                 )
                 .await
             }
             ErrorKind::Reauth if job.account.is_some() => {
                 self.observe(&job.client_id, &error.rate_limits).await;
-                self.hold_for_login(owner, job, Some(&message)).await
+                self.hold_for_login(owner, job, Some(failure)).await
             }
             ErrorKind::Reauth | ErrorKind::Permanent => {
                 self.observe(&job.client_id, &error.rate_limits).await;
                 // The kind recorded is the classification (an anonymous `reauth` stays one):
                 // the message and its advice say what fits.
-                self.finish_failed(owner, job, error.kind, &message).await
+                self.finish_failed(owner, job, failure).await
             }
         }
     }
@@ -200,16 +216,22 @@ impl Runner {
         Duration::from_millis(rand::rng().random_range(0..=millis.max(1)))
     }
 
-    /// Puts `job` back to wait its back-off (by its attempts) as `retry_later`, saying why.
+    /// Puts `job` back to wait its back-off (by its attempts) as `retry_later`, saying why
+    /// (`code`: the failure's stable code).
     pub(super) async fn back_off(
         &self,
         owner: &str,
         job: &Job,
+        code: &str,
         message: &str,
         attempted: bool,
     ) -> Result<(), RunnerError> {
         let until = self.now() + duration_ms(self.backoff(job.attempts));
-        let error = Some((ErrorKind::RetryLater, message));
+        let error = Some(JobFailure {
+            kind: ErrorKind::RetryLater,
+            code,
+            message,
+        });
         self.put_back(
             owner,
             job,
@@ -227,14 +249,15 @@ impl Runner {
         job: &Job,
         until: Option<i64>,
         reason: WaitReason,
-        error: Option<(ErrorKind, &str)>,
+        error: Option<JobFailure<'_>>,
         attempted: bool,
     ) -> Result<(), RunnerError> {
         let now = self.now();
         let owner = owner.to_owned();
         let id = job.id;
-        let stored_error = error.map(|(kind, message)| (kind, message.to_owned()));
-        let error_text = stored_error.as_ref().map(|(_, message)| message.clone());
+        let stored_error =
+            error.map(|error| (error.kind, error.code.to_owned(), error.message.to_owned()));
+        let error_text = error.map(|error| error.message.to_owned());
         let check = self
             .shared
             .pool
@@ -242,7 +265,11 @@ impl Runner {
                 let queue = JobQueue::new(conn);
                 let error = stored_error
                     .as_ref()
-                    .map(|(kind, message)| (*kind, message.as_str()));
+                    .map(|(kind, code, message)| JobFailure {
+                        kind: *kind,
+                        code,
+                        message,
+                    });
                 if attempted {
                     queue.defer(id, &owner, now, until, reason, error)
                 } else {
@@ -265,7 +292,7 @@ impl Runner {
         &self,
         owner: &str,
         job: &Job,
-        message: Option<&str>,
+        failure: Option<JobFailure<'_>>,
     ) -> Result<(), RunnerError> {
         let account = job.account.clone().unwrap_or_default();
         let now = self.now();
@@ -274,8 +301,11 @@ impl Runner {
             job,
             None,
             WaitReason::LogInAgain,
-            message.map(|message| (ErrorKind::Reauth, message)),
-            message.is_some(),
+            failure.map(|failure| JobFailure {
+                kind: ErrorKind::Reauth,
+                ..failure
+            }),
+            failure.is_some(),
         )
         .await?;
         self.shared
@@ -357,10 +387,9 @@ impl Runner {
         &self,
         owner: &str,
         job: &Job,
-        kind: ErrorKind,
-        message: &str,
+        failure: JobFailure<'_>,
     ) -> Result<(), RunnerError> {
-        self.fail_job(owner, job, kind, message).await.map(drop)
+        self.fail_job(owner, job, failure).await.map(drop)
     }
 
     /// Fails the job, saying where its lease stood (a cancelled job stays cancelled).
@@ -368,17 +397,27 @@ impl Runner {
         &self,
         owner: &str,
         job: &Job,
-        kind: ErrorKind,
-        message: &str,
+        failure: JobFailure<'_>,
     ) -> Result<LeaseCheck, RunnerError> {
         let now = self.now();
         let owner = owner.to_owned();
         let id = job.id;
-        let text = message.to_owned();
+        let kind = failure.kind;
+        let code = failure.code.to_owned();
+        let text = failure.message.to_owned();
+        let stored = (code.clone(), text.clone());
         let check = self
             .shared
             .pool
-            .run(move |conn| JobQueue::new(conn).fail(id, &owner, now, kind, &text))
+            .run(move |conn| {
+                let (code, message) = &stored;
+                let failure = JobFailure {
+                    kind,
+                    code,
+                    message,
+                };
+                JobQueue::new(conn).fail(id, &owner, now, failure)
+            })
             .await??;
         if check != LeaseCheck::Lost {
             self.remove_fitted(job);
@@ -387,7 +426,8 @@ impl Runner {
             self.emit(QueueEvent::Failed {
                 job: job.id,
                 kind,
-                message: message.to_owned(),
+                code,
+                message: text,
             });
         }
         Ok(check)

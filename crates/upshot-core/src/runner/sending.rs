@@ -3,10 +3,11 @@
 
 use super::*;
 use crate::auth::TokenAnswer;
+use crate::error::ErrorCode;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::CheckedFile;
 use crate::preflight::cleaned_for_sending;
-use crate::queue::{Job, LeaseCheck};
+use crate::queue::{Job, JobFailure, LeaseCheck};
 use crate::types::UnixMillis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,7 +45,9 @@ impl Runner {
                         "Could not check whether an earlier attempt already reached Imgur \
                          ({error}); it is not sent again until Upshot can check."
                     );
-                    return self.back_off(owner, &job, &message, true).await;
+                    return self
+                        .back_off(owner, &job, error.code(), &message, true)
+                        .await;
                 }
                 Lookup::Failed(error) => return self.handle_failure(owner, &job, *error).await,
             }
@@ -68,9 +71,13 @@ impl Runner {
                 UploadRequest::bytes(bytes, file_name, checked.kind, checked.mime_type)
             }
             Err(rejected) => {
-                return self
-                    .finish_failed(owner, &job, ErrorKind::Permanent, &rejected.to_string())
-                    .await;
+                let message = rejected.to_string();
+                let failure = JobFailure {
+                    kind: ErrorKind::Permanent,
+                    code: rejected.code(),
+                    message: &message,
+                };
+                return self.finish_failed(owner, &job, failure).await;
             }
         };
         request.title = job.title.clone();
@@ -200,7 +207,8 @@ impl Runner {
             TokenAnswer::LoggedOut => self.handle_failure(owner, &job, error).await,
             TokenAnswer::TryLater(reason) => {
                 let message = format!("{error} Could not refresh the login: {reason}");
-                self.back_off(owner, &job, &message, true).await
+                self.back_off(owner, &job, REFRESH_FAILED, &message, true)
+                    .await
             }
         }
     }

@@ -5,7 +5,7 @@
 use super::*;
 use crate::error::ErrorCode;
 use crate::queue::JobQueue;
-use crate::store::StoreError;
+use crate::store::{PoolError, StoreError};
 use crate::types::JobId;
 use rusqlite::Connection;
 use std::sync::atomic::Ordering;
@@ -250,9 +250,9 @@ impl Runner {
                     self.clear_fault(job.0).await;
                     return Ok(value);
                 }
-                Ok(Err(error)) | Err(RunnerError::Store(error)) => RunnerError::Store(error),
+                Ok(Err(error)) | Err(PoolError::Store(error)) => RunnerError::Store(error),
                 // The runtime is going away: nothing more can be done here.
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.into()),
             };
             failures += 1;
             tracing::warn!(failures, "could not {what}: {error}; trying again");

@@ -6,7 +6,7 @@ use super::*;
 use crate::auth::TokenAnswer;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::{CheckedFile, check_file, inspect};
-use crate::queue::{Job, JobQueue, LeaseCheck};
+use crate::queue::{Job, JobFailure, JobQueue, LeaseCheck};
 use crate::store::StoreError;
 use crate::types::UnixMillis;
 use crate::types::WaitReason;
@@ -224,9 +224,13 @@ impl Runner {
         let checked = match checked {
             Ok(checked) => checked,
             Err(rejected) => {
-                return self
-                    .finish_failed(owner, &job, ErrorKind::Permanent, &rejected.to_string())
-                    .await;
+                let message = rejected.to_string();
+                let failure = JobFailure {
+                    kind: ErrorKind::Permanent,
+                    code: rejected.code(),
+                    message: &message,
+                };
+                return self.finish_failed(owner, &job, failure).await;
             }
         };
         let (auth, admission) = match (auth, &job.account) {
@@ -240,7 +244,9 @@ impl Runner {
                 TokenAnswer::LoggedOut => return self.hold_for_login(owner, &job, None).await,
                 TokenAnswer::TryLater(reason) => {
                     let message = format!("Could not refresh the login: {reason}");
-                    return self.back_off(owner, &job, &message, false).await;
+                    return self
+                        .back_off(owner, &job, REFRESH_FAILED, &message, false)
+                        .await;
                 }
             },
         };

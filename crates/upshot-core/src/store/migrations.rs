@@ -154,6 +154,11 @@ INSERT OR REPLACE INTO rate_limit_holds (client_id, until)
 DELETE FROM queue_flags WHERE key LIKE 'rate_limited_until:%';
 "#;
 
+/// Migration 9: a failed or deferred job keeps its error's stable code (docs/ERROR_CODES.md)
+/// beside its kind and message, so `--json` and the app say `imgur_refused` or `too_large`
+/// rather than only "the upload failed". Rows written before have none (`NULL`).
+const MIGRATION_9: &str = "ALTER TABLE jobs ADD COLUMN error_code TEXT;";
+
 /// Every migration, in order.
 const MIGRATIONS: &[&str] = &[
     MIGRATION_1,
@@ -164,6 +169,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
 ];
 
 /// The schema version this build writes: the number of migrations.

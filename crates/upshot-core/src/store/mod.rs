@@ -10,11 +10,13 @@
 mod error;
 mod migrations;
 pub mod os_path;
+mod pool;
 
 pub(crate) use error::SqlContext;
 pub use error::StoreError;
 #[cfg(feature = "testing")]
 pub use migrations::SCHEMA_VERSION;
+pub(crate) use pool::{ConnectionPool, PoolError};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! and settle the removed ones. A burst of a thousand files costs a handful of transactions,
 //! not a thousand.
 
-use super::records::{Admission, ReadyFile, Removal, WatchRecords, concerns_one_file};
+use super::records::{FileAdmission, ReadyFile, Removal, WatchRecords, concerns_one_file};
 use super::settle::{DuePath, Judgement, judge};
 use crate::intake::{Candidate, Desk, PlannedFile};
 use crate::queue::NewJob;
@@ -35,7 +35,7 @@ pub(super) struct BatchOutcome {
     /// Not complete yet: look again after the duration.
     pub waits: Vec<(DuePath, Duration)>,
     /// Handed over.
-    pub admitted: Vec<(PathBuf, Admission)>,
+    pub admitted: Vec<(PathBuf, FileAdmission)>,
     /// Removed, and what that did to their jobs.
     pub removals: Vec<(PathBuf, Removal)>,
     /// Directories to scan (created or moved in): the folder's slot and the directory.
@@ -147,7 +147,7 @@ pub(super) fn check(
         let admissions = records.admit(&ready, now)?;
         // A fitted copy is only kept by the job it was made for.
         for (file, admission) in ready.iter().zip(&admissions) {
-            if !matches!(admission, Admission::Queued { .. }) {
+            if !matches!(admission, FileAdmission::Queued { .. }) {
                 desk.drop_copy(&file.job);
             }
         }

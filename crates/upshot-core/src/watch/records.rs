@@ -31,10 +31,11 @@ pub struct ReadyFile {
     pub upload_copies: bool,
 }
 
-/// What became of a ready file.
+/// What became of a ready file handed to the queue (named apart from the governor's
+/// [`crate::governor::Admission`], which says whether a request may be sent now).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Admission {
+pub enum FileAdmission {
     /// Queued as a new job.
     Queued {
         /// The job.
@@ -126,8 +127,8 @@ impl<'c> WatchRecords<'c> {
     /// Hands over ready files in one transaction: each is queued, reported as a duplicate of
     /// the job with the same content, or recognised as handed over already. A failure that
     /// concerns one file (not the database as a whole) is undone for that file alone and
-    /// reported as [`Admission::Failed`]: one odd file never holds the others back.
-    pub fn admit(&self, files: &[ReadyFile], now: i64) -> Result<Vec<Admission>, StoreError> {
+    /// reported as [`FileAdmission::Failed`]: one odd file never holds the others back.
+    pub fn admit(&self, files: &[ReadyFile], now: i64) -> Result<Vec<FileAdmission>, StoreError> {
         let tx = self.immediate()?;
         let queue = JobQueue::new(&tx);
         let mut admissions = Vec::with_capacity(files.len());
@@ -142,7 +143,7 @@ impl<'c> WatchRecords<'c> {
                     tx.execute_batch("ROLLBACK TO admit_one; RELEASE admit_one")
                         .ctx(&tx)?;
                     tracing::warn!(path = %file.path.display(), "could not hand over: {error}");
-                    admissions.push(Admission::Failed {
+                    admissions.push(FileAdmission::Failed {
                         reason: error.to_string(),
                     });
                 }
@@ -364,7 +365,7 @@ fn admit_one(
     queue: &JobQueue<'_>,
     file: &ReadyFile,
     now: i64,
-) -> Result<Admission, StoreError> {
+) -> Result<FileAdmission, StoreError> {
     let path = SqlPath(&file.path);
     let stored: Option<(i64, i64, String)> = tx
         .prepare_cached("SELECT size, mtime_ns, content_hash FROM watch_files WHERE path = ?1")
@@ -375,7 +376,7 @@ fn admit_one(
         .ctx(tx)?;
     let size = i64::try_from(file.stamp.size).unwrap_or(i64::MAX);
     if stored.as_ref() == Some(&(size, file.stamp.mtime_ns, file.hash.clone())) {
-        return Ok(Admission::Known);
+        return Ok(FileAdmission::Known);
     }
     let existing = if file.upload_copies {
         None
@@ -391,7 +392,7 @@ fn admit_one(
             live.job.unwrap_or(JobId(NO_JOB)),
             live.job.is_none().then_some(live.history).flatten(),
             true,
-            Admission::Duplicate {
+            FileAdmission::Duplicate {
                 job: live.job,
                 link: live.link,
             },
@@ -404,7 +405,7 @@ fn admit_one(
             }
             new_job.content_hash = Some(file.hash.clone());
             let job = queue.enqueue(&new_job, now)?;
-            (job, None, false, Admission::Queued { job })
+            (job, None, false, FileAdmission::Queued { job })
         }
     };
     tx.prepare_cached(

@@ -7,7 +7,7 @@ use crate::queue::NewJob;
 use crate::types::Origin;
 use crate::watch::batch::{self, DueItem};
 use crate::watch::events::WatchEvent;
-use crate::watch::records::{Admission, REMOVED_REASON, Removal};
+use crate::watch::records::{FileAdmission, REMOVED_REASON, Removal};
 
 impl Engine {
     /// Looks at every path whose deadline came (in batches) and acts on what it finds.
@@ -78,16 +78,16 @@ impl Engine {
         let mut uploaded_duplicates = false;
         for (path, admission) in outcome.admitted {
             match admission {
-                Admission::Queued { job } => {
+                FileAdmission::Queued { job } => {
                     queued.push(job);
                     self.emit(WatchEvent::Queued { path, job });
                 }
-                Admission::Duplicate { job, link } => {
+                FileAdmission::Duplicate { job, link } => {
                     uploaded_duplicates |= link.is_some();
                     self.emit(WatchEvent::Duplicate { path, job, link })
                 }
-                Admission::Known => {}
-                Admission::Failed { reason } => self.emit(WatchEvent::Skipped {
+                FileAdmission::Known => {}
+                FileAdmission::Failed { reason } => self.emit(WatchEvent::Skipped {
                     path,
                     reason: format!(
                         "it could not be recorded for upload ({reason}); it is tried again at \
