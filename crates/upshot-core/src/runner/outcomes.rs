@@ -392,6 +392,23 @@ impl Runner {
         self.fail_job(owner, job, failure).await.map(drop)
     }
 
+    /// Fails a job whose file was refused at send time (gone, changed type, grown past a
+    /// limit): a permanent failure with the refusal's own code.
+    pub(super) async fn finish_rejected(
+        &self,
+        owner: &str,
+        job: &Job,
+        rejected: &crate::media::FileRejected,
+    ) -> Result<(), RunnerError> {
+        let message = rejected.to_string();
+        let failure = JobFailure {
+            kind: ErrorKind::Permanent,
+            code: rejected.code(),
+            message: &message,
+        };
+        self.finish_failed(owner, job, failure).await
+    }
+
     /// Fails the job, saying where its lease stood (a cancelled job stays cancelled).
     pub(super) async fn fail_job(
         &self,

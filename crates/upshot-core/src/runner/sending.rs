@@ -7,7 +7,7 @@ use crate::error::ErrorCode;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::CheckedFile;
 use crate::preflight::cleaned_for_sending;
-use crate::queue::{Job, JobFailure, LeaseCheck};
+use crate::queue::{Job, LeaseCheck};
 use crate::types::UnixMillis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -70,15 +70,7 @@ impl Runner {
                     format!("{}.{}", job.upload_name(), extension.replace("jpeg", "jpg"));
                 UploadRequest::bytes(bytes, file_name, checked.kind, checked.mime_type)
             }
-            Err(rejected) => {
-                let message = rejected.to_string();
-                let failure = JobFailure {
-                    kind: ErrorKind::Permanent,
-                    code: rejected.code(),
-                    message: &message,
-                };
-                return self.finish_failed(owner, &job, failure).await;
-            }
+            Err(rejected) => return self.finish_rejected(owner, &job, &rejected).await,
         };
         request.title = job.title.clone();
         request.description = job.description.clone();

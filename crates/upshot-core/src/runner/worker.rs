@@ -6,7 +6,7 @@ use super::*;
 use crate::auth::TokenAnswer;
 use crate::governor::{Admission, Priority, RequestCost};
 use crate::media::{CheckedFile, check_file, inspect};
-use crate::queue::{Job, JobFailure, JobQueue, LeaseCheck};
+use crate::queue::{Job, JobQueue, LeaseCheck};
 use crate::store::StoreError;
 use crate::types::UnixMillis;
 use crate::types::WaitReason;
@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use upshot_imgur::{Auth, ErrorKind};
+use upshot_imgur::Auth;
 
 impl Runner {
     /// Worker `index`'s loop: process the next job (and the one prepared ahead meanwhile) until
@@ -223,15 +223,7 @@ impl Runner {
         } = prepared;
         let checked = match checked {
             Ok(checked) => checked,
-            Err(rejected) => {
-                let message = rejected.to_string();
-                let failure = JobFailure {
-                    kind: ErrorKind::Permanent,
-                    code: rejected.code(),
-                    message: &message,
-                };
-                return self.finish_failed(owner, &job, failure).await;
-            }
+            Err(rejected) => return self.finish_rejected(owner, &job, &rejected).await,
         };
         let (auth, admission) = match (auth, &job.account) {
             (Some(auth), _) => (auth, admission),
