@@ -4,19 +4,12 @@
 
 mod common;
 
-use common::{Env, sha256_hex, stderr, stdout};
+use common::{Env, json_lines, sha256_hex, stderr, stdout};
 use fake_imgur::Fault;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
 
 /// How many times each file's bytes reached the server.
 fn arrivals(env: &Env, files: &[std::path::PathBuf]) -> Vec<usize> {

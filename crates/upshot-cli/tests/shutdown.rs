@@ -5,18 +5,10 @@
 
 mod common;
 
-use common::{Env, sha256_hex, stderr, stdout};
+use common::{Env, json_lines, sha256_hex, stderr, stdout};
 use fake_imgur::Fault;
-use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_while_an_answer_is_held_records_it_and_leaves_the_unstarted_job_queued() {
