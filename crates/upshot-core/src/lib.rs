@@ -54,6 +54,7 @@ pub mod store;
 pub(crate) mod store;
 pub mod types;
 pub mod watch;
+pub mod window;
 
 pub use core_error::CoreError;
 pub use link_format::LinkFormat;

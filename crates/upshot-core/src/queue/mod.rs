@@ -22,13 +22,13 @@ mod types;
 mod upkeep;
 
 pub use faults::WorkerFault;
-pub use types::{Job, JobFailure, JobFilter, JobState, LeaseCheck, LiveCopy, NewJob};
+pub use types::{Job, JobFailure, JobFilter, JobState, LeaseCheck, ListOrder, LiveCopy, NewJob};
 pub use upkeep::DEFAULT_JOB_RETENTION;
 // What only the core's tests and the benchmarks name.
 #[cfg(feature = "testing")]
 pub use flags::PAUSED_FLAG;
 #[cfg(feature = "testing")]
-pub use types::{JobCounts, ListOrder, Waiting};
+pub use types::{JobCounts, Waiting};
 #[cfg(feature = "testing")]
 pub use upkeep::Pruned;
 

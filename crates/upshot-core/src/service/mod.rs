@@ -28,7 +28,7 @@ pub use open::LoginOptions;
 // The queue's and the workers' words the faces show or pass back (a job, its state, a filter,
 // a worker's fault, when a run stops, the errors inside `ServiceError`): their homes are
 // crate-private, so the service is the one path to them.
-pub use crate::queue::{Job, JobFilter, JobState, WorkerFault};
+pub use crate::queue::{Job, JobFilter, JobState, ListOrder, WorkerFault};
 pub use crate::runner::{RunnerError, StopWhen};
 pub use crate::store::StoreError;
 // The faces' words for what they hand over and what became of it: part of the service's API.

@@ -65,6 +65,27 @@ impl WaitReason {
         }
     }
 
+    /// The reason in words, as the window shows it beside a waiting file.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::InLine => "Waiting for a free upload slot.",
+            Self::Backoff => "Sending failed for a passing reason; it will be tried again.",
+            Self::RateLimited => "Imgur asked Upshot to slow down.",
+            Self::DailyBudget => {
+                "Today's Imgur upload budget is spent; it goes after the daily reset."
+            }
+            Self::HourlyBudget | Self::PostBudget => {
+                "This hour's Imgur upload budget is spent; it goes after the hourly reset."
+            }
+            Self::Pacing => "Spread over the day so your own uploads keep a share of the budget.",
+            Self::Paused => "The queue is paused.",
+            Self::LogInAgain => "Your Imgur login expired: log in again to send it.",
+            Self::MayBeOnImgur => {
+                "Imgur never answered its last upload; checking whether it arrived."
+            }
+        }
+    }
+
     /// The reason a stored word names.
     pub fn parse(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|reason| reason.as_str() == word)

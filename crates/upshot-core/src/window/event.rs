@@ -1,0 +1,115 @@
+//! The events the window listens to: each a name and a payload, emitted by the shell as they
+//! come (`app.emit(event.name(), &event)`); the TypeScript map of names to payloads is derived
+//! from [`WindowEvent::typescript_map`], never written by hand.
+
+use super::views::{
+    BatchReport, HistoryItem, LateLink, QueueItem, QueueRemoved, Quota, UploadProgress,
+};
+use serde::Serialize;
+use ts_rs::{Config, TS};
+
+/// What changed, for the window. Serializes as its payload alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum WindowEvent {
+    /// A file was added or changed state (the whole item, replacing the shown one).
+    QueueChanged(QueueItem),
+    /// A file left the list.
+    QueueRemoved(QueueRemoved),
+    /// Bytes sent of a running upload, at most ~10 a second a job.
+    UploadProgress(UploadProgress),
+    /// The budget changed.
+    QuotaChanged(Quota),
+    /// An upload was recorded in the history.
+    HistoryAdded(HistoryItem),
+    /// A batch ended: its links to copy and its one notification.
+    BatchEnded(BatchReport),
+    /// A file of a reported batch that had to wait was uploaded: its link alone.
+    LateLink(LateLink),
+}
+
+impl WindowEvent {
+    /// The event's name, as the UI listens to it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::QueueChanged(_) => "queue-changed",
+            Self::QueueRemoved(_) => "queue-removed",
+            Self::UploadProgress(_) => "upload-progress",
+            Self::QuotaChanged(_) => "quota-changed",
+            Self::HistoryAdded(_) => "history-added",
+            Self::BatchEnded(_) => "batch-ended",
+            Self::LateLink(_) => "late-link",
+        }
+    }
+
+    /// Every event's name and its payload's TypeScript type, for the generated bindings.
+    pub fn typescript_map(cfg: &Config) -> Vec<(&'static str, String)> {
+        vec![
+            ("queue-changed", QueueItem::name(cfg)),
+            ("queue-removed", QueueRemoved::name(cfg)),
+            ("upload-progress", UploadProgress::name(cfg)),
+            ("quota-changed", Quota::name(cfg)),
+            ("history-added", HistoryItem::name(cfg)),
+            ("batch-ended", BatchReport::name(cfg)),
+            ("late-link", LateLink::name(cfg)),
+        ]
+    }
+}
+
+/// The TypeScript declarations of every type the window's commands and events carry, in a
+/// stable order (the generated file is compared with the committed one).
+pub fn typescript_declarations(cfg: &Config) -> Vec<String> {
+    use super::views::{
+        BatchFile, BatchQueued, DropOutcome, FormattedLink, ItemError, ItemState, RejectedPath,
+        Wait,
+    };
+    vec![
+        ItemState::decl(cfg),
+        Wait::decl(cfg),
+        UploadProgress::decl(cfg),
+        ItemError::decl(cfg),
+        QueueItem::decl(cfg),
+        QueueRemoved::decl(cfg),
+        Quota::decl(cfg),
+        FormattedLink::decl(cfg),
+        HistoryItem::decl(cfg),
+        RejectedPath::decl(cfg),
+        BatchQueued::decl(cfg),
+        DropOutcome::decl(cfg),
+        BatchFile::decl(cfg),
+        BatchReport::decl(cfg),
+        LateLink::decl(cfg),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_serializes_as_its_payload_alone() {
+        let event = WindowEvent::QueueRemoved(QueueRemoved {
+            job: "12".to_owned(),
+        });
+        assert_eq!(event.name(), "queue-removed");
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({ "job": "12" })
+        );
+    }
+
+    #[test]
+    fn every_event_name_is_in_the_typescript_map() {
+        let cfg = Config::new().with_large_int("number");
+        let names: Vec<&str> = WindowEvent::typescript_map(&cfg)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names.len(), 7);
+        let drop_outcome = typescript_declarations(&cfg).join("\n");
+        assert!(
+            drop_outcome.contains("\"status\": \"confirm\""),
+            "{drop_outcome}"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! The window's event feed: the queue's events become queue items, throttled progress, history
+//! items, batch reports and budget updates. One task reads the service's events in order; a
+//! second makes thumbnails off the async runtime, one at a time, so a 200-file drop never
+//! competes with its own uploads for more than one core.
+
+use super::event::WindowEvent;
+use super::items::{history_item, quota};
+use super::session::{WindowSession, file_status};
+use super::thumbnail;
+use crate::events::QueueEvent;
+use crate::types::JobId;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+/// The budget is sent at most this often (it changes with every upload).
+const QUOTA_INTERVAL: Duration = Duration::from_millis(500);
+
+pub(super) fn spawn(
+    session: &WindowSession,
+    thumbnail_jobs: mpsc::UnboundedReceiver<(JobId, PathBuf)>,
+) {
+    let events = session.service().subscribe();
+    tokio::spawn(relay(session.clone(), events));
+    tokio::spawn(make_thumbnails(session.clone(), thumbnail_jobs));
+}
+
+async fn relay(session: WindowSession, mut events: tokio::sync::broadcast::Receiver<QueueEvent>) {
+    let mut quota_tick = tokio::time::interval(QUOTA_INTERVAL);
+    quota_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut quota_stale = true;
+    loop {
+        tokio::select! {
+            received = events.recv() => match received {
+                Ok(event) => {
+                    quota_stale |= !matches!(event, QueueEvent::Progress { .. });
+                    if let Err(error) = relay_one(&session, event).await {
+                        tracing::warn!("the window missed a queue change: {error}");
+                    }
+                }
+                // Missed events: the jobs' stored states are the truth; the view reloads on
+                // its next change and the batches catch up on their jobs' next events.
+                Err(RecvError::Lagged(missed)) => tracing::warn!("the window fell {missed} queue events behind"),
+                Err(RecvError::Closed) => return,
+            },
+            _ = quota_tick.tick(), if quota_stale => {
+                quota_stale = false;
+                match session.service().quota().await {
+                    Ok(status) => session.send(WindowEvent::QuotaChanged(quota(&status))),
+                    Err(error) => tracing::warn!("could not read the budget: {error}"),
+                }
+            }
+        }
+    }
+}
+
+async fn relay_one(session: &WindowSession, event: QueueEvent) -> Result<(), crate::ServiceError> {
+    let job = match event {
+        QueueEvent::Progress { job, sent, total } => {
+            let now = session.service().now_millis();
+            let progress = session.state().throttle.admit(job, sent, total, now);
+            if let Some(progress) = progress {
+                session.send(WindowEvent::UploadProgress(progress));
+            }
+            return Ok(());
+        }
+        QueueEvent::Started { job, .. } => {
+            session.state().throttle.forget(job);
+            job
+        }
+        QueueEvent::Queued { job }
+        | QueueEvent::Waiting { job, .. }
+        | QueueEvent::Failed { job, .. }
+        | QueueEvent::Cancelled { job }
+        | QueueEvent::Done { job, .. } => job,
+    };
+    let Some((stored, entry)) = session
+        .service()
+        .outcomes(vec![job])
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let format = session.link_format();
+    session.send(WindowEvent::QueueChanged(session.item(
+        &stored,
+        entry.as_ref(),
+        format,
+    )));
+    if let Some(entry) = &entry {
+        if matches!(event, QueueEvent::Done { .. }) {
+            session.send(WindowEvent::HistoryAdded(history_item(entry)));
+        }
+    }
+    let now = session.service().now_millis();
+    let status = file_status(&stored, entry.as_ref(), format);
+    let news = session.state().batches.update(job, status, now);
+    session.publish(news);
+    Ok(())
+}
+
+async fn make_thumbnails(
+    session: WindowSession,
+    mut jobs: mpsc::UnboundedReceiver<(JobId, PathBuf)>,
+) {
+    while let Some((job, path)) = jobs.recv().await {
+        let Ok(made) = tokio::task::spawn_blocking(move || thumbnail::data_url(&path)).await else {
+            continue;
+        };
+        let Some(made) = made else { continue };
+        session.state().keep_thumbnail(job, Some(made));
+        // The item again, now with its thumbnail.
+        if let Ok(Some((stored, entry))) = session
+            .service()
+            .outcomes(vec![job])
+            .await
+            .map(|found| found.into_iter().next())
+        {
+            let format = session.link_format();
+            session.send(WindowEvent::QueueChanged(session.item(
+                &stored,
+                entry.as_ref(),
+                format,
+            )));
+        }
+    }
+}
