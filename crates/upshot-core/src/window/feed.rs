@@ -17,13 +17,19 @@ use tokio::sync::mpsc;
 /// The budget is sent at most this often (it changes with every upload).
 const QUOTA_INTERVAL: Duration = Duration::from_millis(500);
 
-pub(super) fn spawn(
-    session: &WindowSession,
-    thumbnail_jobs: mpsc::UnboundedReceiver<(JobId, PathBuf)>,
-) {
-    let events = session.service().subscribe();
-    tokio::spawn(relay(session.clone(), events));
-    tokio::spawn(make_thumbnails(session.clone(), thumbnail_jobs));
+impl WindowSession {
+    /// Starts the window's session and its event feed on the current Tokio runtime. The
+    /// receiver gets every [`WindowEvent`]; the shell emits each to the window.
+    pub fn start(
+        service: crate::UploadService,
+        settings_file: PathBuf,
+    ) -> (Self, mpsc::UnboundedReceiver<WindowEvent>) {
+        let (session, received, thumbnail_jobs) = Self::new(service, settings_file);
+        let events = session.service().subscribe();
+        tokio::spawn(relay(session.clone(), events));
+        tokio::spawn(make_thumbnails(session.clone(), thumbnail_jobs));
+        (session, received)
+    }
 }
 
 async fn relay(session: WindowSession, mut events: tokio::sync::broadcast::Receiver<QueueEvent>) {

@@ -72,12 +72,16 @@ impl SessionState {
 }
 
 impl WindowSession {
-    /// Starts the session and its event feed (on the current Tokio runtime). The receiver gets
-    /// every [`WindowEvent`]; the shell emits each to the window.
-    pub fn start(
+    /// The session and the receiving ends of its channels: the window's events, and the jobs
+    /// whose thumbnails are wanted. [`WindowSession::start`] (in the feed) runs the rest.
+    pub(super) fn new(
         service: UploadService,
         settings_file: PathBuf,
-    ) -> (Self, mpsc::UnboundedReceiver<WindowEvent>) {
+    ) -> (
+        Self,
+        mpsc::UnboundedReceiver<WindowEvent>,
+        mpsc::UnboundedReceiver<(JobId, PathBuf)>,
+    ) {
         let (events, received) = mpsc::unbounded_channel();
         let (thumbnails_wanted, thumbnail_jobs) = mpsc::unbounded_channel();
         let started_at = service.now_millis();
@@ -91,8 +95,7 @@ impl WindowSession {
                 thumbnails_wanted,
             }),
         };
-        super::feed::spawn(&session, thumbnail_jobs);
-        (session, received)
+        (session, received, thumbnail_jobs)
     }
 
     pub(super) fn state(&self) -> MutexGuard<'_, SessionState> {
