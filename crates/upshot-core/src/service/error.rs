@@ -47,6 +47,29 @@ pub enum ServiceError {
     /// No such entry.
     #[error("{0}")]
     NotFound(String),
+    /// A file still to be uploaded cannot leave the queue view unsaid: it must be cancelled.
+    #[error("{name} is still to be uploaded: cancel it first, then remove it.")]
+    StillToSend {
+        /// The file's name.
+        name: String,
+    },
+    /// Ctrl+V found nothing Upshot can upload on the clipboard.
+    #[error(
+        "The clipboard holds no image, no link to one and no copied files. Copy a picture, an \
+         image's address or files, then paste again."
+    )]
+    NothingToPaste,
+    /// What was pasted could not be read or fetched.
+    #[error("{0}")]
+    PasteFailed(String),
+    /// Writing the history's export failed.
+    #[error("Could not write {path}: {reason}. Choose another place.")]
+    ExportFailed {
+        /// Where it was to be written.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// Logging in, or the logged-in account, failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -87,6 +110,10 @@ impl ErrorCode for ServiceError {
             Self::Task(_) => "internal",
             Self::OtherServer { .. } => "other_server",
             Self::NotFound(_) => "not_found",
+            Self::StillToSend { .. } => "still_to_send",
+            Self::NothingToPaste => "nothing_to_paste",
+            Self::PasteFailed(_) => "paste_failed",
+            Self::ExportFailed { .. } => "export_failed",
             Self::Auth(error) => error.code(),
             Self::Watch { code, .. } => code,
         }

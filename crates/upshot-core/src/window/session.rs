@@ -320,10 +320,9 @@ impl WindowSession {
             .await?
             .ok_or_else(|| not_in_queue(job))?;
         if !ended(found.state) {
-            return Err(ServiceError::NotFound(format!(
-                "{} is still to be uploaded: cancel it first, then remove it.",
-                job_name(&found)
-            )));
+            return Err(ServiceError::StillToSend {
+                name: job_name(&found),
+            });
         }
         self.state().hidden.insert(id);
         self.send(WindowEvent::QueueRemoved(QueueRemoved {
@@ -371,11 +370,9 @@ impl WindowSession {
         let csv = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
-        let file = std::fs::File::create(&path).map_err(|error| {
-            ServiceError::NotFound(format!(
-                "Could not write {}: {error}. Choose another place.",
-                path.display()
-            ))
+        let file = std::fs::File::create(&path).map_err(|error| ServiceError::ExportFailed {
+            path: path.display().to_string(),
+            reason: error.to_string(),
         })?;
         self.inner
             .service

@@ -221,3 +221,26 @@ pub struct QueueRemoved {
     /// The job.
     pub job: String,
 }
+
+/// The desktop app's own preferences, kept in its `desktop.json` (the CLI has no use for
+/// them); the settings both faces share, the link format among them, stay in `settings.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct DesktopPrefs {
+    /// Put the links on the clipboard when a batch is uploaded.
+    pub copy_on_upload: bool,
+    /// Say so in a notification.
+    pub notifications: bool,
+    /// The view the window opened last (`uploads`, `history`, `settings`).
+    pub last_view: String,
+}
+
+impl Default for DesktopPrefs {
+    fn default() -> Self {
+        Self {
+            copy_on_upload: true,
+            notifications: true,
+            last_view: "uploads".to_owned(),
+        }
+    }
+}
