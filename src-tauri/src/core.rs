@@ -7,6 +7,7 @@ use upshot_core::UploadService;
 use upshot_core::paths::SETTINGS_FILE;
 use upshot_core::service::{Endpoint, StopWhen};
 use upshot_core::watch::{FolderSource, WATCH_FILE, WatchOptions, Watcher};
+use upshot_core::window::{WindowEvent, WindowSession};
 
 /// What every command reaches through Tauri's managed state.
 pub struct AppCore {
@@ -24,6 +25,12 @@ pub struct AppCore {
     pub watch_file: std::path::PathBuf,
     /// `settings.json`, shared with the CLI (the preflight settings are saved there).
     pub settings_file: std::path::PathBuf,
+    /// `desktop.json`: the app's own preferences, beside the shared settings.
+    pub desktop_file: std::path::PathBuf,
+    /// The window's half of the service: batches, the queue and history views, paste.
+    pub window: WindowSession,
+    /// The window's events until [`crate::uploads::forward_events`] takes them.
+    pub window_events: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<WindowEvent>>>,
 }
 
 impl AppCore {
@@ -48,6 +55,8 @@ impl AppCore {
         };
         let watch_file = settings.paths.config_dir.join(WATCH_FILE);
         let settings_file = settings.paths.config_dir.join(SETTINGS_FILE);
+        let desktop_file = settings.paths.config_dir.join(crate::prefs::DESKTOP_FILE);
+        let (window, window_events) = WindowSession::start(service.clone(), settings_file.clone());
         let watcher = Watcher::start(
             &service,
             FolderSource::Saved(watch_file.clone()),
@@ -62,6 +71,9 @@ impl AppCore {
             watcher,
             watch_file,
             settings_file,
+            desktop_file,
+            window,
+            window_events: std::sync::Mutex::new(Some(window_events)),
         })
     }
 

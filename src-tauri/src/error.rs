@@ -14,6 +14,10 @@ pub enum ErrorCode {
     Internal,
     /// The app's core (settings, database, sandbox) could not start.
     Startup,
+    /// The desktop preferences (`desktop.json`) could not be saved.
+    Preferences,
+    /// The clipboard could not be read.
+    Clipboard,
 }
 
 impl ErrorCode {
@@ -22,6 +26,8 @@ impl ErrorCode {
         match self {
             Self::Internal => "internal",
             Self::Startup => "startup",
+            Self::Preferences => "preferences",
+            Self::Clipboard => "clipboard",
         }
     }
 }

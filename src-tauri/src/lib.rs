@@ -5,10 +5,15 @@
 //! app stay two faces of one core.
 
 mod attention;
+mod bindings;
 mod core;
 mod error;
+mod history;
 mod login;
+mod paste;
 mod preflight;
+mod prefs;
+mod uploads;
 mod watch;
 mod window;
 
@@ -38,24 +43,18 @@ pub fn run() -> Result<(), Error> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
-        .invoke_handler(tauri::generate_handler![
-            attention::attention,
-            login::login_start,
-            login::login_complete,
-            login::account,
-            login::logout,
-            watch::watch_folders,
-            watch::watch_add,
-            watch::watch_remove,
-            watch::watch_set_enabled,
-            preflight::preflight_settings,
-            preflight::set_preflight_settings,
-        ])
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .invoke_handler(bindings::handler())
         .setup(|app| {
             let core = tauri::async_runtime::block_on(core::AppCore::open())?;
             app.manage(core);
             login::forward_logouts(app.handle());
             watch::forward_events(app.handle());
+            uploads::forward_events(app.handle());
             register_deep_link(app);
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

@@ -1,20 +1,10 @@
 /**
- * The history view's entries. The shape is PROPOSED for the shell's `history_list` command
- * and `history-added` event (see api.ts); kept free of the DOM so it can be unit-tested.
+ * The history view's entries. The shape is generated from Rust (the `history_list` command, the
+ * `history-added` event); kept free of the DOM so it can be unit-tested.
  */
 
-/** One upload in the history. */
-export interface HistoryItem {
-  id: string;
-  /** The file's name when uploaded. */
-  name: string;
-  /** The direct link (i.imgur.com/…). */
-  link: string;
-  /** Imgur's small thumbnail of it (loaded lazily), or `null`. */
-  thumbnail: string | null;
-  /** When it was uploaded (ms since the epoch). */
-  uploaded_at: number;
-}
+import type { HistoryItem } from "./generated/bindings";
+export type { FormattedLink, HistoryItem } from "./generated/bindings";
 
 /** "Today 14:05", "12 Mar 2026". */
 export function when(ms: number, now: number): string {

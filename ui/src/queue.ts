@@ -1,63 +1,15 @@
 /**
  * The queue view's words and numbers: a job's state, why it waits, its progress and a batch's
- * summary line. Shapes are PROPOSED for the shell (see api.ts); kept free of the DOM so they
- * can be unit-tested.
+ * summary line. The shapes are generated from Rust (generated/bindings.ts); this module is kept
+ * free of the DOM so it can be unit-tested.
  */
-import type { CommandError } from "./account";
+import type { ItemState, QueueItem, UploadProgress } from "./generated/bindings";
 import { files } from "./status";
 
+export type { BatchQueued, DropOutcome, QueueItem, QueueRemoved, UploadProgress, Wait } from "./generated/bindings";
+
 /** Where a job is. */
-export type JobState = "queued" | "waiting" | "uploading" | "done" | "failed" | "cancelled";
-
-/** Why a job waits and until when (ms since the epoch; `null` when unknown). */
-export interface Wait {
-  /** The core's `WaitReason` code (`budget`, `rate_limited`, `login`, `offline`, `back_off`, …). */
-  reason: string;
-  /** The reason in words, from the core. */
-  message: string;
-  until: number | null;
-}
-
-/** Bytes sent of a running upload (the `upload-progress` event). */
-export interface UploadProgress {
-  job: string;
-  sent: number;
-  total: number;
-  /** Recent speed; 0 until known. */
-  bytes_per_second: number;
-}
-
-/** One job as the queue view shows it (the `queue_list` answer, the `queue-changed` event). */
-export interface QueueItem {
-  job: string;
-  /** The drop, pick or paste it came with; `null` for watched folders and the CLI. */
-  batch: string | null;
-  /** The file's name, for people. */
-  name: string;
-  size: number;
-  state: JobState;
-  wait: Wait | null;
-  progress: UploadProgress | null;
-  /** The link once uploaded, in the user's chosen format. */
-  link: string | null;
-  error: CommandError | null;
-  /** A small thumbnail the core made (`data:` URL), or `null`. */
-  thumbnail: string | null;
-}
-
-/** The `queue-removed` event. */
-export interface QueueRemoved {
-  job: string;
-}
-
-/** What `upload_paths` / `upload_pick` answer. */
-export interface BatchQueued {
-  batch: string;
-  /** Jobs queued. */
-  queued: number;
-  /** Paths not queued and why (unsupported type, unreadable, …). */
-  rejected: { path: string; message: string }[];
-}
+export type JobState = ItemState;
 
 const UNITS = ["B", "KB", "MB", "GB"] as const;
 

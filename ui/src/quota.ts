@@ -1,23 +1,12 @@
 /**
  * The quota meter: what is left of today's Imgur budget and when it resets. The shape is
- * PROPOSED for the shell's `quota` command and `quota-changed` event (see api.ts); kept free
- * of the DOM so it can be unit-tested.
+ * generated from Rust (the `quota` command, the `quota-changed` event); kept free of the DOM
+ * so it can be unit-tested.
  */
 import { clock } from "./queue";
 
-/** Today's budget as the governor sees it. Counts are `null` until Imgur has told us. */
-export interface Quota {
-  uploads_left: number | null;
-  uploads_limit: number | null;
-  credits_left: number | null;
-  credits_limit: number | null;
-  /** When the limits reset (ms since the epoch). */
-  resets_at: number | null;
-  /** When the governor lets the next upload go, while it holds uploads. */
-  next_slot_at: number | null;
-  /** The governor keeps this much back; below it, uploads wait. */
-  reserve: number;
-}
+import type { Quota } from "./generated/bindings";
+export type { Quota } from "./generated/bindings";
 
 /** What the meter shows. */
 export interface QuotaView {

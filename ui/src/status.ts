@@ -5,6 +5,7 @@
 export type AppStatus =
   | { kind: "ready" }
   | { kind: "dragging" }
+  | { kind: "pasting" }
   | { kind: "dropped"; count: number }
   | { kind: "queued"; count: number; rejected: number }
   | { kind: "error"; message: string };
@@ -30,6 +31,8 @@ export function describeStatus(status: AppStatus): StatusView {
       return { text: "Ready", tone: "idle" };
     case "dragging":
       return { text: "Release to add", tone: "active" };
+    case "pasting":
+      return { text: "Reading the clipboard…", tone: "active" };
     case "dropped":
       return status.count === 0
         ? { text: "Nothing to upload in that drop", tone: "idle" }
