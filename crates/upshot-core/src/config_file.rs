@@ -54,7 +54,7 @@ impl ConfigFileError {
 
 /// What to tell the user about a config file that was set aside: serializes as
 /// `{code, message, file, set_aside_as}` for the app; the CLI prints `message` on stderr.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ConfigNotice {
     /// Always `config_set_aside`.
     pub code: &'static str,

@@ -31,7 +31,7 @@ pub trait AccountJobs: Send + Sync + std::fmt::Debug {
 }
 
 /// The logged-in account (no secrets: those stay in the vault).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Account {
     /// Imgur username.
     pub username: String,

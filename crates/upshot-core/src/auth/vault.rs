@@ -19,7 +19,7 @@ pub const SECRETS_FILE: &str = "secrets.json";
 const TOKENS_LOCK_NAME: &str = "tokens-refresh";
 
 /// Which store holds the secrets (shown to the user: a file is less safe than a keychain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum VaultKind {
     /// The OS keychain.

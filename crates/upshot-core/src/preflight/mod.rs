@@ -28,7 +28,7 @@ use crate::types::PreflightReport;
 pub const MAX_VIDEO_SECONDS: u64 = 60;
 
 /// The limits a file must be within (defaults: Imgur's documented ones).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Limits {
     /// Largest image, in bytes.
     pub max_image_bytes: u64,
@@ -315,7 +315,7 @@ pub fn cleaned_for_sending(
 
 /// The user's preflight settings (the settings file's `preflight_*` keys; see
 /// [`SettingsFile::preflight`](crate::SettingsFile::preflight)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct PreflightSettings {
     /// Remove personal metadata from JPEG, PNG and WebP (default on). Videos are sent as they
     /// are.

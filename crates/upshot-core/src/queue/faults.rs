@@ -10,7 +10,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 /// A runner that cannot do its work: its workers hit a database error and are retrying.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct WorkerFault {
     /// The runner's name (`pid<N>-<random>`).
     pub runner: String,

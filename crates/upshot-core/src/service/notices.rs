@@ -26,7 +26,7 @@ impl UploadService {
 /// Everything that needs the user's attention now, for the app to show in one place: the start
 /// notices, and the faults of upload workers (of this or another process) that are retrying a
 /// database error. Serializes as `{notices: [...], worker_faults: [...], own_pid}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct Attention {
     /// Config files set aside at start.
     pub notices: Vec<ConfigNotice>,

@@ -16,7 +16,18 @@ pub const DAY_MS: i64 = 86_400_000;
 ///
 /// Arithmetic saturates: a nonsense duration from a header must not wrap into the past.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
 )]
 #[serde(transparent)]
 pub struct UnixMillis(pub i64);

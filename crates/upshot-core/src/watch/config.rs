@@ -32,7 +32,7 @@ pub const DEFAULT_INCLUDE: &[&str] = &[
 pub const DEFAULT_IGNORE: &[&str] = &[".*", "*.tmp", "*.part", "*.crdownload", "*~"];
 
 /// What happens to a file once its upload is confirmed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
 #[serde(tag = "then", rename_all = "snake_case")]
 pub enum AfterUpload {
     /// Leave it where it is.
@@ -112,7 +112,7 @@ fn default_ignore() -> Vec<String> {
 }
 
 /// One watched folder and what to do with what lands in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WatchedFolder {
     /// Short id for the CLI (`upshot watch pause 2`); unique within the list.
     pub id: String,

@@ -7,13 +7,16 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// What the watcher tells its subscribers (the CLI's lines, the app's UI).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// The app's TypeScript type is derived: ts-rs does not see `serialize_with`, so each path it
+// writes as text is declared `as = "String"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WatchEvent {
     /// A folder is watched (at start, or back after a fault); its catch-up scan is done.
     Watching {
         /// The folder.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         folder: PathBuf,
         /// Files in it that the patterns take.
         files: usize,
@@ -24,6 +27,7 @@ pub enum WatchEvent {
     Queued {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// Its job.
         job: JobId,
@@ -32,6 +36,7 @@ pub enum WatchEvent {
     Duplicate {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// The job with that content; `None` when it was uploaded by a job pruned since.
         job: Option<JobId>,
@@ -42,6 +47,7 @@ pub enum WatchEvent {
     Cancelled {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// Its job.
         job: JobId,
@@ -52,20 +58,24 @@ pub enum WatchEvent {
     Repointed {
         /// The file that left.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// The job.
         job: JobId,
         /// The copy it sends now.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         to: PathBuf,
     },
     /// The after-upload action was carried out.
     Moved {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// Where it is now.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         to: PathBuf,
     },
     /// The upload a duplicate stood in for is no longer on Imgur (deleted there, not through
@@ -73,6 +83,7 @@ pub enum WatchEvent {
     Reuploading {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// The link that is gone.
         link: Option<String>,
@@ -81,12 +92,14 @@ pub enum WatchEvent {
     Deleted {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
     },
     /// A file was given up on for now.
     Skipped {
         /// The file.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         path: PathBuf,
         /// Why.
         reason: String,
@@ -96,12 +109,14 @@ pub enum WatchEvent {
     Overflowed {
         /// The folder.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         folder: PathBuf,
     },
     /// A folder cannot be watched (missing, unreadable); it is looked for again.
     FolderFault {
         /// The folder.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         folder: PathBuf,
         /// What is wrong and what to do.
         message: String,
@@ -111,6 +126,7 @@ pub enum WatchEvent {
     FolderWarning {
         /// The folder.
         #[serde(serialize_with = "crate::shown_path::lossy")]
+        #[ts(as = "String")]
         folder: PathBuf,
         /// What.
         message: String,
@@ -134,7 +150,7 @@ pub struct FolderStatus {
 }
 
 /// A saved folder with what a running watcher says of it now (the app's folder list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FolderView {
     /// The saved settings.
     #[serde(flatten)]

@@ -96,10 +96,10 @@ async fn relay_one(session: &WindowSession, event: QueueEvent) -> Result<(), cra
         entry.as_ref(),
         format,
     )));
-    if let Some(entry) = &entry {
-        if matches!(event, QueueEvent::Done { .. }) {
-            session.send(WindowEvent::HistoryAdded(history_item(entry)));
-        }
+    if let Some(entry) = &entry
+        && matches!(event, QueueEvent::Done { .. })
+    {
+        session.send(WindowEvent::HistoryAdded(history_item(entry)));
     }
     let now = session.service().now_millis();
     let status = file_status(&stored, entry.as_ref(), format);
