@@ -170,10 +170,11 @@ e2e_end() {
 fail() {
     log "FAILED: $*"
     local file
+    # driver.log has the output of tauri-driver and of the app it started; app-*.log the app's.
     for file in "$WORK"/*.log; do
         [ -f "$file" ] || continue
         log "$(basename "$file") (last 60 lines):"
-        tail -n 60 "$file" | sed 's/^/    /' >&2
+        tail -n 60 "$file" | sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^/    /' >&2
     done
     exit 1
 }
@@ -221,4 +222,63 @@ print(" ".join(str(s.getsockname()[1]) for s in held))')"
     DRIVER_PORT="${ports% *}"
     e2e_spawn "$WORK/driver.log" tauri-driver --port "$DRIVER_PORT" --native-port "${ports#* }"
     log "tauri-driver on port $DRIVER_PORT (display $DISPLAY)"
+}
+
+# --- dragging files (a real XDND drag from tests/e2e/drag_source.py) -----------------------
+
+# window_of TITLE_REGEX: the id of the one visible window whose title matches; waits for it.
+window_of() {
+    local deadline=$((SECONDS + E2E_TIMEOUT)) ids
+    while :; do
+        ids="$(xdotool search --onlyvisible --name "$1" 2>/dev/null || true)"
+        if [ "$(grep -c . <<<"$ids")" -eq 1 ]; then
+            printf '%s\n' "$ids"
+            return 0
+        fi
+        [ "$SECONDS" -lt "$deadline" ] || fail "not exactly one visible window titled /$1/: [${ids//$'\n'/ }]"
+        sleep 0.2
+    done
+}
+
+# window_center WINDOW_ID: prints "X Y", the middle of the window on the screen.
+window_center() {
+    local WINDOW X Y WIDTH HEIGHT SCREEN
+    eval "$(xdotool getwindowgeometry --shell "$1")"
+    : "$WINDOW" "$SCREEN"
+    printf '%s %s\n' $((X + WIDTH / 2)) $((Y + HEIGHT / 2))
+}
+
+# drag_files TARGET_WINDOW_ID FILE...: shows drag_source.py (top left, log $WORK/drag-source.log)
+# offering FILE... as text/uri-list, presses on it, moves the pointer in steps onto the middle of
+# the target window and releases there. Fails unless the source reports a completed drop.
+drag_files() {
+    local target="$1"
+    shift
+    local out="$WORK/drag-source.log" _
+    : >"$out"
+    e2e_spawn "$out" "$PY" "$E2E_DIR/drag_source.py" --at 10,10 "$@"
+    local source_pid=$SPAWNED
+    for _ in $(seq 100); do grep -qx ready "$out" && break; sleep 0.1; done
+    grep -qx ready "$out" || fail "the drag source did not show its window"
+    local from to
+    from="$(window_center "$(window_of '^e2e drag source$')")"
+    to="$(window_center "$target")"
+    local fx="${from% *}" fy="${from#* }" tx="${to% *}" ty="${to#* }"
+    xdotool mousemove "$fx" "$fy"
+    sleep 0.2
+    xdotool mousedown 1
+    # Past GTK's drag threshold while still over the source, then across in steps: the target
+    # sees enter and motion (XdndPosition) before the drop, as with a hand on a mouse.
+    xdotool mousemove $((fx + 10)) $((fy + 10))
+    sleep 0.1
+    local step steps=25
+    for step in $(seq 1 "$steps"); do
+        xdotool mousemove $((fx + (tx - fx) * step / steps)) $((fy + (ty - fy) * step / steps))
+        sleep 0.03
+    done
+    sleep 0.5
+    xdotool mouseup 1
+    for _ in $(seq 100); do kill -0 "$source_pid" 2>/dev/null || break; sleep 0.1; done
+    grep -qx drag-end "$out" || fail "the drop was not completed: $(tr '\n' ' ' <"$out")"
+    log "dragged $# file(s) from ($fx, $fy) onto window $target at ($tx, $ty)"
 }

@@ -9,6 +9,7 @@
 #   deep-link       logins completed through upshot:// (second launch, and a URL that starts
 #                   the app); a revoked login holds the app's uploads
 #   settings-panel  the "Before upload" panel through WebDriver; corrupt settings set aside
+#   drag            the drag harness on its own: drag_source.py onto its own GTK drop target
 #   drop            three files dragged onto the window (real XDND) are uploaded, their links
 #                   copied, one notification shown, and listed in the history
 #
@@ -23,7 +24,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 E2E_NAME=e2e
-ALL_TESTS=(smoke deep-link settings-panel drop)
+ALL_TESTS=(smoke deep-link settings-panel drag drop)
 
 TESTS=("$@")
 [ "${#TESTS[@]}" -gt 0 ] || TESTS=("${ALL_TESTS[@]}")

@@ -117,3 +117,23 @@ def session(port, app):
             driver.call("DELETE", f"/session/{session_id}")
         except (AssertionError, OSError, http.client.HTTPException):
             pass
+
+
+def attach(port, session_id):
+    """The session `session_id`, opened earlier (by `python3 webdriver.py open`)."""
+    return Session(Driver(port), session_id)
+
+
+if __name__ == "__main__":
+    # python3 webdriver.py open PORT APP: opens a session (tauri-driver starts the app), waits
+    # for the UI, and prints the session id; the session stays open until tauri-driver stops.
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "open":
+        sys.exit("usage: webdriver.py open PORT APP")
+    driver = Driver(sys.argv[2])
+    wait("tauri-driver", driver.up)
+    opened = driver.call("POST", "/session", {"capabilities": {"alwaysMatch": {
+        "tauri:options": {"application": sys.argv[3]}}}})["sessionId"]
+    wait("the app's UI", lambda: Session(driver, opened).find("#view-button-uploads"))
+    print(opened)
