@@ -46,7 +46,7 @@ for u in json.load(sys.stdin)["uploads"]:
     if u["id"] not in before:
         print("    ", {k: u[k] for k in ("id", "ext", "width", "height", "size", "client_id", "account")})
 ' "$WORK/uploads-before" || true
-    log "clipboard: [$(xclip -selection clipboard -o 2>&1 | head -c 2000 || true)]"
+    log "clipboard: [$(xclip -selection clipboard -o -t UTF8_STRING 2>&1 | head -c 2000 || true)]"
     log "notifications since the drop:"
     tail -n +"$((NOTES_BEFORE + 1))" "$E2E_NOTIFICATIONS" | sed 's/^/    /'
     log "upshot history list --json:"
@@ -91,7 +91,7 @@ def history():
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 def clipboard():
-    run = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+    run = subprocess.run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"], capture_output=True,
                          text=True, timeout=10)
     return run.stdout if run.returncode == 0 else None
 

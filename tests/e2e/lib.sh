@@ -16,11 +16,14 @@ E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 E2E_DIR="$E2E_ROOT/tests/e2e"
 E2E_TARGET="${CARGO_TARGET_DIR:-$E2E_ROOT/target}/debug"
 APP="$E2E_TARGET/upshot-desktop"
+# shellcheck disable=SC2034 # used by the tests that source this file
 UPSHOT="$E2E_TARGET/upshot"
 FAKE="$E2E_TARGET/fake-imgur"
 # Debian's Python: the helpers that use GTK or Gio need its python3-gi, which a python3 first
 # on PATH (pyenv, a virtualenv) does not have.
 PY=/usr/bin/python3
+# No __pycache__ in the source tree (the tests import tests/e2e/webdriver.py).
+export PYTHONDONTWRITEBYTECODE=1
 E2E_TIMEOUT="${E2E_TIMEOUT:-40}"
 E2E_NAME="${E2E_NAME:-e2e}"
 
@@ -47,7 +50,8 @@ e2e_start_shared() {
         sed 's/^/    /' "$run/xvfb.log" >&2
         return 1
     fi
-    export DISPLAY=":$(tr -d '[:space:]' <"$run/display")"
+    DISPLAY=":$(tr -d '[:space:]' <"$run/display")"
+    export DISPLAY
 
     # One session bus: the single-instance plugin meets on it, notifications go over it.
     local bus
