@@ -64,6 +64,8 @@ SESSION="$(PYTHONPATH="$E2E_DIR" "$PY" "$E2E_DIR/webdriver.py" open "$DRIVER_POR
 log "app up (WebDriver session $SESSION) against $E2E_API"
 APP_WINDOW="$(window_of '^Upshot$')"
 
+# The UI subscribes to the window's drop events in onMount, over IPC: give it a moment.
+sleep 1
 drag_files "$APP_WINDOW" "${FILES[@]}"
 
 if ! PYTHONPATH="$E2E_DIR" "$PY" - "$DRIVER_PORT" "$SESSION" "$WAIT" "$E2E_API" "$UPSHOT" \
@@ -99,8 +101,22 @@ def notes():
     with open(notes_path) as f:
         return [json.loads(line) for line in f.read().splitlines()[notes_before:]]
 
+s = attach(port, session_id)
+def status():
+    return s.text(".status-bar .status")
+
 # 1. The fake server receives each file exactly once (a late duplicate gets time to show).
-wait("3 uploads at the fake server", lambda: len(new_uploads()) >= 3, timeout)
+def arrived():
+    shown = status()
+    if "cannot upload from the window yet" in shown:
+        # The drop reached the UI, which called a command the shell does not have.
+        raise RuntimeError(f"the app has no upload command for drops; its status line: {shown!r}")
+    return len(new_uploads()) >= 3
+try:
+    wait("3 uploads at the fake server", arrived, timeout)
+except AssertionError:
+    log(f"the app's status line: {status()!r}")
+    raise
 time.sleep(2)
 uploads = new_uploads()
 assert len(uploads) == 3, f"{len(uploads)} uploads, expected 3: {uploads}"
@@ -144,7 +160,6 @@ assert "3 uploaded" in text, f"the notification does not say \"3 uploaded\": {sh
 log(f"one notification: {shown[0]['summary']!r} / {shown[0]['body']!r}")
 
 # 5. The app's History view shows the three files.
-s = attach(port, session_id)
 s.click("#view-button-history")
 def listed():
     shown = s.texts(".history-list .entry .job-name")
