@@ -3,6 +3,7 @@
 #
 #   bash tests/e2e/run.sh [TEST...]        default: every test, in the order below
 #   E2E_KEEP=1 bash tests/e2e/run.sh drop  keep the run's directory (logs, files) afterwards
+#   E2E_TEST_TIMEOUT=SECONDS                each test's limit (default 300; status 124 when hit)
 #
 # Tests (tests/e2e/NAME.sh):
 #   smoke           the window comes up in sandbox mode and WebKit keeps to its own directory
@@ -63,7 +64,9 @@ for name in "${TESTS[@]}"; do
     printf '\n--> %s\n' "$name"
     start=$SECONDS
     status=0
-    E2E_NAME="$name" bash "$E2E_DIR/$name.sh" </dev/null || status=$?
+    # A hung test is stopped (its EXIT trap still stops its app) and the others still run.
+    E2E_NAME="$name" timeout --kill-after=15 "${E2E_TEST_TIMEOUT:-300}" bash "$E2E_DIR/$name.sh" </dev/null \
+        || status=$?
     if [ "$status" -eq 0 ]; then
         results+=("$(printf '%-16s ok      %4ss' "$name" $((SECONDS - start)))")
     else
