@@ -20,15 +20,19 @@ log() { printf '[install-deps] %s\n' "$*"; }
 #   libssl-dev                    OpenSSL headers for crates that link it
 #   build-essential, pkg-config   the C toolchain and library lookup used by *-sys crates
 #   file                          the Tauri bundler inspects binaries with it
-#   xvfb, dbus-x11                run the app headless (CI smoke runs and screenshots)
+#   xvfb, dbus-x11                run the app headless (the end-to-end tests, tests/e2e)
 #   webkit2gtk-driver             WebDriver for WebKitGTK (end-to-end tests of the app)
 #   chromium                      the UI's browser tests (npm run test:browser, driven by
 #                                 playwright-core), from Debian, never downloaded by npm
 #   fonts-dejavu-core             the font those tests render and photograph (docs/screenshots)
 #   curl, git                     fetching and version control in CI
-#   x11-utils                     xwininfo: the desktop smoke test waits for the app's window
+#   x11-utils                     xwininfo: the end-to-end tests wait for the app's window
+#   xdotool                       the drop test moves the pointer: a real drag onto the window
+#   xclip                         the drop test reads the links the app put on the clipboard
+#   python3-gi, gir1.2-gtk-3.0    the drop test's GTK drag source and its notification server
+#                                 (Gio), run by /usr/bin/python3
 #   desktop-file-utils, xdg-utils the app registers upshot:// with the desktop at run time
-#   python3                       the deep-link end-to-end script reads JSON and plays the browser
+#   python3                       the end-to-end tests read JSON, play the browser and WebDriver
 #   python3-pil, python3-piexif,  regenerate the Exif-writer fixtures (tests/fixtures/exif/make.py,
 #   libimage-exiftool-perl        run by /usr/bin/python3)
 PACKAGES=(
@@ -48,6 +52,10 @@ PACKAGES=(
     curl
     git
     x11-utils
+    xdotool
+    xclip
+    python3-gi
+    gir1.2-gtk-3.0
     desktop-file-utils
     xdg-utils
     python3
@@ -159,7 +167,7 @@ check_rust() {
 }
 
 # tauri-driver: the WebDriver server for Tauri apps (it starts the app and hands the session
-# to WebKitWebDriver); the end-to-end test of the settings panel drives the real window with it.
+# to WebKitWebDriver); the end-to-end tests (settings panel, drop) drive the real window with it.
 install_tauri_driver() {
     if command -v tauri-driver >/dev/null 2>&1; then
         log "tauri-driver: present"

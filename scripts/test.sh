@@ -104,12 +104,12 @@ step bench-quick bash scripts/bench.sh --quick
 # --- Desktop shell (Tauri; needs WebKitGTK and the built UI) ------------------------------
 step desktop-test cargo test -p upshot-desktop --locked
 step desktop-build cargo build -p upshot-desktop --locked
-step desktop-smoke bash src-tauri/scripts/smoke.sh
-# A login completed through the deep link in the real app (second launch, and a URL that
-# starts the app); uses the CLI and the fake server's debug builds.
-step desktop-deep-link bash -c 'cargo build -p upshot-cli -p fake-imgur --locked && bash src-tauri/scripts/deep-link.sh'
-# The "Before upload" settings panel in the real window, driven through WebDriver (tauri-driver).
-step desktop-settings bash src-tauri/scripts/settings-panel.sh
+# The real app end to end (tests/e2e/run.sh: one Xvfb, session bus, notification server and
+# fake Imgur server for all of them; each test its own app and directories): smoke run in sandbox
+# mode, deep-link logins, the settings panel through WebDriver (tauri-driver), the drag harness,
+# and three files dropped onto the window. Needs the CLI and the fake server's debug builds too.
+# The runner prints which of its tests failed.
+step desktop-e2e bash -c 'cargo build -p upshot-cli -p fake-imgur --locked && bash tests/e2e/run.sh'
 
 # --- Fuzzing: the login callback parser, for a bounded time -------------------------------
 step fuzz-callback env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
