@@ -33,7 +33,8 @@ impl ErrorCode {
 }
 
 /// An error as the UI sees it: a machine-readable code and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
+#[ts(rename = "CommandError")]
 #[error("{message}")]
 pub struct Error {
     /// What kind of failure this is (snake_case).

@@ -18,7 +18,7 @@ pub const LOGIN_FINISHED: &str = "login-finished";
 pub const ACCOUNT_CHANGED: &str = "account-changed";
 
 /// What the UI is told when a login ends.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum LoginFinished {
     /// Logged in.

@@ -6,21 +6,8 @@
 import type { CommandError } from "./errors";
 export type { CommandError } from "./errors";
 
-/** The logged-in account, as the shell serializes `upshot_core::auth::Account`. */
-export interface Account {
-  username: string;
-  account_id: number | null;
-  expires_at: number;
-  logged_in_at: number;
-  logged_out_reason: string | null;
-  secret_store: "keychain" | "file";
-}
-
-
-/** The `login-finished` event. */
-export type LoginFinished =
-  | { outcome: "logged_in"; account: Account }
-  | { outcome: "failed"; error: CommandError };
+import type { Account, LoginFinished } from "./generated/bindings";
+export type { Account, LoginFinished } from "./generated/bindings";
 
 /** Where the panel is. */
 export type AccountState =

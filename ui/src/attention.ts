@@ -4,33 +4,8 @@
  * be unit-tested; `main.ts` only renders it.
  */
 
-/** A config file that could not be read and was set aside (`ConfigNotice` in the core). */
-export interface ConfigNotice {
-  code: string;
-  message: string;
-  file: string;
-  set_aside_as: string;
-}
-
-/** An upload worker that cannot record its work (`WorkerFault` in the core). */
-export interface WorkerFault {
-  runner: string;
-  pid: number;
-  code: string;
-  message: string;
-  /** Since when it has failed (ms since the epoch). */
-  since: number;
-  /** When it last failed (ms since the epoch). */
-  updated_at: number;
-}
-
-/** The `attention` command's answer. */
-export interface Attention {
-  notices: ConfigNotice[];
-  worker_faults: WorkerFault[];
-  /** The app's own process id: its own workers' faults are named "Uploads". */
-  own_pid: number;
-}
+import type { Attention, ConfigNotice } from "./generated/bindings";
+export type { Attention, ConfigNotice, WorkerFault } from "./generated/bindings";
 
 /** One line to show, with a stable key so an unchanged line is not redrawn. */
 export interface AttentionLine {

@@ -4,11 +4,9 @@
  * happened (`disk_full`, not the code of a layer that passed it on); the message is for people.
  */
 
-/** An error from a command: `{ code, message }`. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+import type { CommandError } from "./generated/bindings";
+/** An error from a command: `{ code, message }` (the shell's `Error`). */
+export type { CommandError } from "./generated/bindings";
 
 /** Whatever a command rejected with, as a `CommandError` (a bare string or a JS error is `internal`). */
 export function asCommandError(error: unknown): CommandError {

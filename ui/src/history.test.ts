@@ -6,7 +6,9 @@ const entry = (id: string, name = "cat.png"): HistoryItem => ({
   name,
   link: `https://i.imgur.com/${id}.png`,
   thumbnail: null,
+  links: [],
   uploaded_at: 0,
+  deleted: false,
 });
 
 describe("the history list", () => {

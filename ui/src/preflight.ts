@@ -1,21 +1,10 @@
 /**
  * The "Before upload" settings: what Upshot checks, removes and fits before a file spends a
- * request. The shapes mirror the core's `PreflightSettings` (snake_case, as serde sends them).
+ * request. The shapes are generated from the core's `PreflightSettings` (generated/bindings.ts).
  * Kept free of the DOM so it can be unit-tested; `main.ts` renders it and calls the shell.
  */
-export interface Limits {
-  max_image_bytes: number;
-  max_video_bytes: number;
-  max_video_seconds: number;
-}
-
-export interface PreflightSettings {
-  strip_metadata: boolean;
-  fit_captures: boolean;
-  fit_files: boolean;
-  upload_duplicates: boolean;
-  limits: Limits;
-}
+import type { PreflightSettings } from "./generated/bindings";
+export type { Limits, PreflightSettings } from "./generated/bindings";
 
 /** What the form shows: sizes in megabytes, as people think of them. */
 export interface PreflightForm {

@@ -6,6 +6,7 @@ export type AppStatus =
   | { kind: "ready" }
   | { kind: "dragging" }
   | { kind: "pasting" }
+  | { kind: "batch"; message: string }
   | { kind: "dropped"; count: number }
   | { kind: "queued"; count: number; rejected: number }
   | { kind: "error"; message: string };
@@ -33,6 +34,8 @@ export function describeStatus(status: AppStatus): StatusView {
       return { text: "Release to add", tone: "active" };
     case "pasting":
       return { text: "Reading the clipboard…", tone: "active" };
+    case "batch":
+      return { text: status.message, tone: "idle" };
     case "dropped":
       return status.count === 0
         ? { text: "Nothing to upload in that drop", tone: "idle" }

@@ -4,35 +4,8 @@
  * so it can be unit-tested.
  */
 
-/** What happens to a file once uploaded (`AfterUpload` as serde sends it). */
-export type AfterUpload = { then: "keep" } | { then: "delete" } | { then: "move"; subfolder: string };
-
-/** A saved folder (`WatchedFolder`). */
-export interface WatchedFolder {
-  id: string;
-  path: string;
-  recursive: boolean;
-  include: string[];
-  ignore: string[];
-  album: string | null;
-  after_upload: AfterUpload;
-  enabled: boolean;
-  upload_copies: boolean;
-}
-
-/** A saved folder and the watcher's state for it (`FolderView`). */
-export interface FolderView extends WatchedFolder {
-  /** `watching`, `paused`, `fault`, or `starting`. */
-  state: string;
-  message: string | null;
-  warnings: string[];
-}
-
-/** A watcher event (`WatchEvent`, tagged by `event`); the panel only refreshes on them. */
-export interface WatchEvent {
-  event: string;
-  [field: string]: unknown;
-}
+import type { AfterUpload, FolderView } from "./generated/bindings";
+export type { AfterUpload, FolderView, WatchedFolder, WatchEvent } from "./generated/bindings";
 
 /** The words for what happens after upload. */
 export function describeAfter(after: AfterUpload): string {

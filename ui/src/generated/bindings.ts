@@ -2,6 +2,63 @@
 // UPSHOT_WRITE_BINDINGS=1 cargo test -p upshot-desktop bindings rewrites it.
 
 /**
+ * The logged-in account (no secrets: those stay in the vault).
+ */
+export type Account = { 
+/**
+ * Imgur username.
+ */
+username: string, 
+/**
+ * Imgur account id.
+ */
+account_id: number | null, 
+/**
+ * When the access token expires (it is refreshed before).
+ */
+expires_at: UnixMillis, 
+/**
+ * When the login was completed.
+ */
+logged_in_at: UnixMillis, 
+/**
+ * Set when Imgur no longer accepts the login: why, and that the user must log in again.
+ */
+logged_out_reason: string | null, 
+/**
+ * Where the tokens are kept.
+ */
+secret_store: VaultKind, };
+
+/**
+ * What happens to a file once its upload is confirmed.
+ */
+export type AfterUpload = { "then": "keep" } | { "then": "move", 
+/**
+ * The subfolder's name, relative to the watched folder.
+ */
+subfolder: string, } | { "then": "delete" };
+
+/**
+ * Everything that needs the user's attention now, for the app to show in one place: the start
+ * notices, and the faults of upload workers (of this or another process) that are retrying a
+ * database error. Serializes as `{notices: [...], worker_faults: [...], own_pid}`.
+ */
+export type Attention = { 
+/**
+ * Config files set aside at start.
+ */
+notices: Array<ConfigNotice>, 
+/**
+ * Workers that cannot record their work (disk full, database busy, …), still retrying.
+ */
+worker_faults: Array<WorkerFault>, 
+/**
+ * This process's id, so a face can tell its own workers' faults from another process's.
+ */
+own_pid: number, };
+
+/**
  * A file of a batch that is not uploaded, and why (or until when).
  */
 export type BatchFile = { 
@@ -70,6 +127,41 @@ title: string,
 body: string, };
 
 /**
+ * An error as the UI sees it: a machine-readable code and a message for people.
+ */
+export type CommandError = { 
+/**
+ * What kind of failure this is (snake_case).
+ */
+code: string, 
+/**
+ * A sentence for the user.
+ */
+message: string, };
+
+/**
+ * What to tell the user about a config file that was set aside: serializes as
+ * `{code, message, file, set_aside_as}` for the app; the CLI prints `message` on stderr.
+ */
+export type ConfigNotice = { 
+/**
+ * Always `config_set_aside`.
+ */
+code: string, 
+/**
+ * What happened and what to do, in words.
+ */
+message: string, 
+/**
+ * The file that could not be read.
+ */
+file: string, 
+/**
+ * Where its content is now.
+ */
+set_aside_as: string, };
+
+/**
  * The desktop app's own preferences, kept in its `desktop.json` (the CLI has no use for
  * them); the settings both faces share, the link format among them, stay in `settings.json`.
  */
@@ -95,6 +187,60 @@ export type DropOutcome = { "status": "queued" } & BatchQueued | { "status": "co
  * Files the drop would queue.
  */
 files: number, } | { "status": "nothing" };
+
+/**
+ * A saved folder with what a running watcher says of it now (the app's folder list).
+ */
+export type FolderView = { 
+/**
+ * `watching`, `paused` or `fault`; `starting` until the watcher has taken it up.
+ */
+state: string, 
+/**
+ * The fault, in words.
+ */
+message: string | null, 
+/**
+ * Problems below it.
+ */
+warnings: Array<string>, 
+/**
+ * Short id for the CLI (`upshot watch pause 2`); unique within the list.
+ */
+id: string, 
+/**
+ * The folder, absolute.
+ */
+path: string, 
+/**
+ * Subfolders too.
+ */
+recursive: boolean, 
+/**
+ * File-name patterns to upload (case-insensitive globs).
+ */
+include: Array<string>, 
+/**
+ * Names to skip, matched against every part of the path below the folder.
+ */
+ignore: Array<string>, 
+/**
+ * Album to upload into: its deletehash when anonymous, its id when logged in.
+ */
+album: string | null, 
+/**
+ * What to do with a file once its upload is confirmed.
+ */
+after_upload: AfterUpload, 
+/**
+ * `false` while paused: not watched, nothing queued, no catch-up until resumed.
+ */
+enabled: boolean, 
+/**
+ * Upload a file whose content was uploaded before (a copy) instead of reporting the
+ * existing link.
+ */
+upload_copies: boolean, };
 
 /**
  * One way to write an upload's link (the history's "copy as").
@@ -165,6 +311,11 @@ message: string, };
 export type ItemState = "queued" | "waiting" | "uploading" | "done" | "failed" | "cancelled";
 
 /**
+ * A job's row id. Stable for the job's whole life; shown to users (`upshot queue cancel 12`).
+ */
+export type JobId = number;
+
+/**
  * The link of a batch's file that had to wait, uploaded after the batch's report.
  */
 export type LateLink = { 
@@ -180,6 +331,63 @@ name: string,
  * Its link in the user's format.
  */
 link: string, };
+
+/**
+ * The limits a file must be within (defaults: Imgur's documented ones).
+ */
+export type Limits = { 
+/**
+ * Largest image, in bytes.
+ */
+max_image_bytes: number, 
+/**
+ * Largest video, in bytes.
+ */
+max_video_bytes: number, 
+/**
+ * Longest video, in seconds (where its container says).
+ */
+max_video_seconds: number, };
+
+/**
+ * What the UI is told when a login ends.
+ */
+export type LoginFinished = { "outcome": "logged_in", 
+/**
+ * Who.
+ */
+account: Account, } | { "outcome": "failed", 
+/**
+ * Why.
+ */
+error: CommandError, };
+
+/**
+ * The user's preflight settings (the settings file's `preflight_*` keys; see
+ * [`SettingsFile::preflight`](crate::SettingsFile::preflight)).
+ */
+export type PreflightSettings = { 
+/**
+ * Remove personal metadata from JPEG, PNG and WebP (default on). Videos are sent as they
+ * are.
+ */
+strip_metadata: boolean, 
+/**
+ * Fit oversize screenshots and clipboard images (default on: Upshot made the file).
+ */
+fit_captures: boolean, 
+/**
+ * Fit other oversize stills (default off: the user chose that file as it is).
+ */
+fit_files: boolean, 
+/**
+ * Send a file again although the same content was uploaded before (default off).
+ */
+upload_duplicates: boolean, 
+/**
+ * The limits.
+ */
+limits: Limits, };
 
 /**
  * One file of the queue view (the `queue_list` answer, the `queue-changed` event).
@@ -282,6 +490,14 @@ path: string,
 message: string, };
 
 /**
+ * Milliseconds since the Unix epoch: the one time type of the core, stored as `INTEGER` in
+ * SQLite and serialized as a bare number.
+ *
+ * Arithmetic saturates: a nonsense duration from a header must not wrap into the past.
+ */
+export type UnixMillis = number;
+
+/**
  * Bytes sent of a running upload (the `upload-progress` event, at most ~10 a second a job).
  */
 export type UploadProgress = { 
@@ -303,6 +519,11 @@ total: number,
 bytes_per_second: number, };
 
 /**
+ * Which store holds the secrets (shown to the user: a file is less safe than a keychain).
+ */
+export type VaultKind = "keychain" | "file";
+
+/**
  * Why a file waits and until when.
  */
 export type Wait = { 
@@ -319,12 +540,199 @@ message: string,
  */
 until: number | null, };
 
+/**
+ * What the watcher tells its subscribers (the CLI's lines, the app's UI).
+ */
+export type WatchEvent = { "event": "watching", 
+/**
+ * The folder.
+ */
+folder: string, 
+/**
+ * Files in it that the patterns take.
+ */
+files: number, 
+/**
+ * Of those, new or changed since last handed over (looked at next).
+ */
+new: number, } | { "event": "queued", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Its job.
+ */
+job: JobId, } | { "event": "duplicate", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * The job with that content; `None` when it was uploaded by a job pruned since.
+ */
+job: JobId | null, 
+/**
+ * Its link, when uploaded.
+ */
+link: string | null, } | { "event": "cancelled", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Its job.
+ */
+job: JobId, 
+/**
+ * Why, as the job shows it.
+ */
+reason: string, } | { "event": "repointed", 
+/**
+ * The file that left.
+ */
+path: string, 
+/**
+ * The job.
+ */
+job: JobId, 
+/**
+ * The copy it sends now.
+ */
+to: string, } | { "event": "moved", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Where it is now.
+ */
+to: string, } | { "event": "reuploading", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * The link that is gone.
+ */
+link: string | null, } | { "event": "deleted", 
+/**
+ * The file.
+ */
+path: string, } | { "event": "skipped", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Why.
+ */
+reason: string, } | { "event": "overflowed", 
+/**
+ * The folder.
+ */
+folder: string, } | { "event": "folder_fault", 
+/**
+ * The folder.
+ */
+folder: string, 
+/**
+ * What is wrong and what to do.
+ */
+message: string, } | { "event": "folder_warning", 
+/**
+ * The folder.
+ */
+folder: string, 
+/**
+ * What.
+ */
+message: string, };
+
+/**
+ * One watched folder and what to do with what lands in it.
+ */
+export type WatchedFolder = { 
+/**
+ * Short id for the CLI (`upshot watch pause 2`); unique within the list.
+ */
+id: string, 
+/**
+ * The folder, absolute.
+ */
+path: string, 
+/**
+ * Subfolders too.
+ */
+recursive: boolean, 
+/**
+ * File-name patterns to upload (case-insensitive globs).
+ */
+include: Array<string>, 
+/**
+ * Names to skip, matched against every part of the path below the folder.
+ */
+ignore: Array<string>, 
+/**
+ * Album to upload into: its deletehash when anonymous, its id when logged in.
+ */
+album: string | null, 
+/**
+ * What to do with a file once its upload is confirmed.
+ */
+after_upload: AfterUpload, 
+/**
+ * `false` while paused: not watched, nothing queued, no catch-up until resumed.
+ */
+enabled: boolean, 
+/**
+ * Upload a file whose content was uploaded before (a copy) instead of reporting the
+ * existing link.
+ */
+upload_copies: boolean, };
+
+/**
+ * A runner that cannot do its work: its workers hit a database error and are retrying.
+ */
+export type WorkerFault = { 
+/**
+ * The runner's name (`pid<N>-<random>`).
+ */
+runner: string, 
+/**
+ * Its process id.
+ */
+pid: number, 
+/**
+ * The error's code (`disk_full`, `database_busy`, …).
+ */
+code: string, 
+/**
+ * The error in words, saying what to do.
+ */
+message: string, 
+/**
+ * Since when it has failed (ms since the epoch).
+ */
+since: number, 
+/**
+ * When it last failed (ms since the epoch).
+ */
+updated_at: number, };
+
 /** Every command: its arguments (`undefined` when it takes none) and its answer. */
 export interface Commands {
+  attention: { args: undefined; result: Attention };
   login_start: { args: undefined; result: string };
+  login_complete: { args: { callback: string }; result: Account };
+  account: { args: undefined; result: Account | null };
   logout: { args: undefined; result: string | null };
+  watch_folders: { args: undefined; result: Array<FolderView> };
+  watch_add: { args: { path: string; recursive: boolean; after: string }; result: WatchedFolder };
   watch_remove: { args: { id: string }; result: null };
   watch_set_enabled: { args: { id: string; enabled: boolean }; result: null };
+  preflight_settings: { args: undefined; result: PreflightSettings };
+  set_preflight_settings: { args: { settings: PreflightSettings }; result: PreflightSettings };
   upload_paths: { args: { paths: Array<string>; confirmed: boolean }; result: DropOutcome };
   upload_pick: { args: undefined; result: DropOutcome };
   paste_clipboard: { args: undefined; result: DropOutcome };
@@ -344,7 +752,9 @@ export interface Commands {
 
 /** Every event the shell emits and its payload. */
 export interface Events {
+  "login-finished": LoginFinished;
   "account-changed": null;
+  "watch-event": WatchEvent;
   "queue-changed": QueueItem;
   "queue-removed": QueueRemoved;
   "upload-progress": UploadProgress;

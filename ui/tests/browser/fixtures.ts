@@ -124,10 +124,33 @@ export const quota: Quota = {
   reserve: 5,
 };
 
+/** An upload as the core lists it, with its link in every format. */
+export function uploaded(row: string, id: string, name: string, extension: string, at: number): HistoryItem {
+  const direct = `https://i.imgur.com/${id}.${extension}`;
+  const page = `https://imgur.com/${id}`;
+  return {
+    id: row,
+    name,
+    link: direct,
+    thumbnail: null,
+    links: [
+      { format: "direct", label: "Direct link", text: direct },
+      { format: "page", label: "Page link", text: page },
+      { format: "markdown", label: "Markdown", text: `![${name}](${direct})` },
+      { format: "markdown-linked", label: "Markdown, linked thumbnail", text: `[![${name}](https://i.imgur.com/${id}m.jpg)](${page})` },
+      { format: "bbcode", label: "BBCode", text: `[img]${direct}[/img]` },
+      { format: "html", label: "HTML", text: `<img src="${direct}" alt="${name}">` },
+      { format: "delete", label: "Deletion link", text: `https://imgur.com/delete/del${id}` },
+    ],
+    uploaded_at: at,
+    deleted: false,
+  };
+}
+
 export const history: HistoryItem[] = [
-  { id: "h1", name: "screenshot.png", link: "https://i.imgur.com/aB3dE5f.png", thumbnail: null, uploaded_at: NOW - 5 * 60_000 },
-  { id: "h2", name: "diagram.png", link: "https://i.imgur.com/Zx9Yw8v.png", thumbnail: null, uploaded_at: NOW - 3 * 3_600_000 },
-  { id: "h3", name: "cat.gif", link: "https://i.imgur.com/Qq1Rr2s.gif", thumbnail: null, uploaded_at: Date.UTC(2026, 0, 3, 10, 0) },
+  uploaded("h1", "aB3dE5f", "screenshot.png", "png", NOW - 5 * 60_000),
+  uploaded("h2", "Zx9Yw8v", "diagram.png", "png", NOW - 3 * 3_600_000),
+  uploaded("h3", "Qq1Rr2s", "cat.gif", "gif", Date.UTC(2026, 0, 3, 10, 0)),
 ];
 
 export const noAttention: Attention = { notices: [], worker_faults: [], own_pid: 100 };
@@ -153,14 +176,21 @@ export function full(over: Record<string, Reply> = {}): Scenario {
       history_list: ok(history),
       history_delete: { echo: "ids" },
       quota: ok(quota),
-      upload_paths: ok({ batch: "b2", queued: 2, rejected: [] }),
-      upload_pick: ok({ batch: "b3", queued: 1, rejected: [] }),
+      upload_paths: ok({ status: "queued", batch: "b2", queued: 2, rejected: [] }),
+      upload_pick: ok({ status: "queued", batch: "b3", queued: 1, rejected: [] }),
+      paste_clipboard: ok({ status: "queued", batch: "b4", queued: 1, rejected: [] }),
+      history_export: ok(3),
+      copy_text: ok(null),
+      open_link: ok(null),
+      desktop_prefs: ok({ copy_on_upload: true, notifications: true, last_view: "uploads" }),
+      set_desktop_prefs: { echo: "prefs" },
       ...over,
     },
   };
 }
 
-/** Only the commands today's shell registers (src-tauri/src/lib.rs). */
+/** Only the commands an app from before the upload window registered: the views must say
+ * plainly what it lacks rather than fail. */
 export function today(over: Record<string, Reply> = {}): Scenario {
   const { replies } = full();
   const offered = [

@@ -79,7 +79,7 @@ describe("the uploads view", () => {
     await emit(page, "tauri://drag-drop", { paths, position: { x: 60, y: 520 } });
     await page.locator(".drop-overlay").waitFor({ state: "detached" });
     await expect.poll(async () => (await calls(page)).filter((call) => call.command === "upload_paths")).toEqual([
-      { command: "upload_paths", args: { paths } },
+      { command: "upload_paths", args: { paths, confirmed: false } },
     ]);
     await expect.poll(() => page.locator(".status").textContent()).toBe("2 files queued");
     expect(errors).toEqual([]);
@@ -100,10 +100,10 @@ describe("the uploads view", () => {
   it("opens the picker with Files… and says what was skipped", async () => {
     const { page, context } = await open(
       running(),
-      full({ upload_pick: ok({ batch: "b9", queued: 1, rejected: [{ path: "/tmp/a.txt", message: "Not an image or video." }] }) }),
+      full({ upload_pick: ok({ status: "queued", batch: "b9", queued: 1, rejected: [{ path: "/tmp/a.txt", message: "Not an image or video." }] }) }),
     );
     await page.getByRole("button", { name: "Files…" }).click();
-    await expect.poll(() => page.locator(".status").textContent()).toBe("1 file queued; 1 file skipped");
+    await expect.poll(() => page.locator(".status").textContent()).toBe("1 file queued; not queued: Not an image or video.");
     expect((await calls(page)).filter((call) => call.command === "upload_pick")).toHaveLength(1);
     await context.close();
   });
@@ -281,7 +281,6 @@ describe("the settings view", () => {
 describe("the history view", () => {
   it("lists uploads, searches in the core and copies a link", async () => {
     const { page, errors, context } = await open(running(), full());
-    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
     await show(page, "History");
     await expect.poll(() => page.locator(".entry").count()).toBe(3);
     expect(await page.locator('[data-id="h1"]').textContent()).toContain("Today 13:55");
@@ -292,7 +291,9 @@ describe("the history view", () => {
       limit: 200,
     });
     await page.getByRole("button", { name: "Copy link of cat.gif" }).click();
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe("https://i.imgur.com/Qq1Rr2s.gif");
+    await expect.poll(async () => (await calls(page)).filter((call) => call.command === "copy_text").map((call) => call.args)).toEqual([
+      { text: "https://i.imgur.com/Qq1Rr2s.gif" },
+    ]);
     expect(await page.locator(".history").textContent()).toContain("Copied the link of cat.gif.");
     expect(errors).toEqual([]);
     await context.close();
