@@ -115,11 +115,7 @@ impl Window {
 
     /// The next event `wanted` accepts (every event received is kept in `seen`); panics naming
     /// `what` and the events seen when none comes within [`EVENT_WAIT`].
-    async fn wait_for(
-        &mut self,
-        what: &str,
-        wanted: impl Fn(&WindowEvent) -> bool,
-    ) -> WindowEvent {
+    async fn wait_for(&mut self, what: &str, wanted: impl Fn(&WindowEvent) -> bool) -> WindowEvent {
         let deadline = tokio::time::Instant::now() + EVENT_WAIT;
         loop {
             let received = tokio::time::timeout_at(deadline, self.events.recv()).await;
@@ -157,7 +153,10 @@ impl Window {
     }
 
     fn count(&self, name: &str) -> usize {
-        self.seen.iter().filter(|event| event.name() == name).count()
+        self.seen
+            .iter()
+            .filter(|event| event.name() == name)
+            .count()
     }
 
     async fn history(&self, query: &str) -> Vec<HistoryItem> {
@@ -228,7 +227,10 @@ async fn a_drop_of_three_pngs_reports_once_with_their_links_in_drop_order() {
     assert_eq!(report.batch, queued.batch);
     assert_eq!(report.uploaded, 3);
     assert_eq!(report.title, "3 uploaded, links copied");
-    assert!(report.failed.is_empty() && report.waiting.is_empty(), "{report:?}");
+    assert!(
+        report.failed.is_empty() && report.waiting.is_empty(),
+        "{report:?}"
+    );
 
     // The server got each file once.
     let uploads = window.server_uploads();
@@ -374,7 +376,10 @@ async fn a_file_that_waits_for_the_budget_gets_its_link_after_the_reset() {
     let mut window = window(clock.clone(), limits, false).await;
     // Another install spent the day down to 65 credits: above the reserve (50), one upload.
     assert_eq!(
-        window.server.controls().spend_client_credits(CLIENT_ID, 935),
+        window
+            .server
+            .controls()
+            .spend_client_credits(CLIENT_ID, 935),
         Some(true)
     );
     window.service.server_credits().await.unwrap();
@@ -398,7 +403,9 @@ async fn a_file_that_waits_for_the_budget_gets_its_link_after_the_reset() {
     let until = waiting.until.expect("the waiting file says until when");
     assert!(until > clock.now().as_millis(), "{waiting:?}");
     assert!(
-        report.body.contains("Each link is copied when it is uploaded"),
+        report
+            .body
+            .contains("Each link is copied when it is uploaded"),
         "{}",
         report.body
     );
@@ -407,9 +414,12 @@ async fn a_file_that_waits_for_the_budget_gets_its_link_after_the_reset() {
     // The day ends for Imgur and for Upshot.
     let server_now = UnixMillis::from_system_time(window.server.controls().now()).as_millis();
     let past_reset = until + 60_000;
-    window.server.controls().advance_clock(Duration::from_millis(
-        u64::try_from(past_reset - server_now).unwrap_or(0),
-    ));
+    window
+        .server
+        .controls()
+        .advance_clock(Duration::from_millis(
+            u64::try_from(past_reset - server_now).unwrap_or(0),
+        ));
     clock.set(UnixMillis(past_reset));
     let late = match window
         .wait_for("the waiting file's late link", |event| {
@@ -431,11 +441,23 @@ async fn queued_jobs_are_cancelled_before_removal_and_retried_on_demand() {
     let mut window = system_window(false).await;
     let photo = window.png("photo.png", 33, 22, 4);
     window.drop_files(&[&photo]).await;
-    let job = window.queue_item("photo.png").await.job;
+    let item = window.queue_item("photo.png").await;
+    assert_eq!(
+        item.state,
+        ItemState::Queued,
+        "waits only its turn: {item:?}"
+    );
+    let job = item.job;
+    window.service.pause().await.unwrap();
+    let paused = window.queue_item("photo.png").await;
+    assert_eq!(paused.state, ItemState::Waiting, "{paused:?}");
+    assert_eq!(paused.wait.unwrap().reason, "paused");
+    window.service.resume().await.unwrap();
 
     let refused = window.session.remove(&job).await.unwrap_err();
     assert!(
-        refused.to_string().contains("photo.png") && refused.to_string().contains("cancel it first"),
+        refused.to_string().contains("photo.png")
+            && refused.to_string().contains("cancel it first"),
         "{refused}"
     );
     assert_eq!(window.session.queue_list().await.unwrap().len(), 1);
@@ -471,9 +493,10 @@ async fn queued_jobs_are_cancelled_before_removal_and_retried_on_demand() {
     // An ended job leaves the list, and the window is told.
     window.session.remove(&job).await.unwrap();
     window
-        .wait_for("the queue-removed event", |event| {
-            matches!(event, WindowEvent::QueueRemoved(removed) if removed.job == job)
-        })
+        .wait_for(
+            "the queue-removed event",
+            |event| matches!(event, WindowEvent::QueueRemoved(removed) if removed.job == job),
+        )
         .await;
     assert!(window.session.queue_list().await.unwrap().is_empty());
     assert_eq!(window.history("").await.len(), 1, "its history stays");
@@ -552,7 +575,10 @@ async fn the_history_is_searched_deleted_and_exported() {
     }
     let nowhere = window.dir.path().join("missing-folder").join("h.csv");
     let error = window.session.history_export(nowhere).await.unwrap_err();
-    assert!(error.to_string().contains("Choose another place"), "{error}");
+    assert!(
+        error.to_string().contains("Choose another place"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

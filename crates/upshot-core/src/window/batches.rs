@@ -141,14 +141,17 @@ impl Batches {
         Some(BatchNews::Ended(report))
     }
 
-    /// A reported batch whose files all ended (none still waits) is dropped from memory.
+    /// A reported batch whose files all ended (none still waits or is being sent again) is
+    /// dropped from memory.
     fn forget_if_finished(&mut self, id: &str) {
         let finished = self.open.get(id).is_some_and(|batch| {
             batch.reported
-                && batch
-                    .entries
-                    .iter()
-                    .all(|entry| !matches!(entry.status, FileStatus::Waiting { .. }))
+                && batch.entries.iter().all(|entry| {
+                    !matches!(
+                        entry.status,
+                        FileStatus::Waiting { .. } | FileStatus::Pending
+                    )
+                })
         });
         if finished && let Some(batch) = self.open.remove(id) {
             for job in batch.entries.iter().filter_map(|entry| entry.job) {

@@ -153,3 +153,25 @@ fn batches_do_not_mix() {
     assert_eq!(report.batch, second);
     assert_eq!(report.links, "https://i/b.png");
 }
+
+/// Regression: a waiting file is sent (pending) before it is done; the batch was forgotten at
+/// the pending step, so its late link never came.
+#[test]
+fn a_waiting_file_sent_again_still_gets_its_late_link() {
+    let mut batches = Batches::default();
+    let (id, _) = batches.open(vec![entry("a.png", 1), entry("b.png", 2)], NOW);
+    batches.update(JobId(1), done("https://i/a.png"), NOW);
+    let waits = FileStatus::Waiting {
+        message: "Today's Imgur budget is spent.".to_owned(),
+        until: Some(NOW + 3_600_000),
+    };
+    ended(batches.update(JobId(2), waits, NOW));
+    assert_eq!(batches.update(JobId(2), FileStatus::Pending, NOW + 1), None);
+    assert_eq!(batches.batch_of(JobId(2)), Some(id.as_str()));
+    let late = batches.update(JobId(2), done("https://i/b.png"), NOW + 2);
+    assert!(
+        matches!(&late, Some(BatchNews::Late(link)) if link.link == "https://i/b.png" && link.batch == id),
+        "{late:?}"
+    );
+    assert_eq!(batches.batch_of(JobId(2)), None);
+}
