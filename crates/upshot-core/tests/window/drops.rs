@@ -123,10 +123,14 @@ async fn a_file_dropped_again_reports_at_once_with_its_link_and_is_not_sent_agai
 
     let again = window.drop_files(&[&photo]).await;
     assert!(again.rejected.is_empty(), "{:?}", again.rejected);
-    // Reported while the drop was answered: the event is already there.
-    let report = match window.events.try_recv() {
-        Ok(WindowEvent::BatchEnded(report)) => report,
-        other => panic!("expected the second batch reported at once, got {other:?}"),
+    // Reported while the drop was answered: the event is already there (after whatever the
+    // first upload still sent, a thumbnail or the budget).
+    let report = loop {
+        match window.events.try_recv() {
+            Ok(WindowEvent::BatchEnded(report)) => break report,
+            Ok(other) => window.seen.push(other),
+            Err(error) => panic!("the second batch was not reported at once: {error:?}"),
+        }
     };
     assert_eq!(report.batch, again.batch);
     assert_eq!(report.links, first.links);
@@ -241,4 +245,61 @@ async fn a_file_that_waits_for_the_budget_gets_its_link_after_the_reset() {
     assert_eq!(late.name, waiting.name);
     assert_eq!(late.link, window.link_of(&waiting.name).await);
     assert_eq!(window.server_uploads().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_png_is_refused_and_named() {
+    let mut window = system_window(true).await;
+    let good = window.png("fine.png", 30, 30, 19);
+    // A PNG cut short inside its pixel data, as a copy interrupted halfway leaves it.
+    let whole = fake_imgur::samples::png(300, 300, 7);
+    let damaged = window.files().join("damaged.png");
+    std::fs::write(&damaged, &whole[..whole.len() / 3]).unwrap();
+    let queued = window.drop_files(&[&good, &damaged]).await;
+    assert_eq!(queued.queued, 1);
+    assert_eq!(queued.rejected.len(), 1, "{:?}", queued.rejected);
+    let rejected = &queued.rejected[0];
+    assert!(rejected.path.ends_with("damaged.png"), "{rejected:?}");
+    assert!(
+        rejected.message.contains("damaged"),
+        "says why: {rejected:?}"
+    );
+
+    let report = window.batch_ended().await;
+    assert_eq!(report.title, "1 uploaded, link copied · 1 failed");
+    assert_eq!(report.links, window.link_of("fine.png").await);
+    assert!(
+        report
+            .body
+            .starts_with(&format!("damaged.png: {}", rejected.message)),
+        "{:?}",
+        report.body
+    );
+    assert_eq!(window.server_uploads().len(), 1, "nothing damaged was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_come_in_the_format_the_settings_name() {
+    let mut window = system_window(true).await;
+    let mut settings = upshot_core::SettingsFile::default();
+    settings.link_format = Some(upshot_core::LinkFormat::Markdown);
+    settings.save(&window.settings_file()).unwrap();
+    let one = window.png("one.png", 30, 30, 41);
+    let two = window.png("two.png", 31, 30, 42);
+    window.drop_files(&[&one, &two]).await;
+    let report = window.batch_ended().await;
+    let mut expected = Vec::new();
+    for name in ["one.png", "two.png"] {
+        let entry = window.history("").await;
+        let markdown = entry
+            .iter()
+            .find(|item| item.name == name)
+            .and_then(|item| item.links.iter().find(|link| link.format == "markdown"))
+            .unwrap_or_else(|| panic!("no markdown link for {name}: {entry:?}"));
+        assert!(markdown.text.starts_with("!["), "{markdown:?}");
+        expected.push(markdown.text.clone());
+        let item = window.queue_item(name).await;
+        assert_eq!(item.link.as_deref(), expected.last().map(String::as_str));
+    }
+    assert_eq!(report.links, expected.join("\n"));
 }

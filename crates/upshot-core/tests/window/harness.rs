@@ -53,7 +53,7 @@ pub async fn window(clock: Arc<dyn Clock>, limits: Limits, workers: bool) -> Win
         Arc::new(StaticCredentials::default()),
     )
     .unwrap();
-    let settings = dir.path().join("config").join("settings.json");
+    let settings = settings_file(dir.path());
     let (session, events) = WindowSession::start(service.clone(), settings);
     let mut window = Window {
         server,
@@ -70,6 +70,10 @@ pub async fn window(clock: Arc<dyn Clock>, limits: Limits, workers: bool) -> Win
     window
 }
 
+fn settings_file(dir: &Path) -> PathBuf {
+    dir.join("config").join("settings.json")
+}
+
 pub async fn system_window(workers: bool) -> Window {
     window(Arc::new(SystemClock), common::generous_limits(), workers).await
 }
@@ -80,6 +84,11 @@ impl Window {
         let service = self.service.clone();
         tokio::spawn(async move { service.run_workers(StopWhen::Never, shutdown).await });
         self.workers = Some(common::StopOnDrop(stop));
+    }
+
+    /// The settings file the session reads the link format from (absent until a test writes it).
+    pub fn settings_file(&self) -> PathBuf {
+        settings_file(self.dir.path())
     }
 
     pub fn files(&self) -> PathBuf {
