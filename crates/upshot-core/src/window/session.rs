@@ -236,11 +236,12 @@ impl WindowSession {
         }))
     }
 
-    pub(super) fn publish(&self, news: Option<BatchNews>) {
-        match news {
-            Some(BatchNews::Ended(report)) => self.send(WindowEvent::BatchEnded(report)),
-            Some(BatchNews::Late(link)) => self.send(WindowEvent::LateLink(link)),
-            None => {}
+    pub(super) fn publish(&self, news: impl IntoIterator<Item = BatchNews>) {
+        for news in news {
+            match news {
+                BatchNews::Ended(report) => self.send(WindowEvent::BatchEnded(report)),
+                BatchNews::Late(link) => self.send(WindowEvent::LateLink(link)),
+            }
         }
     }
 

@@ -281,8 +281,10 @@ async fn a_damaged_png_is_refused_and_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_come_in_the_format_the_settings_name() {
     let mut window = system_window(true).await;
-    let mut settings = upshot_core::SettingsFile::default();
-    settings.link_format = Some(upshot_core::LinkFormat::Markdown);
+    let settings = upshot_core::SettingsFile {
+        link_format: Some(upshot_core::LinkFormat::Markdown),
+        ..upshot_core::SettingsFile::default()
+    };
     settings.save(&window.settings_file()).unwrap();
     let one = window.png("one.png", 30, 30, 41);
     let two = window.png("two.png", 31, 30, 42);
@@ -302,4 +304,37 @@ async fn links_come_in_the_format_the_settings_name() {
         assert_eq!(item.link.as_deref(), expected.last().map(String::as_str));
     }
     assert_eq!(report.links, expected.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_dropped_twice_before_it_is_sent_ends_both_batches() {
+    let mut window = system_window(false).await;
+    let photo = window.png("twice.png", 44, 33, 51);
+    let first = window.drop_files(&[&photo]).await;
+    let second = window.drop_files(&[&photo]).await;
+    assert_ne!(first.batch, second.batch);
+    window.start_workers();
+    let mut reports = [window.batch_ended().await, window.batch_ended().await];
+    reports.sort_by(|a, b| a.batch.cmp(&b.batch));
+    let link = window.link_of("twice.png").await;
+    for (report, batch) in reports.iter().zip([&first.batch, &second.batch]) {
+        assert_eq!(&report.batch, batch);
+        assert_eq!(report.links, link, "{report:?}");
+        assert_eq!(report.title, "1 uploaded, link copied");
+    }
+    assert_eq!(window.server_uploads().len(), 1, "sent once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_given_twice_in_one_drop_is_sent_once_and_the_batch_ends() {
+    let mut window = system_window(true).await;
+    let photo = window.png("same.png", 45, 33, 52);
+    let queued = window.drop_files(&[&photo, &photo]).await;
+    assert!(queued.rejected.is_empty(), "{:?}", queued.rejected);
+    let report = window.batch_ended().await;
+    let link = window.link_of("same.png").await;
+    assert_eq!(report.links, format!("{link}\n{link}"), "{report:?}");
+    assert_eq!(window.server_uploads().len(), 1, "sent once");
+    let queue = window.session.queue_list().await.unwrap();
+    assert_eq!(queue.len(), 1, "one job for both: {queue:?}");
 }
