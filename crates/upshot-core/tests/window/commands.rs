@@ -7,7 +7,8 @@ use std::sync::Arc;
 use upshot_core::clock::SystemClock;
 use upshot_core::error::ErrorCode;
 use upshot_core::runner::StopWhen;
-use upshot_core::window::{ItemState, WindowEvent};
+use upshot_core::types::Origin;
+use upshot_core::window::{DropOutcome, ItemState, WindowEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_jobs_are_cancelled_before_removal_and_retried_on_demand() {
@@ -218,4 +219,44 @@ async fn a_queued_png_gets_a_thumbnail_made_by_the_core() {
         window.queue_item("wide.png").await.thumbnail.as_deref(),
         Some(url.as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_image_is_a_batch_of_one() {
+    let mut window = system_window(true).await;
+    let pasted = window
+        .session
+        .upload_bytes(fake_imgur::samples::png(50, 40, 61), Origin::Clipboard)
+        .await
+        .unwrap();
+    let DropOutcome::Queued(queued) = pasted else {
+        panic!("expected the paste queued, got {pasted:?}");
+    };
+    assert_eq!(queued.queued, 1);
+    let report = window.batch_ended().await;
+    assert_eq!(report.batch, queued.batch);
+    assert_eq!(report.title, "1 uploaded, link copied");
+    let history = window.history("").await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(report.links, history[0].link);
+
+    // Bytes that are no image: refused with why, and the batch ends with nothing to copy.
+    let garbage = window
+        .session
+        .upload_bytes(b"not an image".to_vec(), Origin::Clipboard)
+        .await
+        .unwrap();
+    let DropOutcome::Queued(refused) = garbage else {
+        panic!("expected the paste answered as a batch, got {garbage:?}");
+    };
+    assert_eq!(refused.queued, 0);
+    assert_eq!(refused.rejected.len(), 1, "{refused:?}");
+    assert!(
+        refused.rejected[0].message.contains("not an image"),
+        "{refused:?}"
+    );
+    let report = window.batch_ended().await;
+    assert_eq!(report.batch, refused.batch);
+    assert_eq!((report.uploaded, report.links.as_str()), (0, ""));
+    assert_eq!(report.title, "1 failed");
 }
