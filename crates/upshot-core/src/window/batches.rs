@@ -70,7 +70,9 @@ pub enum BatchNews {
 pub struct Batches {
     next: u64,
     open: HashMap<String, Batch>,
-    by_job: HashMap<JobId, String>,
+    /// The open batches each job is in: the same file dropped again before it was sent is in
+    /// both drops' batches (the second follows the first's job), and each reports it.
+    by_job: HashMap<JobId, Vec<String>>,
 }
 
 impl Batches {
@@ -81,7 +83,7 @@ impl Batches {
         let id = format!("b{}", self.next);
         for entry in &entries {
             if let Some(job) = entry.job {
-                self.by_job.insert(job, id.clone());
+                self.by_job.entry(job).or_default().push(id.clone());
             }
         }
         self.open.insert(
@@ -95,38 +97,56 @@ impl Batches {
         (id, news)
     }
 
-    /// The batch a job came with, if it came with one.
+    /// The latest open batch a job came with, if it came with one.
     pub fn batch_of(&self, job: JobId) -> Option<&str> {
-        self.by_job.get(&job).map(String::as_str)
+        self.by_job
+            .get(&job)
+            .and_then(|batches| batches.last())
+            .map(String::as_str)
     }
 
-    /// Records where a job now stands; answers what that means for its batch.
-    pub fn update(&mut self, job: JobId, status: FileStatus, now: i64) -> Option<BatchNews> {
-        let id = self.by_job.get(&job)?.clone();
-        let batch = self.open.get_mut(&id)?;
-        let entry = batch
+    /// Records where a job now stands; answers what that means for each batch it is in.
+    pub fn update(&mut self, job: JobId, status: FileStatus, now: i64) -> Vec<BatchNews> {
+        let ids = self.by_job.get(&job).cloned().unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| self.update_in(id, job, status.clone(), now))
+            .collect()
+    }
+
+    fn update_in(
+        &mut self,
+        id: &str,
+        job: JobId,
+        status: FileStatus,
+        now: i64,
+    ) -> Option<BatchNews> {
+        let batch = self.open.get_mut(id)?;
+        // Every entry of the job (the same file given twice in one drop follows one job). The
+        // same state told twice (an event and the stored state read as the batch opened) is
+        // news once.
+        let mut changed = None;
+        for entry in batch
             .entries
             .iter_mut()
-            .find(|entry| entry.job == Some(job))?;
-        // The same state told twice (an event and the stored state read as the batch opened)
-        // is news once.
-        if entry.status == status {
-            return None;
+            .filter(|entry| entry.job == Some(job) && entry.status != status)
+        {
+            entry.status = status.clone();
+            changed.get_or_insert_with(|| entry.name.clone());
         }
-        entry.status = status.clone();
+        let name = changed?;
         if batch.reported {
             let news = match status {
                 FileStatus::Done { link } => Some(BatchNews::Late(LateLink {
-                    batch: id.clone(),
-                    name: entry.name.clone(),
+                    batch: id.to_owned(),
+                    name,
                     link,
                 })),
                 _ => None,
             };
-            self.forget_if_finished(&id);
+            self.forget_if_finished(id);
             return news;
         }
-        self.check(&id, now)
+        self.check(id, now)
     }
 
     /// The report, once every file of the batch is settled and none was reported yet.
@@ -141,18 +161,26 @@ impl Batches {
         Some(BatchNews::Ended(report))
     }
 
-    /// A reported batch whose files all ended (none still waits) is dropped from memory.
+    /// A reported batch whose files all ended (none still waits or is being sent again) is
+    /// dropped from memory.
     fn forget_if_finished(&mut self, id: &str) {
         let finished = self.open.get(id).is_some_and(|batch| {
             batch.reported
-                && batch
-                    .entries
-                    .iter()
-                    .all(|entry| !matches!(entry.status, FileStatus::Waiting { .. }))
+                && batch.entries.iter().all(|entry| {
+                    !matches!(
+                        entry.status,
+                        FileStatus::Waiting { .. } | FileStatus::Pending
+                    )
+                })
         });
         if finished && let Some(batch) = self.open.remove(id) {
             for job in batch.entries.iter().filter_map(|entry| entry.job) {
-                self.by_job.remove(&job);
+                if let Some(batches) = self.by_job.get_mut(&job) {
+                    batches.retain(|open| open != id);
+                    if batches.is_empty() {
+                        self.by_job.remove(&job);
+                    }
+                }
             }
         }
     }

@@ -81,31 +81,39 @@ async fn relay_one(session: &WindowSession, event: QueueEvent) -> Result<(), cra
         | QueueEvent::Cancelled { job }
         | QueueEvent::Done { job, .. } => job,
     };
-    let Some((stored, entry)) = session
-        .service()
-        .outcomes(vec![job])
-        .await?
-        .into_iter()
-        .next()
-    else {
-        return Ok(());
-    };
-    let format = session.link_format();
-    session.send(WindowEvent::QueueChanged(session.item(
-        &stored,
-        entry.as_ref(),
-        format,
-    )));
-    if let Some(entry) = &entry
-        && matches!(event, QueueEvent::Done { .. })
-    {
-        session.send(WindowEvent::HistoryAdded(history_item(entry)));
+    session
+        .show_stored(job, matches!(event, QueueEvent::Done { .. }))
+        .await
+}
+
+impl WindowSession {
+    /// Tells the window a job's stored state: its item, its history entry when `uploaded`, and
+    /// what it means for its batch. For the workers' events, and for the session's own
+    /// commands (cancelling or retrying a job no worker holds sends no event).
+    pub(super) async fn show_stored(
+        &self,
+        job: JobId,
+        uploaded: bool,
+    ) -> Result<(), crate::ServiceError> {
+        let Some((stored, entry)) = self.service().outcomes(vec![job]).await?.into_iter().next()
+        else {
+            return Ok(());
+        };
+        let format = self.link_format();
+        self.send(WindowEvent::QueueChanged(self.item(
+            &stored,
+            entry.as_ref(),
+            format,
+        )));
+        if uploaded && let Some(entry) = &entry {
+            self.send(WindowEvent::HistoryAdded(history_item(entry)));
+        }
+        let now = self.service().now_millis();
+        let status = file_status(&stored, entry.as_ref(), format);
+        let news = self.state().batches.update(job, status, now);
+        self.publish(news);
+        Ok(())
     }
-    let now = session.service().now_millis();
-    let status = file_status(&stored, entry.as_ref(), format);
-    let news = session.state().batches.update(job, status, now);
-    session.publish(news);
-    Ok(())
 }
 
 async fn make_thumbnails(

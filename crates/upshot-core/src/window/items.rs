@@ -7,6 +7,7 @@ use crate::governor::{GovernorStatus, RequestCost};
 use crate::history::HistoryEntry;
 use crate::link_format::LinkFormat;
 use crate::service::{Job, JobState};
+use crate::types::WaitReason;
 use upshot_imgur::ThumbnailSize;
 
 /// A job's name for people: its file's name, or its title for data that had no file.
@@ -56,8 +57,12 @@ pub fn queue_item(
         }),
         _ => None,
     };
-    // A queued job held by a reason (the paused flag, a rate limit) shows as waiting.
-    let state = if state == ItemState::Queued && wait.is_some() {
+    // A queued job held by a reason (the paused flag, a rate limit) shows as waiting; one that
+    // only waits its turn (every queued job says `in_line`) is queued.
+    let held = job
+        .waiting
+        .is_some_and(|waiting| waiting.reason != WaitReason::InLine);
+    let state = if state == ItemState::Queued && held {
         ItemState::Waiting
     } else {
         state

@@ -201,11 +201,17 @@ impl WindowSession {
                 },
                 Enqueued::Rejected { rejected: why } => {
                     let message = why.to_string();
+                    let shown = path.display().to_string();
+                    // The report names the file already: its path is not said twice there.
+                    let reported = match message.strip_prefix(&shown) {
+                        Some(rest) => format!("it{rest}"),
+                        None => message.clone(),
+                    };
                     rejected.push(RejectedPath {
-                        path: path.display().to_string(),
-                        message: message.clone(),
+                        path: shown,
+                        message,
                     });
-                    (None, FileStatus::Failed { message })
+                    (None, FileStatus::Failed { message: reported })
                 }
             };
             jobs.extend(job);
@@ -236,11 +242,12 @@ impl WindowSession {
         }))
     }
 
-    pub(super) fn publish(&self, news: Option<BatchNews>) {
-        match news {
-            Some(BatchNews::Ended(report)) => self.send(WindowEvent::BatchEnded(report)),
-            Some(BatchNews::Late(link)) => self.send(WindowEvent::LateLink(link)),
-            None => {}
+    pub(super) fn publish(&self, news: impl IntoIterator<Item = BatchNews>) {
+        for news in news {
+            match news {
+                BatchNews::Ended(report) => self.send(WindowEvent::BatchEnded(report)),
+                BatchNews::Late(link) => self.send(WindowEvent::LateLink(link)),
+            }
         }
     }
 
@@ -299,14 +306,20 @@ impl WindowSession {
         queue_item(job, entry, format, batch, thumbnail)
     }
 
-    /// A failed or waiting job tries again now.
+    /// A failed or cancelled job is queued again. The window sees it queued at once (the
+    /// service sends no event for it; the workers' events follow when one takes it).
     pub async fn retry(&self, job: &str) -> Result<(), ServiceError> {
-        self.inner.service.retry(parse_job(job)?).await.map(|_| ())
+        let id = parse_job(job)?;
+        self.inner.service.retry(id).await?;
+        self.show_stored(id, false).await
     }
 
-    /// A queued, waiting or running job is cancelled.
+    /// A queued, waiting or running job is cancelled. The window sees it cancelled at once and
+    /// its batch counts it (only a running job's worker sends an event when it stops).
     pub async fn cancel(&self, job: &str) -> Result<(), ServiceError> {
-        self.inner.service.cancel(parse_job(job)?).await.map(|_| ())
+        let id = parse_job(job)?;
+        self.inner.service.cancel(id).await?;
+        self.show_stored(id, false).await
     }
 
     /// An ended job leaves the list (its history entry stays); a job still to send must be

@@ -16,9 +16,9 @@ fn done(link: &str) -> FileStatus {
     }
 }
 
-fn ended(news: Option<BatchNews>) -> BatchReport {
-    match news {
-        Some(BatchNews::Ended(report)) => report,
+fn ended(news: Vec<BatchNews>) -> BatchReport {
+    match news.as_slice() {
+        [BatchNews::Ended(report)] => report.clone(),
         other => panic!("expected the batch's report, got {other:?}"),
     }
 }
@@ -32,8 +32,14 @@ fn reports_once_with_every_link_in_drop_order_whatever_order_they_finish() {
     );
     assert_eq!(news, None);
     assert_eq!(batches.batch_of(JobId(2)), Some(id.as_str()));
-    assert_eq!(batches.update(JobId(3), done("https://i/c.png"), NOW), None);
-    assert_eq!(batches.update(JobId(1), done("https://i/a.png"), NOW), None);
+    assert_eq!(
+        batches.update(JobId(3), done("https://i/c.png"), NOW),
+        vec![]
+    );
+    assert_eq!(
+        batches.update(JobId(1), done("https://i/a.png"), NOW),
+        vec![]
+    );
     let report = ended(batches.update(JobId(2), done("https://i/b.png"), NOW));
     assert_eq!(report.batch, id);
     assert_eq!(report.uploaded, 3);
@@ -44,7 +50,10 @@ fn reports_once_with_every_link_in_drop_order_whatever_order_they_finish() {
     assert_eq!(report.title, "3 uploaded, links copied");
     assert_eq!(report.body, "");
     // Ended and forgotten: a later event about the job means nothing to a batch.
-    assert_eq!(batches.update(JobId(2), done("https://i/b.png"), NOW), None);
+    assert_eq!(
+        batches.update(JobId(2), done("https://i/b.png"), NOW),
+        vec![]
+    );
     assert_eq!(batches.batch_of(JobId(2)), None);
 }
 
@@ -96,11 +105,11 @@ fn a_file_waiting_for_the_budget_lets_the_batch_report_and_its_link_comes_late()
     let late = batches.update(JobId(2), done("https://i/b.png"), NOW + 3_700_000);
     assert_eq!(
         late,
-        Some(BatchNews::Late(LateLink {
+        vec![BatchNews::Late(LateLink {
             batch: id,
             name: "b.png".to_owned(),
             link: "https://i/b.png".to_owned(),
-        }))
+        })]
     );
     assert_eq!(batches.batch_of(JobId(2)), None);
 }
@@ -114,7 +123,7 @@ fn a_batch_with_nothing_to_send_reports_at_once() {
         status: done("https://i/a.png"),
     };
     let (_, news) = batches.open(vec![uploaded_before], NOW);
-    let report = ended(news);
+    let report = ended(news.into_iter().collect());
     assert_eq!(report.links, "https://i/a.png");
     assert_eq!(report.title, "1 uploaded, link copied");
 }
@@ -124,7 +133,7 @@ fn many_failures_are_summed_up_after_three() {
     let mut batches = Batches::default();
     let entries = (1..=5).map(|n| entry(&format!("{n}.png"), n)).collect();
     batches.open(entries, NOW);
-    let mut last = None;
+    let mut last = Vec::new();
     for n in 1..=5 {
         let status = if n == 5 {
             FileStatus::Cancelled
@@ -152,4 +161,54 @@ fn batches_do_not_mix() {
     let report = ended(batches.update(JobId(2), done("https://i/b.png"), NOW));
     assert_eq!(report.batch, second);
     assert_eq!(report.links, "https://i/b.png");
+}
+
+/// Regression: a waiting file is sent (pending) before it is done; the batch was forgotten at
+/// the pending step, so its late link never came.
+#[test]
+fn a_waiting_file_sent_again_still_gets_its_late_link() {
+    let mut batches = Batches::default();
+    let (id, _) = batches.open(vec![entry("a.png", 1), entry("b.png", 2)], NOW);
+    batches.update(JobId(1), done("https://i/a.png"), NOW);
+    let waits = FileStatus::Waiting {
+        message: "Today's Imgur budget is spent.".to_owned(),
+        until: Some(NOW + 3_600_000),
+    };
+    ended(batches.update(JobId(2), waits, NOW));
+    assert_eq!(
+        batches.update(JobId(2), FileStatus::Pending, NOW + 1),
+        vec![]
+    );
+    assert_eq!(batches.batch_of(JobId(2)), Some(id.as_str()));
+    let late = batches.update(JobId(2), done("https://i/b.png"), NOW + 2);
+    assert!(
+        matches!(late.as_slice(), [BatchNews::Late(link)] if link.link == "https://i/b.png" && link.batch == id),
+        "{late:?}"
+    );
+    assert_eq!(batches.batch_of(JobId(2)), None);
+}
+
+/// Regression: the same file dropped again before it was sent follows the first drop's job;
+/// the second batch took the job from the first, which then never reported.
+#[test]
+fn a_job_in_two_batches_ends_both() {
+    let mut batches = Batches::default();
+    let (first, _) = batches.open(vec![entry("a.png", 1)], NOW);
+    let (second, _) = batches.open(vec![entry("a.png", 1), entry("b.png", 2)], NOW);
+    let news = batches.update(JobId(1), done("https://i/a.png"), NOW);
+    assert_eq!(ended(news).batch, first);
+    assert_eq!(batches.batch_of(JobId(1)), Some(second.as_str()));
+    let report = ended(batches.update(JobId(2), done("https://i/b.png"), NOW));
+    assert_eq!(report.batch, second);
+    assert_eq!(report.links, "https://i/a.png\nhttps://i/b.png");
+    assert_eq!(batches.batch_of(JobId(1)), None);
+}
+
+/// The same file given twice in one drop is one job: both entries end with it.
+#[test]
+fn a_job_given_twice_in_one_batch_ends_it() {
+    let mut batches = Batches::default();
+    batches.open(vec![entry("a.png", 1), entry("a.png", 1)], NOW);
+    let report = ended(batches.update(JobId(1), done("https://i/a.png"), NOW));
+    assert_eq!(report.links, "https://i/a.png\nhttps://i/a.png");
 }
