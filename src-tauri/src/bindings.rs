@@ -5,8 +5,11 @@
 //! file is not what the Rust says (`UPSHOT_WRITE_BINDINGS=1 cargo test -p upshot-desktop
 //! bindings` writes it).
 
+#[cfg(test)]
 use std::collections::BTreeMap;
+#[cfg(test)]
 use std::fmt::Write as _;
+#[cfg(test)]
 use ts_rs::{Config, TS, TypeVisitor};
 
 /// Declares the commands: `module::command(argument: Type, ...) -> Answer;` with the arguments
@@ -15,10 +18,11 @@ macro_rules! commands {
     ($( $module:ident :: $name:ident ( $( $arg:ident : $ty:ty ),* ) -> $answer:ty ; )*) => {
         /// Tauri's invoke handler for every command.
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![ $( crate::$module::$name ),* ]
+            tauri::generate_handler![ $( $module::$name ),* ]
         }
 
         /// Each command's name, arguments and answer as TypeScript, with every type they name.
+        #[cfg(test)]
         fn commands(cfg: &Config, types: &mut Types<'_>) -> Vec<Signature> {
             vec![ $( Signature {
                 name: stringify!($name),
@@ -30,11 +34,18 @@ macro_rules! commands {
 }
 
 use crate::{attention, history, login, paste, preflight, prefs, uploads, watch};
+// The types below are named by the generated TypeScript only (the test that writes it).
+#[cfg(test)]
 use std::path::PathBuf;
+#[cfg(test)]
 use upshot_core::auth::Account;
+#[cfg(test)]
 use upshot_core::preflight::PreflightSettings;
+#[cfg(test)]
 use upshot_core::service::Attention;
+#[cfg(test)]
 use upshot_core::watch::{FolderView, WatchEvent, WatchedFolder};
+#[cfg(test)]
 use upshot_core::window::{DesktopPrefs, DropOutcome, HistoryItem, QueueItem, Quota, WindowEvent};
 
 commands! {
@@ -66,6 +77,7 @@ commands! {
     prefs::set_desktop_prefs(prefs: DesktopPrefs) -> DesktopPrefs;
 }
 
+#[cfg(test)]
 /// The events the shell emits besides the window's ([`WindowEvent`]).
 fn shell_events(cfg: &Config, types: &mut Types<'_>) -> Vec<(&'static str, String)> {
     vec![
@@ -78,18 +90,21 @@ fn shell_events(cfg: &Config, types: &mut Types<'_>) -> Vec<(&'static str, Strin
     ]
 }
 
+#[cfg(test)]
 struct Signature {
     name: &'static str,
     args: Vec<(&'static str, String)>,
     answer: String,
 }
 
+#[cfg(test)]
 /// Collects the declaration of every type named, and of every type those name, by name.
 struct Types<'a> {
     cfg: &'a Config,
     declarations: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
 impl Types<'_> {
     /// The type's TypeScript name; its declaration (and its dependencies') are collected.
     fn name<T: TS + 'static + ?Sized>(&mut self, cfg: &Config) -> String {
@@ -99,6 +114,7 @@ impl Types<'_> {
     }
 }
 
+#[cfg(test)]
 impl TypeVisitor for Types<'_> {
     fn visit<T: TS + 'static + ?Sized>(&mut self) {
         // Only declared types (structs and enums) have a file of their own; primitives and
@@ -120,6 +136,7 @@ impl TypeVisitor for Types<'_> {
     }
 }
 
+#[cfg(test)]
 /// Tauri passes a command's arguments by their camelCase names.
 fn camel_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -137,6 +154,7 @@ fn camel_case(name: &str) -> String {
     out
 }
 
+#[cfg(test)]
 /// The whole of `ui/src/generated/bindings.ts`.
 pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
@@ -188,6 +206,7 @@ pub fn typescript() -> String {
     out
 }
 
+#[cfg(test)]
 /// The window's event payloads, collected like the commands' types.
 fn collect_window_types(cfg: &Config, types: &mut Types<'_>) {
     use upshot_core::window::{BatchReport, LateLink, QueueRemoved, UploadProgress};
