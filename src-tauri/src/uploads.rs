@@ -103,10 +103,8 @@ pub fn forward_events(app: &AppHandle) {
         while let Some(event) = events.recv().await {
             match &event {
                 WindowEvent::BatchEnded(report) => announce(&app, report),
-                WindowEvent::LateLink(late) => {
-                    if crate::prefs::load(&app).copy_on_upload {
-                        copy(&app, &late.link);
-                    }
+                WindowEvent::LateLink(late) if crate::prefs::load(&app).copy_on_upload => {
+                    copy(&app, &late.link);
                 }
                 _ => {}
             }
