@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, describeJob, duration, size, summary, upsert, withProgress, type QueueItem } from "./queue";
+import { actionsFor, describeJob, duration, latestBatchSummary, size, summary, upsert, withProgress, type QueueItem } from "./queue";
 
 const item = (over: Partial<QueueItem> = {}): QueueItem => ({
   job: "j1",
@@ -72,5 +72,15 @@ describe("the list", () => {
     expect(summary([item({ state: "done" }), item({ state: "uploading" }), item({ state: "done" })])).toBe(
       "3 files: 1 uploading, 2 done",
     );
+  });
+});
+
+describe("the newest batch's line", () => {
+  it("sums up the last drop of several files only", () => {
+    const older = item({ job: "j0", batch: "b1", state: "done" });
+    const watched = item({ job: "w1", batch: null, state: "queued" });
+    expect(latestBatchSummary([older, watched])).toBe("");
+    const drop = [item({ job: "j2", batch: "b2", state: "done" }), item({ job: "j3", batch: "b2", state: "uploading" })];
+    expect(latestBatchSummary([older, ...drop, watched])).toBe("Last drop: 2 files: 1 uploading, 1 done");
   });
 });

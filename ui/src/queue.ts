@@ -115,3 +115,13 @@ export function summary(items: readonly QueueItem[]): string {
     .map(([count, word]) => `${count} ${word}`);
   return `${files(items.length)}: ${parts.join(", ")}`;
 }
+
+/** The summary line of the newest batch (one drop, pick or paste) when it has several files:
+ * "Last drop: 12 files: 3 uploading, 9 done"; "" otherwise. */
+export function latestBatchSummary(items: readonly QueueItem[]): string {
+  const batch = [...items].reverse().find((item) => item.batch != null)?.batch;
+  if (batch == null) return "";
+  const files = items.filter((item) => item.batch === batch);
+  if (files.length < 2) return "";
+  return `Last drop: ${summary(files)}`;
+}

@@ -29,6 +29,7 @@ describe("the uploads view", () => {
     expect(await page.locator('[data-job="j-fail"]').textContent()).toContain("Trim it and add it again.");
     expect(await page.locator('[data-job="j-done"]').textContent()).toContain("https://i.imgur.com/aB3dE5f.png");
     expect(await page.locator(".queue").textContent()).toContain("4 files: 1 uploading, 1 waiting, 1 done, 1 failed");
+    expect(await page.locator(".batch-summary").textContent()).toBe("Last drop: 4 files: 1 uploading, 1 waiting, 1 done, 1 failed");
     expect(errors).toEqual([]);
     await context.close();
   });
