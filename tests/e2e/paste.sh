@@ -20,7 +20,6 @@ e2e_begin paste
 e2e_use_fake_server
 export UPSHOT_LOG=info
 WAIT=60
-trap 'clipboard_release; e2e_end' EXIT
 
 mkdir -p "$WORK/files"
 # Each its own size: the fake server's record of an upload says which it was.
