@@ -308,9 +308,9 @@ PY
 }
 
 # clipboard_offer TARGET FILE: xclip holds the CLIPBOARD, offering FILE's bytes as TARGET
-# (text/uri-list, image/png, UTF8_STRING), in the foreground (-quiet) in its own process group
-# until another client takes the selection, clipboard_release or the test's end stops it; waits until the
-# selection serves exactly those bytes. Sets XCLIP_PID.
+# (text/uri-list, image/png, UTF8_STRING), in the foreground (-quiet: its log counts the reads)
+# in its own process group until another client takes the selection, or clipboard_release or
+# the test's end stops it; waits until the selection serves exactly those bytes. Sets XCLIP_PID.
 XCLIP_PID=""
 clipboard_offer() {
     local target="$1" file="$2"
