@@ -27,8 +27,8 @@ log() { printf '[install-deps] %s\n' "$*"; }
 #   fonts-dejavu-core             the font those tests render and photograph (docs/screenshots)
 #   curl, git                     fetching and version control in CI
 #   x11-utils                     xwininfo: the end-to-end tests wait for the app's window
-#   xdotool                       the drop test moves the pointer: a real drag onto the window
-#   xclip                         the drop test reads the links the app put on the clipboard
+#   xdotool                       the e2e tests move the pointer and press keys (drag, Ctrl+V, chooser)
+#   xclip                         the e2e tests fill the clipboard and read the links the app put there
 #   python3-gi, gir1.2-gtk-3.0    the drop test's GTK drag source and its notification server
 #                                 (Gio), run by /usr/bin/python3
 #   desktop-file-utils, xdg-utils the app registers upshot:// with the desktop at run time

@@ -286,3 +286,56 @@ drag_files() {
     grep -qx drag-end "$out" || fail "the drop was not completed: $(tr '\n' ' ' <"$out")"
     log "dragged $# file(s) from ($fx, $fy) onto window $target at ($tx, $ty)"
 }
+
+# --- images and the clipboard --------------------------------------------------------------
+
+# write_png FILE WIDTH HEIGHT: a valid PNG of one colour (picked from the size). The fake server
+# reports each upload's dimensions, which survive metadata removal: give each image of a test
+# its own size and the server's record tells which it was.
+write_png() {
+    "$PY" - "$@" <<'PY'
+import struct, sys, zlib
+path, width, height = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+colour = bytes([(37 * width) % 256, (91 * height) % 256, 120])
+rows = b"".join(b"\x00" + colour * width for _ in range(height))
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+with open(path, "wb") as f:
+    f.write(png)
+PY
+}
+
+# clipboard_offer TARGET FILE: xclip holds the CLIPBOARD, offering FILE's bytes as TARGET
+# (text/uri-list, image/png, UTF8_STRING), in the foreground (-quiet: its log counts the reads)
+# in its own process group until another client takes the selection, or clipboard_release or
+# the test's end stops it; waits until the selection serves exactly those bytes. Sets XCLIP_PID.
+XCLIP_PID=""
+clipboard_offer() {
+    local target="$1" file="$2"
+    clipboard_release
+    e2e_spawn "$WORK/xclip.log" xclip -quiet -selection clipboard -t "$target" -i "$file"
+    XCLIP_PID=$SPAWNED
+    local deadline=$((SECONDS + E2E_TIMEOUT))
+    until xclip -selection clipboard -o -t "$target" 2>/dev/null | cmp -s - "$file"; do
+        kill -0 "$XCLIP_PID" 2>/dev/null || fail "xclip exited before it served the clipboard"
+        [ "$SECONDS" -lt "$deadline" ] || fail "the clipboard did not serve $file as $target after ${E2E_TIMEOUT}s"
+        sleep 0.2
+    done
+}
+
+# clipboard_release: stops the xclip of clipboard_offer (gone already when the app took the
+# clipboard over to write its links).
+clipboard_release() {
+    [ -n "$XCLIP_PID" ] || return 0
+    e2e_kill_group "$XCLIP_PID"
+    XCLIP_PID=""
+}
+
+# press_ctrl_v WINDOW_ID: gives WINDOW_ID the X input focus and presses Ctrl+V there (XTEST:
+# real key events, through GTK to the web view's keydown listener).
+press_ctrl_v() {
+    timeout 10 xdotool windowfocus --sync "$1" || fail "could not give window $1 the input focus"
+    xdotool key --clearmodifiers ctrl+v
+}

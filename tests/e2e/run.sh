@@ -13,6 +13,10 @@
 #   drag            the drag harness on its own: drag_source.py onto its own GTK drop target
 #   drop            three files dragged onto the window (real XDND) are uploaded, their links
 #                   copied, one notification shown, and listed in the history
+#   paste           Ctrl+V with copied files, a copied picture (each uploaded once, links on the
+#                   clipboard, one notification) and plain text (refused, said in the status line)
+#   pick            "Files…" opens the GTK file chooser; a PNG picked there (its path typed) is
+#                   uploaded once, its link copied, one notification shown
 #
 # Started once for all of them (tests/e2e/lib.sh): Xvfb, a D-Bus session bus, a recording
 # notification server (tests/e2e/notifications.py) and a fake Imgur server. Each test has its
@@ -25,7 +29,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 E2E_NAME=e2e
-ALL_TESTS=(smoke deep-link settings-panel drag drop)
+ALL_TESTS=(smoke deep-link settings-panel drag drop paste pick)
 
 TESTS=("$@")
 [ "${#TESTS[@]}" -gt 0 ] || TESTS=("${ALL_TESTS[@]}")

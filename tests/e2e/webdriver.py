@@ -101,6 +101,13 @@ class Session:
     def click(self, css):
         self.call("POST", f"/element/{self.find(css)}/click", {})
 
+    def click_button(self, text):
+        """Clicks the button whose text (spaces trimmed) is `text` (which has no double quote)."""
+        assert '"' not in text, text
+        found = self.call("POST", "/element", {
+            "using": "xpath", "value": f'//button[normalize-space(.)="{text}"]'})
+        self.call("POST", f"/element/{found[ELEMENT]}/click", {})
+
 
 @contextlib.contextmanager
 def session(port, app):
