@@ -3,6 +3,8 @@ the links on the CLIPBOARD and the one notification.
 
     python3 batch_check.py snapshot STATE                 what is there now (before the batch)
     python3 batch_check.py batch STATE TIMEOUT WxH...     one batch of these images, in order
+    python3 batch_check.py uncopied STATE TIMEOUT WxH...  a batch uploaded with "copy the links"
+                                                          off: the clipboard is left alone
     python3 batch_check.py nothing STATE                  nothing came of it (no upload, no note)
 
 STATE is a file that `snapshot` writes: the fake server's upload ids and the notification count
@@ -92,7 +94,7 @@ def snapshot(path):
         json.dump({"uploads": [u["id"] for u in server_uploads()], "notes": len(notes())}, f)
 
 
-def batch(state, timeout, sizes):
+def batch(state, timeout, sizes, copied=True):
     want = collections.Counter(sizes)
     n = len(sizes)
 
@@ -107,8 +109,20 @@ def batch(state, timeout, sizes):
     assert all(u["client_id"] == client for u in uploads), f"not all from Client ID {client}"
     log(f"the fake server received {n} upload(s) of the expected size(s), each once")
 
-    # 2. The clipboard holds their direct links, one a line, in the order given.
+    # 2. The clipboard holds their direct links, one a line, in the order given (or, with
+    # copying off, none of them).
     by_size = {(u["width"], u["height"]): u for u in uploads}
+    if not copied:
+        wait("a notification", state.new_notes, timeout)
+        time.sleep(2)
+        held = clipboard() or ""
+        assert not any(link_of(u) in held for u in uploads), f"a link reached the clipboard: {held!r}"
+        shown = state.new_notes()
+        assert len(shown) == 1, f"{len(shown)} notifications, expected 1"
+        text = f"{shown[0]['summary']}\n{shown[0]['body']}"
+        assert f"{n} uploaded" in text and "copied" not in text, f"the notification: {shown[0]}"
+        log(f"the clipboard was left alone; one notification: {shown[0]['summary']!r}")
+        return
     expected = "\n".join(link_of(by_size[size]) for size in sizes)
     try:
         wait("the links on the clipboard",
@@ -144,6 +158,10 @@ def main(argv):
         state, timeout = State(argv[2]), int(argv[3])
         sizes = [tuple(int(v) for v in size.split("x")) for size in argv[4:]]
         check = lambda: batch(state, timeout, sizes)  # noqa: E731
+    elif command == "uncopied" and len(argv) >= 5:
+        state, timeout = State(argv[2]), int(argv[3])
+        sizes = [tuple(int(v) for v in size.split("x")) for size in argv[4:]]
+        check = lambda: batch(state, timeout, sizes, copied=False)  # noqa: E731
     elif command == "nothing" and len(argv) == 3:
         state = State(argv[2])
         check = lambda: nothing(state)  # noqa: E731

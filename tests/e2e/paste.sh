@@ -7,7 +7,10 @@
 #   (b) a copied picture (image/png): one upload of its pixel size, its link on the CLIPBOARD,
 #       one notification;
 #   (c) text that is no link and no path: nothing is uploaded, and the app's status line says
-#       what to copy instead.
+#       what to copy instead;
+#   (d) with "Copy the links to the clipboard" turned off in Settings (desktop.json through
+#       tauri-plugin-store), a pasted picture is uploaded, the app leaves the clipboard alone and
+#       its one notification does not say "copied".
 #
 #   bash tests/e2e/run.sh paste
 #
@@ -85,5 +88,29 @@ log "(c) the status line: $shown"
 # The refusal is the command's answer: by now nothing was queued, or it would have been said.
 check nothing "$WORK/state-text" || fail "(c) plain text was not refused cleanly (above)"
 kill -0 "$XCLIP_PID" 2>/dev/null || fail "(c) the app took the clipboard over after a refused paste"
+clipboard_release
+
+# (d) Copying turned off in the app's own preferences.
+PYTHONPATH="$E2E_DIR" "$PY" -c '
+import sys
+from webdriver import attach
+s = attach(sys.argv[1], sys.argv[2])
+s.click("#view-button-settings")
+s.click("#copy-on-upload")
+' "$DRIVER_PORT" "$SESSION" || fail "(d) could not turn copying off in Settings"
+deadline=$((SECONDS + WAIT))
+until grep -q '"copy_on_upload": *false' "$UPSHOT_CONFIG_DIR/desktop.json" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "(d) desktop.json never said copy_on_upload false: $(cat "$UPSHOT_CONFIG_DIR/desktop.json" 2>&1)"
+    sleep 0.3
+done
+log "(d) copying is off in desktop.json"
+SECOND_PICTURE="$WORK/files/second-picture.png"
+write_png "$SECOND_PICTURE" 29 31
+check snapshot "$WORK/state-uncopied"
+clipboard_offer image/png "$SECOND_PICTURE"
+press_ctrl_v "$APP_WINDOW"
+log "(d) pressed Ctrl+V with a picture on the clipboard"
+check uncopied "$WORK/state-uncopied" "$WAIT" 29x31 || fail "(d) the paste with copying off did not go as expected (above)"
+kill -0 "$XCLIP_PID" 2>/dev/null || fail "(d) the app took the clipboard over with copying off"
 clipboard_release
 log "ok"

@@ -55,11 +55,17 @@ describe("dropping, picking and pasting", () => {
     await page.keyboard.press("Control+V");
     await expect.poll(() => made(page, "paste_clipboard")).toHaveLength(1);
     await expect.poll(() => page.locator(".status").textContent()).toBe("1 file queued");
+    // A checkbox with the focus does not take the paste: the window does.
+    await show(page, "Settings");
+    await page.getByLabel(/Copy the links to the clipboard/).focus();
+    await page.keyboard.press("Control+V");
+    await expect.poll(() => made(page, "paste_clipboard")).toHaveLength(2);
+    // A text field does.
     await show(page, "History");
     await page.getByLabel("Search").focus();
     await page.keyboard.press("Control+V");
     await page.waitForTimeout(200);
-    expect(await made(page, "paste_clipboard")).toHaveLength(1);
+    expect(await made(page, "paste_clipboard")).toHaveLength(2);
     expect(errors).toEqual([]);
     await context.close();
   });
