@@ -101,6 +101,10 @@ class Session:
     def click(self, css):
         self.call("POST", f"/element/{self.find(css)}/click", {})
 
+    def execute(self, script, *args):
+        """Runs `script` (a function body: `arguments`, `return`) in the page; its value."""
+        return self.call("POST", "/execute/sync", {"script": script, "args": list(args)})
+
 
 @contextlib.contextmanager
 def session(port, app):
