@@ -14,6 +14,7 @@ Standard library only; run with Debian's /usr/bin/python3 like the other e2e hel
 
 import json
 import os
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def pngs(folder, count, size):
 
 
 def processes():
-    """pid -> (parent pid, name) of every process."""
+    """pid -> (parent pid, name, CPU seconds used) of every process."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -62,13 +63,15 @@ def processes():
         except OSError:
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
         try:  # the comm name is cut at 15 characters; the command's own is not
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 name = os.path.basename(f.read().split(b"\0")[0].decode()) or name
         except (OSError, UnicodeDecodeError):
             pass
         parent = int(stat[stat.rindex(")") + 2:].split()[1])
-        found[int(entry)] = (parent, name)
+        found[int(entry)] = (parent, name, cpu)
     return found
 
 
@@ -103,7 +106,7 @@ def memory(app):
     while todo:
         pid = todo.pop()
         members.append(pid)
-        todo.extend(child for child, (parent, _) in table.items() if parent == pid)
+        todo.extend(child for child, (parent, _, _) in table.items() if parent == pid)
     listed, kinds = [], set()
     for pid in sorted(members):
         pss = field_kib(f"/proc/{pid}/smaps_rollup", "Pss")
@@ -112,7 +115,8 @@ def memory(app):
         else:
             kib, kind = field_kib(f"/proc/{pid}/status", "VmRSS") or 0, "RSS"
         kinds.add(kind)
-        listed.append({"pid": pid, "name": table[pid][1], "kib": kib, "kind": kind})
+        listed.append({"pid": pid, "name": table[pid][1], "kib": kib, "kind": kind,
+                       "cpu": table[pid][2]})
     print(json.dumps({"mb": sum(p["kib"] for p in listed) / 1024,
                       "kind": "+".join(sorted(kinds)), "processes": listed}))
 
@@ -202,6 +206,18 @@ def load(path):
         return json.load(f)
 
 
+def timeline(data_dir):
+    """From a data directory's database (times in ms since the epoch): when its jobs were
+    queued (first, last) and their uploads recorded (first, last)."""
+    db = sqlite3.connect(f"file:{data_dir}/upshot.db?mode=ro", uri=True)
+    try:
+        queued = db.execute("SELECT min(created_at), max(created_at), count(*) FROM jobs").fetchone()
+        done = db.execute("SELECT min(uploaded_at), max(uploaded_at), count(*) FROM history").fetchone()
+    finally:
+        db.close()
+    return {"queued": queued[:2], "jobs": queued[2], "uploaded": done[:2], "uploads": done[2]}
+
+
 def report(argv):
     """report WORK COUNT KB API PRESSED RELEASED FILE...: checks the run (what the server
     received, the clipboard's links, the CLI runs) and prints the figures."""
@@ -259,6 +275,11 @@ def report(argv):
 
     mem_before, mem_after = load(f"{work}/memory-before.json"), load(f"{work}/memory-after.json")
 
+    # Where the time goes, from the app's and the CLI's own databases.
+    app = timeline(f"{work}/data")
+    clis = [timeline(f"{work}/{name}-data") for name in ("cli-1", "cli-2")]
+    since = lambda ms: ms / 1000 - released  # noqa: E731
+
     def names(mem):
         return ", ".join(sorted({p["name"] for p in mem["processes"]}))
 
@@ -271,10 +292,20 @@ def report(argv):
           f"(first links seen {first - released:.2f} s after it); the server received each file "
           "once, the clipboard holds their links in drop order")
     print(f"  ratio drop/upshot upload {drop_secs / cli_mean:.3f} (goal: at most 1.10)")
+    print(f"  where the drop's time goes, from the mouse release: {app['jobs']} jobs queued "
+          f"{since(app['queued'][0]):.2f}-{since(app['queued'][1]):.2f} s, uploads recorded "
+          f"{since(app['uploaded'][0]):.2f}-{since(app['uploaded'][1]):.2f} s, all links on the "
+          f"clipboard {drop_secs:.2f} s; upshot upload's first job queued to last upload recorded "
+          + ", ".join(f"{(c['uploaded'][1] - c['queued'][0]) / 1000:.2f} s" for c in clis)
+          + f" (the app's {(app['uploaded'][1] - app['queued'][0]) / 1000:.2f} s)")
     print(f"  webview's worst stall (16 ms timer's worst lateness) {max(during):.0f} ms during the "
           f"drop, {(worst_at / 1000) - released:+.1f} s from the release; {over_50} of "
           f"{len(during)} ticks 50 ms or more late; idle before the drag {max(idle):.0f} ms "
           "(goal: under 50 ms)")
+    cpu_before = {p["pid"]: p["cpu"] for p in mem_before["processes"]}
+    print("  CPU the app's processes used from before the drop until all links were on the "
+          "clipboard: " + ", ".join(f"{p['name']} {p['cpu'] - cpu_before.get(p['pid'], 0):.2f} s"
+                                    for p in mem_after["processes"]))
     print(f"  app memory ({mem_before['kind']}, the app and every process under it: "
           f"{names(mem_after)}): {mem_before['mb']:.1f} MB before the drop, "
           f"{mem_after['mb']:.1f} MB with all links on the clipboard")
