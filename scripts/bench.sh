@@ -62,8 +62,12 @@ packages=(-p upshot-cli -p fake-imgur -p upshot-bench)
 with_drop=0
 if [ "$profile" = "release" ] && { [ -z "$which" ] || [ "$which" = "drop" ]; }; then
     with_drop=1
-    # `tauri::generate_context!` embeds ui/dist when upshot-desktop compiles.
-    (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+    # `tauri::generate_context!` embeds ui/dist when upshot-desktop compiles: built when missing
+    # or older than a file of the UI's (a fresh ui/dist makes cargo build the app again).
+    if [ ! -f ui/dist/index.html ] || [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) -prune \
+        -o -type f -newer ui/dist/index.html -print -quit)" ]; then
+        (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+    fi
     packages+=(-p upshot-desktop)
 fi
 if [ "$profile" = "release" ]; then
