@@ -289,8 +289,9 @@ def report(argv):
     print(f"drop: {count} PNGs of {kb} KB dragged at once onto the app (real XDND drag, Xvfb), "
           "fake Imgur on loopback, 2 uploads at a time in both")
     print(f"  upshot upload of the same files: {cli[0]['wall_secs']:.2f} s before the drop, "
-          f"{cli[1]['wall_secs']:.2f} s after (mean {cli_mean:.2f} s); the server received all "
-          f"{count} of each")
+          f"{cli[1]['wall_secs']:.2f} s after (mean {cli_mean:.2f} s; "
+          + ", ".join(f"{u['user_secs'] + u['sys_secs']:.2f}" for u in cli)
+          + f" s CPU); the server received all {count} of each")
     print(f"  drop -> all {count} links on the clipboard: {drop_secs:.2f} s from the mouse release "
           f"(first links seen {first - released:.2f} s after it); the server received each file "
           "once, the clipboard holds their links in drop order")
