@@ -14,7 +14,10 @@
 
 E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 E2E_DIR="$E2E_ROOT/tests/e2e"
-E2E_TARGET="${CARGO_TARGET_DIR:-$E2E_ROOT/target}/debug"
+# E2E_PROFILE=release runs the release builds (the drop benchmark, scripts/bench.sh); the tests
+# run the debug ones.
+E2E_PROFILE="${E2E_PROFILE:-debug}"
+E2E_TARGET="${CARGO_TARGET_DIR:-$E2E_ROOT/target}/$E2E_PROFILE"
 APP="$E2E_TARGET/upshot-desktop"
 # shellcheck disable=SC2034 # used by the tests that source this file
 UPSHOT="$E2E_TARGET/upshot"
@@ -75,10 +78,13 @@ e2e_start_shared() {
         return 1
     fi
 
-    # The fake Imgur server, with an application whose callback is the deep link.
+    # The fake Imgur server, with an application whose callback is the deep link;
+    # E2E_FAKE_ARGS (words) are added to its command line (the drop benchmark lifts its limits).
     export E2E_CLIENT_ID=e2e-client E2E_CLIENT_SECRET=e2e-secret
+    local extra=()
+    read -ra extra <<<"${E2E_FAKE_ARGS:-}"
     "$FAKE" --test-controls --port 0 --client-id "$E2E_CLIENT_ID" --client-secret "$E2E_CLIENT_SECRET" \
-        >"$run/fake.out" 2>"$run/fake.log" &
+        "${extra[@]}" >"$run/fake.out" 2>"$run/fake.log" &
     E2E_SHARED_PIDS+=($!)
     for _ in $(seq 100); do [ -s "$run/fake.out" ] && break; sleep 0.1; done
     E2E_API="$(head -n1 "$run/fake.out")"
@@ -255,6 +261,11 @@ window_center() {
 # drag_files TARGET_WINDOW_ID FILE...: shows drag_source.py (top left, log $WORK/drag-source.log)
 # offering FILE... as text/uri-list, presses on it, moves the pointer in steps onto the middle of
 # the target window and releases there. Fails unless the source reports a completed drop.
+# Sets DRAG_PRESSED_AT and DRAG_RELEASED_AT: $EPOCHREALTIME just before the press and the release.
+# shellcheck disable=SC2034 # read by tests/e2e/bench-drop.sh
+DRAG_PRESSED_AT=""
+# shellcheck disable=SC2034
+DRAG_RELEASED_AT=""
 drag_files() {
     local target="$1"
     shift
@@ -270,6 +281,8 @@ drag_files() {
     local fx="${from% *}" fy="${from#* }" tx="${to% *}" ty="${to#* }"
     xdotool mousemove "$fx" "$fy"
     sleep 0.2
+    # shellcheck disable=SC2034
+    DRAG_PRESSED_AT=$EPOCHREALTIME
     xdotool mousedown 1
     # Past GTK's drag threshold while still over the source, then across in steps: the target
     # sees enter and motion (XdndPosition) before the drop, as with a hand on a mouse.
@@ -281,6 +294,8 @@ drag_files() {
         sleep 0.03
     done
     sleep 0.5
+    # shellcheck disable=SC2034
+    DRAG_RELEASED_AT=$EPOCHREALTIME
     xdotool mouseup 1
     for _ in $(seq 100); do kill -0 "$source_pid" 2>/dev/null || break; sleep 0.1; done
     grep -qx drag-end "$out" || fail "the drop was not completed: $(tr '\n' ' ' <"$out")"

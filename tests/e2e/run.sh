@@ -17,6 +17,8 @@
 #                   clipboard, one notification) and plain text (refused, said in the status line)
 #   pick            "Files…" opens the GTK file chooser; a PNG picked there (its path typed) is
 #                   uploaded once, its link copied, one notification shown
+# Not run by default: bench-drop, the drop benchmark (200 files dragged onto the release app),
+# which scripts/bench.sh runs as `E2E_PROFILE=release bash tests/e2e/run.sh bench-drop`.
 #
 # Started once for all of them (tests/e2e/lib.sh): Xvfb, a D-Bus session bus, a recording
 # notification server (tests/e2e/notifications.py) and a fake Imgur server. Each test has its
@@ -41,7 +43,11 @@ missing=()
 for binary in "$APP" "$UPSHOT" "$FAKE"; do [ -x "$binary" ] || missing+=("$binary"); done
 if [ "${#missing[@]}" -gt 0 ]; then
     log "missing ${missing[*]}"
-    log "build them with: cargo build -p upshot-desktop -p upshot-cli -p fake-imgur"
+    if [ "$E2E_PROFILE" = release ]; then
+        log "build them with: cargo build --release -p upshot-desktop -p upshot-cli -p fake-imgur"
+    else
+        log "build them with: cargo build -p upshot-desktop -p upshot-cli -p fake-imgur"
+    fi
     exit 1
 fi
 for tool in Xvfb dbus-daemon xwininfo xdotool xclip; do

@@ -108,6 +108,10 @@ class Session:
             "using": "xpath", "value": f'//button[normalize-space(.)="{text}"]'})
         self.call("POST", f"/element/{found[ELEMENT]}/click", {})
 
+    def execute(self, script, *args):
+        """Runs `script` (a function body: `arguments`, `return`) in the page; its value."""
+        return self.call("POST", "/execute/sync", {"script": script, "args": list(args)})
+
 
 @contextlib.contextmanager
 def session(port, app):
