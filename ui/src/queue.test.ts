@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, describeJob, duration, latestBatchSummary, size, summary, upsert, withProgress, type QueueItem } from "./queue";
+import { actionsFor, applyChanges, describeJob, duration, latestBatchSummary, size, summary, upsert, withProgress, type QueueItem } from "./queue";
 
 const item = (over: Partial<QueueItem> = {}): QueueItem => ({
   job: "j1",
@@ -82,5 +82,37 @@ describe("the newest batch's line", () => {
     expect(latestBatchSummary([older, watched])).toBe("");
     const drop = [item({ job: "j2", batch: "b2", state: "done" }), item({ job: "j3", batch: "b2", state: "uploading" })];
     expect(latestBatchSummary([older, ...drop, watched])).toBe("Last drop: 2 files: 1 uploading, 1 done");
+  });
+});
+
+describe("changes applied in one pass", () => {
+  it("keeps order and thumbnails, leaves untouched items as they were, drops removed ones", () => {
+    const a = item({ job: "a", thumbnail: "data:image/jpeg;base64,AAAA" });
+    const b = item({ job: "b" });
+    const c = item({ job: "c" });
+    const next = applyChanges(
+      [a, b, c],
+      [
+        { kind: "changed", item: item({ job: "a", state: "done", thumbnail: null }) },
+        { kind: "progress", progress: { job: "c", sent: 5, total: 10, bytes_per_second: 0 } },
+        { kind: "removed", job: "b" },
+        { kind: "changed", item: item({ job: "d" }) },
+        { kind: "progress", progress: { job: "gone", sent: 1, total: 2, bytes_per_second: 0 } },
+      ],
+    );
+    expect(next.map((shown) => shown.job)).toEqual(["a", "c", "d"]);
+    expect(next[0]?.state).toBe("done");
+    expect(next[0]?.thumbnail).toBe("data:image/jpeg;base64,AAAA");
+    expect(next[1]?.progress?.sent).toBe(5);
+    const untouched = applyChanges(next, [{ kind: "changed", item: item({ job: "d", state: "done" }) }]);
+    expect(untouched[0]).toBe(next[0]);
+  });
+
+  it("a job removed and queued again comes back at the end", () => {
+    const next = applyChanges([item({ job: "a" }), item({ job: "b" })], [
+      { kind: "removed", job: "a" },
+      { kind: "changed", item: item({ job: "a" }) },
+    ]);
+    expect(next.map((shown) => shown.job)).toEqual(["b", "a"]);
   });
 });

@@ -82,20 +82,54 @@ export function actionsFor(item: QueueItem): { retry: boolean; cancel: boolean; 
   };
 }
 
-/** The list with one item added or replaced (by job), order kept. */
+/** The list with one item added or replaced (by job), order kept. A change without a
+ * thumbnail keeps the one shown (the core sends each thumbnail once). */
 export function upsert(items: readonly QueueItem[], item: QueueItem): QueueItem[] {
-  const at = items.findIndex((shown) => shown.job === item.job);
-  if (at === -1) return [...items, item];
-  const next = [...items];
-  next[at] = item;
-  return next;
+  return applyChanges(items, [{ kind: "changed", item }]);
+}
+
+/** What the queue view is told, in the order it was told. */
+export type QueueChange =
+  | { kind: "changed"; item: QueueItem }
+  | { kind: "removed"; job: string }
+  | { kind: "progress"; progress: UploadProgress };
+
+/** The list with a run of changes applied at once (the view applies what came in a frame):
+ * one pass, and items that did not change keep their identity so they are not redrawn. */
+export function applyChanges(items: readonly QueueItem[], changes: readonly QueueChange[]): QueueItem[] {
+  const byJob = new Map(items.map((item) => [item.job, item] as const));
+  const order = items.map((item) => item.job);
+  for (const change of changes) {
+    switch (change.kind) {
+      case "changed": {
+        const shown = byJob.get(change.item.job);
+        if (!shown) order.push(change.item.job);
+        byJob.set(change.item.job, { ...change.item, thumbnail: change.item.thumbnail ?? shown?.thumbnail ?? null });
+        break;
+      }
+      case "removed": {
+        // Rare: the one change that costs a pass over the order.
+        if (byJob.delete(change.job)) order.splice(order.indexOf(change.job), 1);
+        break;
+      }
+      case "progress": {
+        const shown = byJob.get(change.progress.job);
+        if (shown) byJob.set(shown.job, { ...shown, state: "uploading", progress: change.progress });
+        break;
+      }
+    }
+  }
+  return order.flatMap((job) => {
+    const item = byJob.get(job);
+    if (!item) return [];
+    byJob.delete(job);
+    return [item];
+  });
 }
 
 /** The list with a progress event applied to its job (a job not shown is ignored). */
 export function withProgress(items: readonly QueueItem[], progress: UploadProgress): QueueItem[] {
-  return items.map((item) =>
-    item.job === progress.job ? { ...item, state: "uploading", progress } : item,
-  );
+  return applyChanges(items, [{ kind: "progress", progress }]);
 }
 
 /** The summary line over the list: "3 uploading, 2 waiting, 10 done". */

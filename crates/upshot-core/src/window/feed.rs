@@ -104,6 +104,7 @@ impl WindowSession {
             &stored,
             entry.as_ref(),
             format,
+            false,
         )));
         if uploaded && let Some(entry) = &entry {
             self.send(WindowEvent::HistoryAdded(history_item(entry)));
@@ -138,6 +139,7 @@ async fn make_thumbnails(
                 &stored,
                 entry.as_ref(),
                 format,
+                true,
             )));
         }
     }

@@ -273,16 +273,20 @@ impl WindowSession {
         let outcomes = self.inner.service.outcomes(jobs).await?;
         Ok(outcomes
             .iter()
-            .map(|(job, entry)| self.item(job, entry.as_ref(), format))
+            .map(|(job, entry)| self.item(job, entry.as_ref(), format, true))
             .collect())
     }
 
-    /// A job as the queue view shows it; asks for its thumbnail the first time.
+    /// A job as the queue view shows it; asks for its thumbnail the first time. The thumbnail
+    /// goes with the item only `with_thumbnail` (the list, and the change that says it was
+    /// made): a change of state leaves it out, and the view keeps the one it has, so a
+    /// 200-file drop does not send every thumbnail again with every change.
     pub(super) fn item(
         &self,
         job: &Job,
         entry: Option<&HistoryEntry>,
         format: LinkFormat,
+        with_thumbnail: bool,
     ) -> QueueItem {
         let (batch, thumbnail) = {
             let state = self.state();
@@ -303,6 +307,7 @@ impl WindowSession {
                 None
             }
         };
+        let thumbnail = thumbnail.filter(|_| with_thumbnail);
         queue_item(job, entry, format, batch, thumbnail)
     }
 

@@ -1,6 +1,7 @@
 //! Thumbnails for the queue view, made by the core so the webview never reads the file system:
-//! a still is decoded (within limits), shrunk to fit [`THUMBNAIL_SIZE`] and sent as a small PNG
-//! `data:` URL. Videos and files too large to decode cheaply get none (the view shows an icon).
+//! a still is decoded (within limits), shrunk to fit [`THUMBNAIL_SIZE`] and sent as a small
+//! `data:` URL — JPEG for an opaque picture (a few KB even for noise), PNG where it has
+//! transparency. Videos and files too large to decode cheaply get none (the view shows an icon).
 
 use base64::Engine;
 use std::io::Cursor;
@@ -15,7 +16,8 @@ const MAX_FILE_BYTES: u64 = 40 * 1024 * 1024;
 /// Images with more pixels than this are not decoded for a thumbnail.
 const MAX_PIXELS: u64 = 50_000_000;
 
-/// A thumbnail of the file as a `data:image/png;base64,…` URL, or `None` when the file is not
+/// A thumbnail of the file as a `data:image/jpeg;base64,…` (or, with transparency,
+/// `data:image/png;base64,…`) URL, or `None` when the file is not
 /// a still the core decodes, is too large, or cannot be read (the upload itself says why).
 pub fn data_url(path: &Path) -> Option<String> {
     let size = std::fs::metadata(path).ok()?.len();
@@ -37,20 +39,61 @@ pub fn data_url(path: &Path) -> Option<String> {
         .decode()
         .ok()?;
     let small = image.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE);
-    let mut png = Vec::new();
-    small
-        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-        .ok()?;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(png);
-    Some(format!("data:image/png;base64,{encoded}"))
+    let mut bytes = Vec::new();
+    let mime = if small.color().has_alpha() {
+        small
+            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .ok()?;
+        "image/png"
+    } else {
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY);
+        small.to_rgb8().write_with_encoder(encoder).ok()?;
+        "image/jpeg"
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Some(format!("data:{mime};base64,{encoded}"))
 }
+
+/// Good enough at 48 px, small on the wire.
+const JPEG_QUALITY: u8 = 80;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn decode(url: &str, prefix: &str) -> image::DynamicImage {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(
+                url.strip_prefix(prefix)
+                    .unwrap_or_else(|| panic!("{url:.40}")),
+            )
+            .unwrap();
+        assert!(bytes.len() < 30_000, "{} bytes", bytes.len());
+        image::load_from_memory(&bytes).unwrap()
+    }
+
     #[test]
-    fn a_large_still_becomes_a_small_png() {
+    fn an_opaque_still_becomes_a_small_jpeg_and_a_transparent_one_a_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let opaque = dir.path().join("wide.png");
+        image::RgbImage::from_fn(800, 400, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        })
+        .save(&opaque)
+        .unwrap();
+        let thumb = decode(&data_url(&opaque).unwrap(), "data:image/jpeg;base64,");
+        assert_eq!((thumb.width(), thumb.height()), (96, 48));
+        let clear = dir.path().join("clear.png");
+        image::RgbaImage::from_fn(200, 400, |x, _| image::Rgba([0, 0, 0, (x % 256) as u8]))
+            .save(&clear)
+            .unwrap();
+        let thumb = decode(&data_url(&clear).unwrap(), "data:image/png;base64,");
+        assert_eq!((thumb.width(), thumb.height()), (48, 96));
+        assert!(thumb.color().has_alpha());
+    }
+
+    #[test]
+    fn random_pixels_stay_small() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wide.png");
         image::RgbImage::from_fn(800, 400, |x, y| {

@@ -85,7 +85,9 @@ pub struct QueueItem {
     pub link: Option<String>,
     /// Why it failed, when it did.
     pub error: Option<ItemError>,
-    /// A small PNG the core made (`data:` URL), or `null` (a video, or not made yet).
+    /// A small picture the core made (`data:` URL). `null` in a `queue-changed` event means
+    /// "keep the one shown": it is sent with `queue_list` and with the change that says it
+    /// was made, not with every change. Videos have none.
     pub thumbnail: Option<String>,
 }
 

@@ -206,13 +206,14 @@ async fn a_queued_png_gets_a_thumbnail_made_by_the_core() {
         unreachable!()
     };
     let url = item.thumbnail.unwrap();
+    // An opaque picture's thumbnail is a JPEG (a few KB on the wire).
     let encoded = url
-        .strip_prefix("data:image/png;base64,")
-        .unwrap_or_else(|| panic!("not a PNG data URL: {url:.60}"));
-    let png = base64::engine::general_purpose::STANDARD
+        .strip_prefix("data:image/jpeg;base64,")
+        .unwrap_or_else(|| panic!("not a JPEG data URL: {url:.60}"));
+    let jpeg = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .unwrap();
-    let thumbnail = image::load_from_memory(&png).unwrap();
+    let thumbnail = image::load_from_memory(&jpeg).unwrap();
     assert_eq!((thumbnail.width(), thumbnail.height()), (96, 48));
     // The list keeps it.
     assert_eq!(
