@@ -430,7 +430,9 @@ link: string | null,
  */
 error: ItemError | null, 
 /**
- * A small PNG the core made (`data:` URL), or `null` (a video, or not made yet).
+ * A small picture the core made (`data:` URL). `null` in a `queue-changed` event means
+ * "keep the one shown": it is sent with `queue_list` and with the change that says it
+ * was made, not with every change. Videos have none.
  */
 thumbnail: string | null, };
 
@@ -755,11 +757,11 @@ export interface Events {
   "login-finished": LoginFinished;
   "account-changed": null;
   "watch-event": WatchEvent;
-  "queue-changed": QueueItem;
+  "queue-changed": Array<QueueItem>;
   "queue-removed": QueueRemoved;
-  "upload-progress": UploadProgress;
+  "upload-progress": Array<UploadProgress>;
   "quota-changed": Quota;
-  "history-added": HistoryItem;
+  "history-added": Array<HistoryItem>;
   "batch-ended": BatchReport;
   "late-link": LateLink;
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { calls, emit, open, show, start, stop, type Session } from "./browser";
-import { alice, full, noAttention, ok, today } from "./fixtures";
+import { alice, full, noAttention, ok, today, uploaded } from "./fixtures";
 
 let session: Session | undefined;
 beforeAll(async () => {
@@ -38,14 +38,14 @@ describe("the uploads view", () => {
     const { page, errors, context } = await open(running(), full());
     const bar = page.locator('[data-job="j-up"] progress');
     await expect.poll(() => bar.evaluate((node) => (node as HTMLProgressElement).value)).toBe(1024 * 1024);
-    await emit(page, "upload-progress", { job: "j-up", sent: 3 * 1024 * 1024, total: 4 * 1024 * 1024, bytes_per_second: 1024 * 1024 });
+    await emit(page, "upload-progress", [{ job: "j-up", sent: 3 * 1024 * 1024, total: 4 * 1024 * 1024, bytes_per_second: 1024 * 1024 }]);
     await expect.poll(() => bar.evaluate((node) => (node as HTMLProgressElement).value)).toBe(3 * 1024 * 1024);
     expect(await page.locator('[data-job="j-up"]').textContent()).toContain("3.0 MB of 4.0 MB · 1.0 MB/s · 1 s left");
     // A job that ends replaces its row.
-    await emit(page, "queue-changed", {
+    await emit(page, "queue-changed", [{
       job: "j-up", batch: "b1", name: "holiday-beach.jpg", size: 4 * 1024 * 1024, state: "done",
       wait: null, progress: null, link: "https://i.imgur.com/Beach12.jpg", error: null, thumbnail: null,
-    });
+    }]);
     await expect.poll(() => page.locator('[data-job="j-up"]').textContent()).toContain("https://i.imgur.com/Beach12.jpg");
     await emit(page, "queue-removed", { job: "j-done" });
     await expect.poll(() => page.locator(".job").count()).toBe(3);
@@ -325,9 +325,7 @@ describe("the history view", () => {
     const { page, context } = await open(running(), full());
     await show(page, "History");
     await expect.poll(() => page.locator(".entry").count()).toBe(3);
-    await emit(page, "history-added", {
-      id: "h4", name: "new.png", link: "https://i.imgur.com/New1234.png", thumbnail: null, uploaded_at: Date.UTC(2026, 2, 12, 14, 0),
-    });
+    await emit(page, "history-added", [uploaded("h4", "New1234", "new.png", "png", Date.UTC(2026, 2, 12, 14, 0))]);
     await expect.poll(() => page.locator(".entry").first().getAttribute("data-id")).toBe("h4");
     await context.close();
   });

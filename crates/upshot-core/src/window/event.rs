@@ -8,20 +8,22 @@ use super::views::{
 use serde::Serialize;
 use ts_rs::{Config, TS};
 
-/// What changed, for the window. Serializes as its payload alone.
+/// What changed, for the window. Serializes as its payload alone. The busy kinds carry lists:
+/// what changed within a few tens of milliseconds goes as one event ([`super::coalesce`]), so
+/// a 200-file drop is a few dozen events for the webview, not a thousand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum WindowEvent {
-    /// A file was added or changed state (the whole item, replacing the shown one).
-    QueueChanged(QueueItem),
+    /// Files were added or changed state (each the whole item, replacing the shown one).
+    QueueChanged(Vec<QueueItem>),
     /// A file left the list.
     QueueRemoved(QueueRemoved),
-    /// Bytes sent of a running upload, at most ~10 a second a job.
-    UploadProgress(UploadProgress),
+    /// Bytes sent of running uploads, at most ~10 a second a job.
+    UploadProgress(Vec<UploadProgress>),
     /// The budget changed.
     QuotaChanged(Quota),
-    /// An upload was recorded in the history.
-    HistoryAdded(HistoryItem),
+    /// Uploads were recorded in the history (oldest first).
+    HistoryAdded(Vec<HistoryItem>),
     /// A batch ended: its links to copy and its one notification.
     BatchEnded(BatchReport),
     /// A file of a reported batch that had to wait was uploaded: its link alone.
@@ -45,11 +47,11 @@ impl WindowEvent {
     /// Every event's name and its payload's TypeScript type, for the generated bindings.
     pub fn typescript_map(cfg: &Config) -> Vec<(&'static str, String)> {
         vec![
-            ("queue-changed", QueueItem::name(cfg)),
+            ("queue-changed", <Vec<QueueItem>>::name(cfg)),
             ("queue-removed", QueueRemoved::name(cfg)),
-            ("upload-progress", UploadProgress::name(cfg)),
+            ("upload-progress", <Vec<UploadProgress>>::name(cfg)),
             ("quota-changed", Quota::name(cfg)),
-            ("history-added", HistoryItem::name(cfg)),
+            ("history-added", <Vec<HistoryItem>>::name(cfg)),
             ("batch-ended", BatchReport::name(cfg)),
             ("late-link", LateLink::name(cfg)),
         ]

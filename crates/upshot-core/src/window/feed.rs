@@ -24,10 +24,12 @@ impl WindowSession {
         service: crate::UploadService,
         settings_file: PathBuf,
     ) -> (Self, mpsc::UnboundedReceiver<WindowEvent>) {
-        let (session, received, thumbnail_jobs) = Self::new(service, settings_file);
+        let (session, raw, thumbnail_jobs) = Self::new(service, settings_file);
+        let (out, received) = mpsc::unbounded_channel();
         let events = session.service().subscribe();
         tokio::spawn(relay(session.clone(), events));
         tokio::spawn(make_thumbnails(session.clone(), thumbnail_jobs));
+        tokio::spawn(super::coalesce::forward(raw, out));
         (session, received)
     }
 }
@@ -67,7 +69,7 @@ async fn relay_one(session: &WindowSession, event: QueueEvent) -> Result<(), cra
             let now = session.service().now_millis();
             let progress = session.state().throttle.admit(job, sent, total, now);
             if let Some(progress) = progress {
-                session.send(WindowEvent::UploadProgress(progress));
+                session.send(WindowEvent::UploadProgress(vec![progress]));
             }
             return Ok(());
         }
@@ -100,14 +102,14 @@ impl WindowSession {
             return Ok(());
         };
         let format = self.link_format();
-        self.send(WindowEvent::QueueChanged(self.item(
+        self.send(WindowEvent::QueueChanged(vec![self.item(
             &stored,
             entry.as_ref(),
             format,
             false,
-        )));
+        )]));
         if uploaded && let Some(entry) = &entry {
-            self.send(WindowEvent::HistoryAdded(history_item(entry)));
+            self.send(WindowEvent::HistoryAdded(vec![history_item(entry)]));
         }
         let now = self.service().now_millis();
         let status = file_status(&stored, entry.as_ref(), format);
@@ -135,12 +137,12 @@ async fn make_thumbnails(
             .map(|found| found.into_iter().next())
         {
             let format = session.link_format();
-            session.send(WindowEvent::QueueChanged(session.item(
+            session.send(WindowEvent::QueueChanged(vec![session.item(
                 &stored,
                 entry.as_ref(),
                 format,
                 true,
-            )));
+            )]));
         }
     }
 }

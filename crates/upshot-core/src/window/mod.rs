@@ -8,6 +8,7 @@
 //! nothing below imports it.
 
 mod batches;
+mod coalesce;
 mod event;
 mod expand;
 mod feed;

@@ -39,8 +39,8 @@ async fn queued_jobs_are_cancelled_before_removal_and_retried_on_demand() {
     window.session.cancel(&job).await.unwrap();
     let cancelled = window
         .wait_for("the cancelled item", |event| {
-            matches!(event, WindowEvent::QueueChanged(item)
-                if item.job == job && item.state == ItemState::Cancelled)
+            matches!(event, WindowEvent::QueueChanged(items)
+                if items.iter().any(|item| item.job == job && item.state == ItemState::Cancelled))
         })
         .await;
     assert!(matches!(cancelled, WindowEvent::QueueChanged(_)));
@@ -198,13 +198,14 @@ async fn a_queued_png_gets_a_thumbnail_made_by_the_core() {
     let job = window.queue_item("wide.png").await.job;
     let event = window
         .wait_for("the item with its thumbnail", |event| {
-            matches!(event, WindowEvent::QueueChanged(item)
-                if item.job == job && item.thumbnail.is_some())
+            matches!(event, WindowEvent::QueueChanged(items)
+                if items.iter().any(|item| item.job == job && item.thumbnail.is_some()))
         })
         .await;
-    let WindowEvent::QueueChanged(item) = event else {
+    let WindowEvent::QueueChanged(items) = event else {
         unreachable!()
     };
+    let item = items.into_iter().find(|item| item.job == job).unwrap();
     let url = item.thumbnail.unwrap();
     // An opaque picture's thumbnail is a JPEG (a few KB on the wire).
     let encoded = url

@@ -157,11 +157,19 @@ impl Window {
         }
     }
 
+    /// How many things the events of this name told: the items of a list event (a burst
+    /// carries several), one for the others.
     pub fn count(&self, name: &str) -> usize {
         self.seen
             .iter()
             .filter(|event| event.name() == name)
-            .count()
+            .map(|event| match event {
+                WindowEvent::QueueChanged(items) => items.len(),
+                WindowEvent::UploadProgress(updates) => updates.len(),
+                WindowEvent::HistoryAdded(items) => items.len(),
+                _ => 1,
+            })
+            .sum()
     }
 
     pub async fn history(&self, query: &str) -> Vec<HistoryItem> {
