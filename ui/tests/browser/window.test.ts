@@ -97,6 +97,24 @@ describe("dropping, picking and pasting", () => {
   });
 });
 
+describe("a big drop in the queue view", () => {
+  it("builds a long list over a few updates and takes a burst of changes at once", async () => {
+    const many = Array.from({ length: 120 }, (_, n) => ({
+      job: `j${n}`, batch: "b5", name: `shot-${n}.png`, size: 1024, state: "queued" as const,
+      wait: null, progress: null, link: null, error: null, thumbnail: null,
+    }));
+    const { page, errors, context } = await open(running(), full({ queue_list: ok(many) }));
+    await expect.poll(() => page.locator(".job").count()).toBe(120);
+    expect(await page.locator(".queue").textContent()).not.toContain("more…");
+    // One burst: every file done at once, each row updated in place.
+    await emit(page, "queue-changed", many.map((item) => ({ ...item, state: "done", link: `https://i.imgur.com/${item.job}.png` })));
+    await expect.poll(() => page.locator('.job[data-state="done"]').count()).toBe(120);
+    expect(await page.locator(".batch-summary").textContent()).toBe("Last drop: 120 files: 120 done");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
 describe("the history's links", () => {
   it("copies a link in each format through the shell's clipboard", async () => {
     const { page, errors, context } = await open(running(), full());

@@ -97,6 +97,15 @@ impl Batches {
         (id, news)
     }
 
+    /// How many files of the open batches are still to be sent (queued or under way).
+    pub fn pending(&self) -> usize {
+        self.open
+            .values()
+            .flat_map(|batch| &batch.entries)
+            .filter(|entry| entry.status == FileStatus::Pending)
+            .count()
+    }
+
     /// The latest open batch a job came with, if it came with one.
     pub fn batch_of(&self, job: JobId) -> Option<&str> {
         self.by_job

@@ -14,6 +14,13 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
+/// Thumbnails wait while more files than this of the window's batches are still to be sent.
+const THUMBNAILS_YIELD_ABOVE: usize = 4;
+/// How long thumbnails wait for a drop's uploads at most.
+const THUMBNAILS_WAIT_AT_MOST: Duration = Duration::from_secs(15);
+/// How often a waiting thumbnail looks again.
+const THUMBNAILS_POLL: Duration = Duration::from_millis(100);
+
 /// The budget is sent at most this often (it changes with every upload).
 const QUOTA_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -124,6 +131,16 @@ async fn make_thumbnails(
     mut jobs: mpsc::UnboundedReceiver<(JobId, PathBuf)>,
 ) {
     while let Some((job, path)) = jobs.recv().await {
+        // A big drop's uploads go first: while more than a few of its files are still to be
+        // sent, decoding pictures for thumbnails would take the CPU they need (the thumbnails
+        // follow at once after, or after a while whatever happens).
+        let mut waited = Duration::ZERO;
+        while session.state().batches.pending() > THUMBNAILS_YIELD_ABOVE
+            && waited < THUMBNAILS_WAIT_AT_MOST
+        {
+            tokio::time::sleep(THUMBNAILS_POLL).await;
+            waited += THUMBNAILS_POLL;
+        }
         let Ok(made) = tokio::task::spawn_blocking(move || thumbnail::data_url(&path)).await else {
             continue;
         };

@@ -19,6 +19,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
+/// How long the link format read from `settings.json` is used before it is read again (a drop
+/// of 200 files would otherwise read the file for each of its events).
+const LINK_FORMAT_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Thumbnails kept in memory (about 5 KB each).
 const THUMBNAILS_KEPT: usize = 1000;
 
@@ -51,6 +55,8 @@ pub(super) struct SessionState {
     thumbnails: HashMap<JobId, Option<String>>,
     thumbnail_order: VecDeque<JobId>,
     pub(super) throttle: ProgressThrottle,
+    /// The link format last read, and when.
+    link_format: Option<(LinkFormat, std::time::Instant)>,
 }
 
 impl SessionState {
@@ -117,10 +123,18 @@ impl WindowSession {
     /// The format links are copied in (`settings.json`, shared with the CLI; read each time,
     /// so `upshot config set link-format` applies at once).
     pub fn link_format(&self) -> LinkFormat {
-        SettingsFile::load(&self.inner.settings_file)
+        let now = std::time::Instant::now();
+        if let Some((format, read_at)) = self.state().link_format
+            && now.duration_since(read_at) < LINK_FORMAT_FRESH
+        {
+            return format;
+        }
+        let format = SettingsFile::load(&self.inner.settings_file)
             .ok()
             .and_then(|settings| settings.link_format)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        self.state().link_format = Some((format, now));
+        format
     }
 
     /// Queues what was dropped, picked or pasted as one interactive batch: folders are opened

@@ -212,3 +212,14 @@ fn a_job_given_twice_in_one_batch_ends_it() {
     let report = ended(batches.update(JobId(1), done("https://i/a.png"), NOW));
     assert_eq!(report.links, "https://i/a.png\nhttps://i/a.png");
 }
+
+#[test]
+fn pending_counts_the_files_still_to_send() {
+    let mut batches = Batches::default();
+    batches.open(vec![entry("a.png", 1), entry("b.png", 2)], NOW);
+    assert_eq!(batches.pending(), 2);
+    batches.update(JobId(1), done("https://i/a.png"), NOW);
+    assert_eq!(batches.pending(), 1);
+    batches.update(JobId(2), done("https://i/b.png"), NOW);
+    assert_eq!(batches.pending(), 0);
+}
