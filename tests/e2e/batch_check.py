@@ -43,10 +43,11 @@ def notes():
 
 
 def clipboard():
-    """The CLIPBOARD's text, or None when nobody holds it (or it has no text)."""
+    """The CLIPBOARD's text, or None when nobody holds it (or it has no text). Bytes that are not
+    UTF-8 (a picture xclip serves whatever target is asked) are replaced, not an error."""
     run = subprocess.run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"],
-                         capture_output=True, text=True, timeout=10)
-    return run.stdout if run.returncode == 0 else None
+                         capture_output=True, timeout=10)
+    return run.stdout.decode("utf-8", "replace") if run.returncode == 0 else None
 
 
 def status_line():
