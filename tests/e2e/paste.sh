@@ -93,9 +93,11 @@ clipboard_release
 # (d) Copying turned off in the app's own preferences.
 PYTHONPATH="$E2E_DIR" "$PY" -c '
 import sys
-from webdriver import attach
+from webdriver import attach, wait
 s = attach(sys.argv[1], sys.argv[2])
 s.click("#view-button-settings")
+# The panel shows its checkbox once the app has answered with the preferences.
+wait("the copy-on-upload checkbox", lambda: s.find_all("#copy-on-upload"), 30)
 s.click("#copy-on-upload")
 ' "$DRIVER_PORT" "$SESSION" || fail "(d) could not turn copying off in Settings"
 deadline=$((SECONDS + WAIT))
