@@ -8,54 +8,52 @@ use super::views::{
 use serde::Serialize;
 use ts_rs::{Config, TS};
 
-/// What changed, for the window. Serializes as its payload alone. The busy kinds carry lists:
-/// what changed within a few tens of milliseconds goes as one event ([`super::coalesce`]), so
-/// a 200-file drop is a few dozen events for the webview, not a thousand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum WindowEvent {
-    /// Files were added or changed state (each the whole item, replacing the shown one).
-    QueueChanged(Vec<QueueItem>),
-    /// A file left the list.
-    QueueRemoved(QueueRemoved),
-    /// Bytes sent of running uploads, at most ~10 a second a job.
-    UploadProgress(Vec<UploadProgress>),
-    /// The budget changed.
-    QuotaChanged(Quota),
-    /// Uploads were recorded in the history (oldest first).
-    HistoryAdded(Vec<HistoryItem>),
-    /// A batch ended: its links to copy and its one notification.
-    BatchEnded(BatchReport),
-    /// A file of a reported batch that had to wait was uploaded: its link alone.
-    LateLink(LateLink),
+/// Declares [`WindowEvent`] from one list of variant, payload and name, so an event's name,
+/// its payload's Rust type and the TypeScript map the UI is typed by cannot disagree.
+macro_rules! window_events {
+    ($( $(#[$doc:meta])* $variant:ident($payload:ty) => $name:literal, )*) => {
+        /// What changed, for the window. Serializes as its payload alone. The busy kinds carry
+        /// lists: what changed within a few tens of milliseconds goes as one event
+        /// ([`super::coalesce`]), so a 200-file drop is a few dozen events for the webview, not
+        /// a thousand.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[serde(untagged)]
+        pub enum WindowEvent {
+            $( $(#[$doc])* $variant($payload), )*
+        }
+
+        impl WindowEvent {
+            /// The event's name, as the UI listens to it.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                }
+            }
+
+            /// Every event's name and its payload's TypeScript type, for the generated
+            /// bindings.
+            pub fn typescript_map(cfg: &Config) -> Vec<(&'static str, String)> {
+                vec![ $( ($name, <$payload as TS>::name(cfg)), )* ]
+            }
+        }
+    };
 }
 
-impl WindowEvent {
-    /// The event's name, as the UI listens to it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::QueueChanged(_) => "queue-changed",
-            Self::QueueRemoved(_) => "queue-removed",
-            Self::UploadProgress(_) => "upload-progress",
-            Self::QuotaChanged(_) => "quota-changed",
-            Self::HistoryAdded(_) => "history-added",
-            Self::BatchEnded(_) => "batch-ended",
-            Self::LateLink(_) => "late-link",
-        }
-    }
-
-    /// Every event's name and its payload's TypeScript type, for the generated bindings.
-    pub fn typescript_map(cfg: &Config) -> Vec<(&'static str, String)> {
-        vec![
-            ("queue-changed", <Vec<QueueItem>>::name(cfg)),
-            ("queue-removed", QueueRemoved::name(cfg)),
-            ("upload-progress", <Vec<UploadProgress>>::name(cfg)),
-            ("quota-changed", Quota::name(cfg)),
-            ("history-added", <Vec<HistoryItem>>::name(cfg)),
-            ("batch-ended", BatchReport::name(cfg)),
-            ("late-link", LateLink::name(cfg)),
-        ]
-    }
+window_events! {
+    /// Files were added or changed state (each the whole item, replacing the shown one).
+    QueueChanged(Vec<QueueItem>) => "queue-changed",
+    /// A file left the list.
+    QueueRemoved(QueueRemoved) => "queue-removed",
+    /// Bytes sent of running uploads, at most ~10 a second a job.
+    UploadProgress(Vec<UploadProgress>) => "upload-progress",
+    /// The budget changed.
+    QuotaChanged(Quota) => "quota-changed",
+    /// Uploads were recorded in the history (oldest first).
+    HistoryAdded(Vec<HistoryItem>) => "history-added",
+    /// A batch ended: its links to copy and its one notification.
+    BatchEnded(BatchReport) => "batch-ended",
+    /// A file of a reported batch that had to wait was uploaded: its link alone.
+    LateLink(LateLink) => "late-link",
 }
 
 /// The TypeScript declarations of every type the window's commands and events carry, in a
