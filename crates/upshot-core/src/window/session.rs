@@ -242,12 +242,18 @@ impl WindowSession {
             (batch, news)
         };
         self.publish(news);
-        // A job may have moved before the batch was open: its events found no batch. Its
-        // stored state is applied now (an update that changes nothing is ignored).
+        // A job may have moved before the batch was open: its events found no batch, and the
+        // window got its item without the batch's id. Its stored state is applied now (an
+        // update that changes nothing is ignored) and its item told again, with the batch.
+        let mut items = Vec::with_capacity(jobs.len());
         for (job, entry) in self.inner.service.outcomes(jobs).await? {
             let status = file_status(&job, entry.as_ref(), format);
             let news = self.state().batches.update(job.id, status, now);
             self.publish(news);
+            items.push(self.item(&job, entry.as_ref(), format, false));
+        }
+        if !items.is_empty() {
+            self.send(WindowEvent::QueueChanged(items));
         }
         Ok(DropOutcome::Queued(BatchQueued {
             batch,

@@ -5,6 +5,7 @@
 use crate::common;
 use crate::harness::{CLIENT_ID, imgur_id, system_window, window};
 use fake_imgur::Limits;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use upshot_core::clock::Clock;
 use upshot_core::types::{Origin, UnixMillis};
@@ -60,6 +61,20 @@ async fn a_drop_of_three_pngs_reports_once_with_their_links_in_drop_order() {
         assert_eq!(item.state, ItemState::Done, "{item:?}");
         assert_eq!(item.link.as_ref(), Some(link), "{item:?}");
         assert_eq!(item.batch.as_ref(), Some(&queued.batch));
+        // The window was told so too: the last item it got for the file names the batch,
+        // even when the file moved before the batch was recorded.
+        let told = window
+            .seen
+            .iter()
+            .filter_map(|event| match event {
+                WindowEvent::QueueChanged(items) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .filter(|told| told.job == item.job)
+            .last()
+            .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
+        assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
 
     // Progress of the large file: the runner reports every 64 KiB (~60 times); the window
@@ -352,5 +367,32 @@ fn reported(rejected: &upshot_core::window::RejectedPath) -> String {
     match rejected.message.strip_prefix(&rejected.path) {
         Some(rest) => format!("it{rest}"),
         None => rejected.message.clone(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_queued_file_is_told_with_its_batch() {
+    // No workers: the only changes the window hears are the files being queued, which the
+    // feed may read before the drop has recorded their batch.
+    let mut window = system_window(false).await;
+    let files: Vec<PathBuf> = (0..6u8)
+        .map(|n| window.png(&format!("q{n}.png"), 8 + u32::from(n), 8, 40 + n))
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let queued = window.drop_files(&paths).await;
+    window.settle(Duration::from_millis(300)).await;
+    for item in window.session.queue_list().await.unwrap() {
+        let told = window
+            .seen
+            .iter()
+            .filter_map(|event| match event {
+                WindowEvent::QueueChanged(items) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .filter(|told| told.job == item.job)
+            .last()
+            .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
+        assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
 }
