@@ -72,7 +72,7 @@ async fn a_drop_of_three_pngs_reports_once_with_their_links_in_drop_order() {
             })
             .flatten()
             .filter(|told| told.job == item.job)
-            .last()
+            .next_back()
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
@@ -391,7 +391,7 @@ async fn every_queued_file_is_told_with_its_batch() {
             })
             .flatten()
             .filter(|told| told.job == item.job)
-            .last()
+            .next_back()
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
