@@ -71,8 +71,7 @@ async fn a_drop_of_three_pngs_reports_once_with_their_links_in_drop_order() {
                 _ => None,
             })
             .flatten()
-            .filter(|told| told.job == item.job)
-            .next_back()
+            .rfind(|told| told.job == item.job)
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
@@ -390,8 +389,7 @@ async fn every_queued_file_is_told_with_its_batch() {
                 _ => None,
             })
             .flatten()
-            .filter(|told| told.job == item.job)
-            .next_back()
+            .rfind(|told| told.job == item.job)
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
