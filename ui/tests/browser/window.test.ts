@@ -104,11 +104,11 @@ describe("a big drop in the queue view", () => {
       wait: null, progress: null, link: null, error: null, thumbnail: null,
     }));
     const { page, errors, context } = await open(running(), full({ queue_list: ok(many) }));
-    await expect.poll(() => page.locator(".job").count()).toBe(120);
+    await expect.poll(() => page.locator(".job").count(), { timeout: 10_000 }).toBe(120);
     expect(await page.locator(".queue").textContent()).not.toContain("more…");
     // One burst: every file done at once, each row updated in place.
     await emit(page, "queue-changed", many.map((item) => ({ ...item, state: "done", link: `https://i.imgur.com/${item.job}.png` })));
-    await expect.poll(() => page.locator('.job[data-state="done"]').count()).toBe(120);
+    await expect.poll(() => page.locator('.job[data-state="done"]').count(), { timeout: 10_000 }).toBe(120);
     expect(await page.locator(".batch-summary").textContent()).toBe("Last drop: 120 files: 120 done");
     expect(errors).toEqual([]);
     await context.close();
