@@ -101,7 +101,7 @@ struct Signature {
 /// Collects the declaration of every type named, and of every type those name, by name.
 struct Types<'a> {
     cfg: &'a Config,
-    declarations: BTreeMap<String, String>,
+    declarations: BTreeMap<String, (std::any::TypeId, String)>,
 }
 
 #[cfg(test)]
@@ -123,7 +123,12 @@ impl TypeVisitor for Types<'_> {
             return;
         }
         let name = T::ident(self.cfg);
-        if self.declarations.contains_key(&name) {
+        if let Some((id, _)) = self.declarations.get(&name) {
+            // Two Rust types of one TypeScript name would silently become one.
+            assert!(
+                *id == std::any::TypeId::of::<T>(),
+                "two types are declared as `{name}`"
+            );
             return;
         }
         let mut declaration = String::new();
@@ -131,7 +136,8 @@ impl TypeVisitor for Types<'_> {
             declaration.push_str(&docs);
         }
         let _ = write!(declaration, "export {}", T::decl(self.cfg));
-        self.declarations.insert(name, declaration);
+        self.declarations
+            .insert(name, (std::any::TypeId::of::<T>(), declaration));
         T::visit_dependencies(self);
     }
 }
@@ -171,7 +177,7 @@ pub fn typescript() -> String {
         "// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.\n\
          // UPSHOT_WRITE_BINDINGS=1 cargo test -p upshot-desktop bindings rewrites it.\n\n",
     );
-    for declaration in types.declarations.values() {
+    for (_, declaration) in types.declarations.values() {
         out.push_str(declaration);
         out.push_str("\n\n");
     }

@@ -13,12 +13,6 @@ use tauri_plugin_notification::NotificationExt;
 use upshot_core::types::Origin;
 use upshot_core::window::{BatchReport, DropOutcome, QueueItem, Quota, WindowEvent};
 
-/// Extensions the file picker offers (preflight checks each file's content all the same).
-const PICKABLE: [&str; 14] = [
-    "png", "jpg", "jpeg", "gif", "webp", "tif", "tiff", "apng", "mp4", "webm", "mov", "avi", "mkv",
-    "flv",
-];
-
 /// Queues dropped paths as one interactive batch (folders opened; asks first above 100 files:
 /// call again with `confirmed`).
 #[tauri::command]
@@ -40,7 +34,7 @@ pub async fn upload_pick(app: AppHandle, core: State<'_, AppCore>) -> Result<Dro
     app.dialog()
         .file()
         .set_title("Upload to Imgur")
-        .add_filter("Images and videos", &PICKABLE)
+        .add_filter("Images and videos", &upshot_core::media::EXTENSIONS)
         .pick_files(move |files| {
             let _ = picked.send(files);
         });
@@ -124,12 +118,9 @@ fn announce(app: &AppHandle, report: &BatchReport) {
     }
     if prefs.notifications {
         let title = if copied {
-            report.title.clone()
+            &report.title
         } else {
-            report
-                .title
-                .replace(", links copied", "")
-                .replace(", link copied", "")
+            &report.uncopied_title
         };
         let mut notification = app.notification().builder().title(title);
         if !report.body.is_empty() {

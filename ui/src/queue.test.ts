@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, applyChanges, describeJob, duration, latestBatchSummary, size, summary, upsert, withProgress, type QueueItem } from "./queue";
+import { actionsFor, applyChanges, describeJob, duration, latestBatchSummary, size, summary, type QueueItem, type UploadProgress } from "./queue";
 
 const item = (over: Partial<QueueItem> = {}): QueueItem => ({
   job: "j1",
@@ -52,6 +52,9 @@ describe("a job's line", () => {
     expect(actionsFor(item({ state: "done" }))).toEqual({ retry: false, cancel: false, remove: true });
   });
 });
+
+const upsert = (items: QueueItem[], changed: QueueItem) => applyChanges(items, [{ kind: "changed", item: changed }]);
+const withProgress = (items: QueueItem[], progress: UploadProgress) => applyChanges(items, [{ kind: "progress", progress }]);
 
 describe("the list", () => {
   it("replaces a job in place and appends a new one", () => {

@@ -82,12 +82,6 @@ export function actionsFor(item: QueueItem): { retry: boolean; cancel: boolean; 
   };
 }
 
-/** The list with one item added or replaced (by job), order kept. A change without a
- * thumbnail keeps the one shown (the core sends each thumbnail once). */
-export function upsert(items: readonly QueueItem[], item: QueueItem): QueueItem[] {
-  return applyChanges(items, [{ kind: "changed", item }]);
-}
-
 /** What the queue view is told, in the order it was told. */
 export type QueueChange =
   | { kind: "changed"; item: QueueItem }
@@ -125,11 +119,6 @@ export function applyChanges(items: readonly QueueItem[], changes: readonly Queu
     byJob.delete(job);
     return [item];
   });
-}
-
-/** The list with a progress event applied to its job (a job not shown is ignored). */
-export function withProgress(items: readonly QueueItem[], progress: UploadProgress): QueueItem[] {
-  return applyChanges(items, [{ kind: "progress", progress }]);
 }
 
 /** The summary line over the list: "3 uploading, 2 waiting, 10 done". */

@@ -82,26 +82,35 @@ impl LinkFormat {
     }
 }
 
-impl LinkFormat {
-    /// Writes a remembered upload in this format.
-    pub fn render_entry(self, entry: &crate::history::HistoryEntry) -> String {
-        self.render(&Image {
-            id: entry.imgur_id.clone(),
-            deletehash: entry.deletehash.clone(),
-            link: entry.link.clone(),
-            mime_type: entry.mime_type.clone(),
-            width: entry.width.unwrap_or(0),
-            height: entry.height.unwrap_or(0),
-            size: entry.size,
-            datetime: entry.uploaded_at / 1000,
+// Beside the link formats it feeds (history.rs is at its size limit).
+impl crate::history::HistoryEntry {
+    /// The upload as Imgur described it, from what the history remembers (what link formats
+    /// and thumbnail links are made from).
+    pub fn image(&self) -> Image {
+        Image {
+            id: self.imgur_id.clone(),
+            deletehash: self.deletehash.clone(),
+            link: self.link.clone(),
+            mime_type: self.mime_type.clone(),
+            width: self.width.unwrap_or(0),
+            height: self.height.unwrap_or(0),
+            size: self.size,
+            datetime: self.uploaded_at / 1000,
             animated: false,
-            title: entry.title.clone(),
+            title: self.title.clone(),
             description: None,
             name: None,
             account_id: None,
-            account_url: entry.account.clone(),
+            account_url: self.account.clone(),
             mp4: None,
-        })
+        }
+    }
+}
+
+impl LinkFormat {
+    /// Writes a remembered upload in this format.
+    pub fn render_entry(self, entry: &crate::history::HistoryEntry) -> String {
+        self.render(&entry.image())
     }
 }
 

@@ -232,6 +232,13 @@ const ASF_GUID: [u8; 16] = [
     0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
 ];
 
+/// The file name extensions of what [`sniff`] accepts, for a file picker's filter (the content
+/// decides all the same: a file is checked by its bytes, never by its name).
+pub const EXTENSIONS: [&str; 16] = [
+    "png", "jpg", "jpeg", "gif", "webp", "tif", "tiff", "apng", "mp4", "m4v", "webm", "mov", "avi",
+    "mkv", "flv", "wmv",
+];
+
 /// The kind and MIME type of a file from its first bytes, or `None` for a type Imgur refuses.
 pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
     use MediaKind::{Image, Video};

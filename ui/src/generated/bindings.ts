@@ -122,6 +122,10 @@ waiting: Array<BatchFile>,
  */
 title: string, 
 /**
+ * The title when the links were not copied (the app's preferences say not to): "12 uploaded".
+ */
+uncopied_title: string, 
+/**
  * The notification's body: what failed and why, what waits and until when.
  */
 body: string, };

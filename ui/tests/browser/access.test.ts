@@ -3,23 +3,13 @@
  * the keyboard alone reaches every control with its focus visible, Escape closes dialogs, and
  * the window is usable at 200% zoom. The screenshots in docs/screenshots are written here.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import type { Page } from "playwright-core";
-import { emit, open, SCREENSHOTS, seriousViolations, show, start, stop, WINDOW, type Scheme, type Session } from "./browser";
+import { emit, open, SCREENSHOTS, seriousViolations, sharedSession, show, WINDOW, type Scheme } from "./browser";
 import { full, ok } from "./fixtures";
 
-let session: Session | undefined;
-beforeAll(async () => {
-  session = await start();
-});
-afterAll(async () => {
-  await stop(session);
-});
-const running = (): Session => {
-  if (!session) throw new Error("the browser did not start");
-  return session;
-};
+const running = sharedSession();
 
 type View = "Uploads" | "History" | "Settings";
 const VIEWS: View[] = ["Uploads", "History", "Settings"];

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 /// <reference types="node" />
 /**
  * The browser tests' set-up: Vite serves the app and the harness page, Debian's Chromium
@@ -126,4 +127,20 @@ export async function seriousViolations(page: Page): Promise<Violation[]> {
 export async function show(page: Page, view: "Uploads" | "History" | "Settings"): Promise<void> {
   await page.getByRole("navigation", { name: "Views" }).getByRole("button", { name: view }).click();
   await page.locator(`#view-${view.toLowerCase()}`).waitFor();
+}
+
+/** One Chromium for a test file: started before its tests, stopped after them. Answers the
+ * getter its tests open pages with. */
+export function sharedSession(): () => Session {
+  let session: Session | undefined;
+  beforeAll(async () => {
+    session = await start();
+  });
+  afterAll(async () => {
+    await stop(session);
+  });
+  return () => {
+    if (!session) throw new Error("the browser did not start");
+    return session;
+  };
 }

@@ -2,21 +2,11 @@
  * Each view of the window in Chromium, its shell mocked: the panels render what the shell
  * answers and react to its events and to the user.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { calls, emit, open, show, start, stop, type Session } from "./browser";
+import { describe, expect, it } from "vitest";
+import { calls, emit, open, sharedSession, show } from "./browser";
 import { alice, full, noAttention, ok, today, uploaded } from "./fixtures";
 
-let session: Session | undefined;
-beforeAll(async () => {
-  session = await start();
-});
-afterAll(async () => {
-  await stop(session);
-});
-const running = (): Session => {
-  if (!session) throw new Error("the browser did not start");
-  return session;
-};
+const running = sharedSession();
 
 describe("the uploads view", () => {
   it("shows the queue: progress, why a job waits, errors, links", async () => {

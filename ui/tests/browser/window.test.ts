@@ -3,21 +3,11 @@
  * first, Ctrl+V, a batch's report in the status line, the history's formats, several selected,
  * open and export, and the app's own preferences.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { calls, emit, open, show, start, stop, type Session } from "./browser";
+import { describe, expect, it } from "vitest";
+import { calls, emit, open, sharedSession, show } from "./browser";
 import { full, ok } from "./fixtures";
 
-let session: Session | undefined;
-beforeAll(async () => {
-  session = await start();
-});
-afterAll(async () => {
-  await stop(session);
-});
-const running = (): Session => {
-  if (!session) throw new Error("the browser did not start");
-  return session;
-};
+const running = sharedSession();
 
 const made = async (page: Parameters<typeof calls>[0], command: string) =>
   (await calls(page)).filter((call) => call.command === command).map((call) => call.args);
@@ -84,12 +74,12 @@ describe("dropping, picking and pasting", () => {
   it("shows a batch's report in the status line, failures in the error tone", async () => {
     const { page, context } = await open(running(), full());
     await emit(page, "batch-ended", {
-      batch: "b2", uploaded: 12, links: "…", failed: [], waiting: [], title: "12 uploaded, links copied", body: "",
+      batch: "b2", uploaded: 12, links: "…", failed: [], waiting: [], title: "12 uploaded, links copied", uncopied_title: "12 uploaded", body: "",
     });
     await expect.poll(() => page.locator(".status").textContent()).toBe("12 uploaded, links copied");
     await emit(page, "batch-ended", {
       batch: "b3", uploaded: 1, links: "…", failed: [{ name: "big.mov", message: "over 200 MB", until: null }], waiting: [],
-      title: "1 uploaded, link copied · 1 failed", body: "big.mov: over 200 MB",
+      title: "1 uploaded, link copied · 1 failed", uncopied_title: "1 uploaded · 1 failed", body: "big.mov: over 200 MB",
     });
     await expect.poll(() => page.locator(".status").textContent()).toBe("1 uploaded, link copied · 1 failed. big.mov: over 200 MB");
     expect(await page.locator(".status-dot").getAttribute("data-tone")).toBe("error");

@@ -220,7 +220,7 @@ fn report(id: &str, entries: &[BatchEntry], now: i64) -> BatchReport {
         }
     }
     let uploaded = u32::try_from(links.len()).unwrap_or(u32::MAX);
-    let title = title(uploaded, failed.len(), waiting.len(), cancelled);
+    let counts = (uploaded, failed.len(), waiting.len(), cancelled);
     let body = body(&failed, &waiting, now);
     BatchReport {
         batch: id.to_owned(),
@@ -228,7 +228,8 @@ fn report(id: &str, entries: &[BatchEntry], now: i64) -> BatchReport {
         links: links.join("\n"),
         failed,
         waiting,
-        title,
+        title: title(counts, true),
+        uncopied_title: title(counts, false),
         body,
     }
 }
@@ -241,13 +242,18 @@ fn files(count: usize) -> String {
     }
 }
 
-/// "12 uploaded, links copied"; "10 uploaded, link copied · 2 failed"; "3 wait for the budget".
-fn title(uploaded: u32, failed: usize, waiting: usize, cancelled: usize) -> String {
+/// "12 uploaded, links copied" (or, when the links are not `copied`, "12 uploaded");
+/// "10 uploaded, links copied · 2 failed"; "… · 3 files waiting".
+fn title(
+    (uploaded, failed, waiting, cancelled): (u32, usize, usize, usize),
+    copied: bool,
+) -> String {
     let mut parts = Vec::new();
-    match uploaded {
-        0 => {}
-        1 => parts.push("1 uploaded, link copied".to_owned()),
-        n => parts.push(format!("{n} uploaded, links copied")),
+    match (uploaded, copied) {
+        (0, _) => {}
+        (1, true) => parts.push("1 uploaded, link copied".to_owned()),
+        (n, true) => parts.push(format!("{n} uploaded, links copied")),
+        (n, false) => parts.push(format!("{n} uploaded")),
     }
     if failed > 0 {
         parts.push(format!("{failed} failed"));

@@ -56,32 +56,6 @@ window_events! {
     LateLink(LateLink) => "late-link",
 }
 
-/// The TypeScript declarations of every type the window's commands and events carry, in a
-/// stable order (the generated file is compared with the committed one).
-pub fn typescript_declarations(cfg: &Config) -> Vec<String> {
-    use super::views::{
-        BatchFile, BatchQueued, DropOutcome, FormattedLink, ItemError, ItemState, RejectedPath,
-        Wait,
-    };
-    vec![
-        ItemState::decl(cfg),
-        Wait::decl(cfg),
-        UploadProgress::decl(cfg),
-        ItemError::decl(cfg),
-        QueueItem::decl(cfg),
-        QueueRemoved::decl(cfg),
-        Quota::decl(cfg),
-        FormattedLink::decl(cfg),
-        HistoryItem::decl(cfg),
-        RejectedPath::decl(cfg),
-        BatchQueued::decl(cfg),
-        DropOutcome::decl(cfg),
-        BatchFile::decl(cfg),
-        BatchReport::decl(cfg),
-        LateLink::decl(cfg),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +80,7 @@ mod tests {
             .map(|(name, _)| name)
             .collect();
         assert_eq!(names.len(), 7);
-        let drop_outcome = typescript_declarations(&cfg).join("\n");
+        let drop_outcome = crate::window::DropOutcome::decl(&cfg);
         assert!(
             drop_outcome.contains("\"status\": \"confirm\""),
             "{drop_outcome}"

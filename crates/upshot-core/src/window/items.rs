@@ -21,7 +21,8 @@ pub fn job_name(job: &Job) -> String {
     file_name(&job.source_path)
 }
 
-fn file_name(path: &std::path::Path) -> String {
+/// The last part of a path, for people.
+pub fn file_name(path: &std::path::Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -130,7 +131,7 @@ pub fn history_item(entry: &HistoryEntry) -> HistoryItem {
     let thumbnail = entry
         .mime_type
         .starts_with("image/")
-        .then(|| thumbnail_link(entry));
+        .then(|| entry.image().thumbnail(ThumbnailSize::SmallSquare));
     HistoryItem {
         id: entry.id.to_string(),
         name,
@@ -140,27 +141,6 @@ pub fn history_item(entry: &HistoryEntry) -> HistoryItem {
         uploaded_at: entry.uploaded_at,
         deleted: entry.deleted_at.is_some(),
     }
-}
-
-fn thumbnail_link(entry: &HistoryEntry) -> String {
-    let image = upshot_imgur::Image {
-        id: entry.imgur_id.clone(),
-        deletehash: None,
-        link: entry.link.clone(),
-        mime_type: entry.mime_type.clone(),
-        width: 0,
-        height: 0,
-        size: 0,
-        datetime: 0,
-        animated: false,
-        title: None,
-        description: None,
-        name: None,
-        account_id: None,
-        account_url: None,
-        mp4: None,
-    };
-    image.thumbnail(ThumbnailSize::SmallSquare)
 }
 
 /// The budget as the meter shows it: uploads are counted in upload-sized spends of the credits

@@ -20,7 +20,7 @@ mod thumbnail;
 mod views;
 
 pub use batches::{BatchEntry, BatchNews, Batches, FileStatus};
-pub use event::{WindowEvent, typescript_declarations};
+pub use event::WindowEvent;
 pub use expand::ASK_ABOVE_FILES;
 pub use paste::Pasted;
 pub use session::WindowSession;

@@ -4,7 +4,7 @@
 use super::batches::{BatchEntry, BatchNews, Batches, FileStatus};
 use super::event::WindowEvent;
 use super::expand::{ASK_ABOVE_FILES, expand};
-use super::items::{history_item, job_name, queue_item, quota};
+use super::items::{file_name, history_item, job_name, queue_item, quota};
 use super::throttle::ProgressThrottle;
 use super::views::{
     BatchQueued, DropOutcome, HistoryItem, QueueItem, QueueRemoved, Quota, RejectedPath,
@@ -196,10 +196,7 @@ impl WindowSession {
         let mut rejected = Vec::new();
         let mut jobs = Vec::new();
         for (path, outcome) in outcomes {
-            let name = path.file_name().map_or_else(
-                || path.display().to_string(),
-                |name| name.to_string_lossy().into_owned(),
-            );
+            let name = file_name(&path);
             let (job, status) = match outcome {
                 Enqueued::Queued { job, .. } => (Some(job), FileStatus::Pending),
                 Enqueued::Duplicate { job, history, .. } => match history {

@@ -24,11 +24,13 @@ pub fn data_url(path: &Path) -> Option<String> {
     if size > MAX_FILE_BYTES {
         return None;
     }
-    let reader = image::ImageReader::open(path)
+    // The header first (a small read): a picture with too many pixels is never decoded.
+    let (width, height) = image::ImageReader::open(path)
         .ok()?
         .with_guessed_format()
+        .ok()?
+        .into_dimensions()
         .ok()?;
-    let (width, height) = reader.into_dimensions().ok()?;
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return None;
     }
@@ -108,6 +110,16 @@ mod tests {
         // The worst case for size: noise. Sent once per file, it must stay a few KB.
         assert!(url.starts_with("data:image/jpeg;base64,"), "{url:.40}");
         assert!(url.len() < 12_000, "{} bytes", url.len());
+    }
+
+    #[test]
+    fn a_picture_too_large_to_decode_cheaply_gets_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        // 8,000 × 7,000 = 56 MP, above the limit; one colour, so the file itself is small.
+        image::GrayImage::new(8000, 7000).save(&path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() < MAX_FILE_BYTES);
+        assert_eq!(data_url(&path), None);
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub struct BatchReport {
     pub waiting: Vec<BatchFile>,
     /// The notification's title: "12 uploaded, links copied".
     pub title: String,
+    /// The title when the links were not copied (the app's preferences say not to): "12 uploaded".
+    pub uncopied_title: String,
     /// The notification's body: what failed and why, what waits and until when.
     pub body: String,
 }

@@ -64,14 +64,7 @@ async fn a_drop_of_three_pngs_reports_once_with_their_links_in_drop_order() {
         // The window was told so too: the last item it got for the file names the batch,
         // even when the file moved before the batch was recorded.
         let told = window
-            .seen
-            .iter()
-            .filter_map(|event| match event {
-                WindowEvent::QueueChanged(items) => Some(items),
-                _ => None,
-            })
-            .flatten()
-            .rfind(|told| told.job == item.job)
+            .last_told(&item.job)
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }
@@ -382,14 +375,7 @@ async fn every_queued_file_is_told_with_its_batch() {
     window.settle(Duration::from_millis(300)).await;
     for item in window.session.queue_list().await.unwrap() {
         let told = window
-            .seen
-            .iter()
-            .filter_map(|event| match event {
-                WindowEvent::QueueChanged(items) => Some(items),
-                _ => None,
-            })
-            .flatten()
-            .rfind(|told| told.job == item.job)
+            .last_told(&item.job)
             .unwrap_or_else(|| panic!("no queue-changed for {}", item.name));
         assert_eq!(told.batch.as_ref(), Some(&queued.batch), "{told:?}");
     }

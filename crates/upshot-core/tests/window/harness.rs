@@ -157,6 +157,18 @@ impl Window {
         }
     }
 
+    /// The last item the window was told for `job`.
+    pub fn last_told(&self, job: &str) -> Option<&QueueItem> {
+        self.seen
+            .iter()
+            .filter_map(|event| match event {
+                WindowEvent::QueueChanged(items) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .rfind(|told| told.job == job)
+    }
+
     /// How many things the events of this name told: the items of a list event (a burst
     /// carries several), one for the others.
     pub fn count(&self, name: &str) -> usize {

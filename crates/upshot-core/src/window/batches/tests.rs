@@ -75,6 +75,7 @@ fn failures_are_named_with_their_reason_and_links_of_the_rest_still_come() {
     let report = ended(batches.update(JobId(2), too_large, NOW));
     assert_eq!(report.links, "https://i/a.png");
     assert_eq!(report.title, "1 uploaded, link copied · 2 failed");
+    assert_eq!(report.uncopied_title, "1 uploaded · 2 failed");
     assert_eq!(
         report.body,
         "notes.txt: not an image or video\nbig.mp4: over Imgur's 200 MB limit"
